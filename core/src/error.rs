@@ -1,0 +1,60 @@
+//! Typed errors with what PostgreSQL needs to report them well.
+
+/// The SQLSTATE classes chameleon raises. The extension maps them to PostgreSQL codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlState {
+    /// 22023 invalid_parameter_value
+    InvalidParameterValue,
+    /// 42704 undefined_object
+    UndefinedObject,
+    /// 42710 duplicate_object
+    DuplicateObject,
+    /// 55000 object_not_in_prerequisite_state
+    ObjectNotInPrerequisiteState,
+    /// 0A000 feature_not_supported
+    FeatureNotSupported,
+    /// 22004 null_value_not_allowed
+    NullValueNotAllowed,
+}
+
+impl SqlState {
+    pub fn code(self) -> &'static str {
+        match self {
+            SqlState::InvalidParameterValue => "22023",
+            SqlState::UndefinedObject => "42704",
+            SqlState::DuplicateObject => "42710",
+            SqlState::ObjectNotInPrerequisiteState => "55000",
+            SqlState::FeatureNotSupported => "0A000",
+            SqlState::NullValueNotAllowed => "22004",
+        }
+    }
+}
+
+/// An error a DBA can act on: what happened, why, and what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    pub state: SqlState,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+}
+
+impl Error {
+    pub fn new(state: SqlState, message: impl Into<String>) -> Self {
+        Error { state, message: message.into(), detail: None, hint: None }
+    }
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(SqlState::InvalidParameterValue, message)
+    }
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,12 @@
+//! chameleon-core: the logic of chameleon that needs no PostgreSQL.
+//!
+//! Everything here is plain Rust, tested with `cargo test -p chameleon-core`.
+//! The extension crate turns [`Error`] into PostgreSQL errors (SQLSTATE, detail, hint).
+
+pub mod conn;
+pub mod error;
+pub mod names;
+pub mod options;
+pub mod state;
+
+pub use error::{Error, SqlState};

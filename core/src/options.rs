@@ -1,0 +1,161 @@
+//! Per-source options: what add_source and alter_source accept, validated before anything is
+//! written, so that nothing is half-registered.
+
+use crate::error::{Error, Result};
+use serde_json::Value;
+
+/// Keys accepted in `copy_options` (used by init_replica).
+pub const COPY_OPTION_KEYS: &[(&str, &str)] = &[
+    ("rows_per_chunk", "rows read from MySQL per fetch during the copy (integer > 0)"),
+    ("parallel_tables", "tables copied at once (integer 1..64)"),
+    ("lock_timeout_ms", "how long init_replica waits for the global read lock (integer > 0)"),
+];
+
+/// Where an unreplayable row or untranslatable statement leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnError {
+    /// stop the source in `error` (default)
+    Stop,
+    /// log it in t_discarded_rows and go on
+    Skip,
+}
+
+impl OnError {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "stop" => Ok(OnError::Stop),
+            "skip" => Ok(OnError::Skip),
+            other => Err(Error::invalid(format!("invalid on_error \"{other}\""))
+                .hint("on_error is 'stop' (default: the source stops in error) or 'skip' (logged and skipped).")),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnError::Stop => "stop",
+            OnError::Skip => "skip",
+        }
+    }
+}
+
+pub fn validate_batch_size(n: i32) -> Result<()> {
+    if !(1..=1_000_000).contains(&n) {
+        return Err(Error::invalid(format!("invalid batch_size {n}"))
+            .hint("batch_size is the number of rows per stored batch, from 1 to 1000000 (default 10000)."));
+    }
+    Ok(())
+}
+
+pub fn validate_server_id(id: i64) -> Result<()> {
+    if !(1..=u32::MAX as i64).contains(&id) {
+        return Err(Error::invalid(format!("invalid server_id {id}"))
+            .hint("server_id is the replica id chameleon uses towards MySQL: 1 to 4294967295, different from the server's and other replicas'."));
+    }
+    Ok(())
+}
+
+/// A replica server id that is stable per source and unlikely to collide with real servers.
+pub fn default_server_id(id_source: i64) -> i64 {
+    100 + id_source
+}
+
+/// Table lists name tables of the source database, without schema, as MySQL spells them.
+pub fn validate_table_list(what: &str, tables: &[String]) -> Result<()> {
+    for t in tables {
+        if t.is_empty() || t.len() > 64 || t.contains('.') {
+            return Err(Error::invalid(format!("invalid table name \"{t}\" in {what}"))
+                .detail("Table lists name tables of the source's MySQL database, without schema, 1 to 64 characters.")
+                .hint(format!("e.g. {what} => ARRAY['film', 'actor']")));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_copy_options(v: &Value) -> Result<()> {
+    let obj = v.as_object().ok_or_else(|| {
+        Error::invalid("copy_options must be a JSON object").hint("e.g. copy_options => '{\"rows_per_chunk\": 50000}'")
+    })?;
+    for (k, val) in obj {
+        let Some(_) = COPY_OPTION_KEYS.iter().find(|(name, _)| name == k) else {
+            let known: Vec<_> = COPY_OPTION_KEYS.iter().map(|(n, d)| format!("{n}: {d}")).collect();
+            return Err(Error::invalid(format!("unknown copy option \"{k}\""))
+                .hint(format!("Known copy options: {}.", known.join("; "))));
+        };
+        let n = val.as_i64().ok_or_else(|| Error::invalid(format!("copy option \"{k}\" must be an integer")))?;
+        let max = if k == "parallel_tables" { 64 } else { i64::from(i32::MAX) };
+        if n < 1 || n > max {
+            return Err(Error::invalid(format!("copy option \"{k}\" is out of range: {n}"))
+                .hint(format!("{k} goes from 1 to {max}.")));
+        }
+    }
+    Ok(())
+}
+
+/// Type overrides map a MySQL type (lower case, e.g. "tinyint(1)") or a column
+/// ("table.column") to a PostgreSQL type name: `{"tinyint(1)": "boolean", "film.rating": "text"}`.
+pub fn validate_type_overrides(v: &Value) -> Result<()> {
+    let obj = v.as_object().ok_or_else(|| {
+        Error::invalid("type_overrides must be a JSON object")
+            .hint("e.g. type_overrides => '{\"tinyint(1)\": \"boolean\", \"film.rating\": \"text\"}'")
+    })?;
+    for (k, val) in obj {
+        let target = val.as_str().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+            Error::invalid(format!("type override \"{k}\" must map to a PostgreSQL type name (a string)"))
+        })?;
+        if k.trim().is_empty() || target.contains(';') {
+            return Err(Error::invalid(format!("invalid type override \"{k}\": \"{target}\""))
+                .hint("Keys are MySQL types or table.column; values are PostgreSQL type names."));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn on_error() {
+        assert_eq!(OnError::parse("stop").unwrap(), OnError::Stop);
+        assert_eq!(OnError::parse("skip").unwrap().as_str(), "skip");
+        assert!(OnError::parse("ignore").unwrap_err().hint.is_some());
+    }
+
+    #[test]
+    fn ranges() {
+        assert!(validate_batch_size(10_000).is_ok());
+        assert!(validate_batch_size(0).is_err());
+        assert!(validate_batch_size(1_000_001).is_err());
+        assert!(validate_server_id(1).is_ok());
+        assert!(validate_server_id(4_294_967_295).is_ok());
+        assert!(validate_server_id(0).is_err());
+        assert!(validate_server_id(4_294_967_296).is_err());
+        assert_eq!(default_server_id(1), 101);
+    }
+
+    #[test]
+    fn table_lists() {
+        assert!(validate_table_list("include_tables", &["film".into(), "Film Text".into()]).is_ok());
+        assert!(validate_table_list("include_tables", &["sakila.film".into()]).is_err());
+        assert!(validate_table_list("exclude_tables", &["".into()]).is_err());
+    }
+
+    #[test]
+    fn copy_options() {
+        assert!(validate_copy_options(&json!({})).is_ok());
+        assert!(validate_copy_options(&json!({"rows_per_chunk": 5000, "parallel_tables": 2})).is_ok());
+        let e = validate_copy_options(&json!({"rows_per_chunks": 1})).unwrap_err();
+        assert!(e.hint.unwrap().contains("rows_per_chunk"));
+        assert!(validate_copy_options(&json!({"parallel_tables": 65})).is_err());
+        assert!(validate_copy_options(&json!({"parallel_tables": "2"})).is_err());
+        assert!(validate_copy_options(&json!([1])).is_err());
+    }
+
+    #[test]
+    fn type_overrides() {
+        assert!(validate_type_overrides(&json!({"tinyint(1)": "boolean", "film.rating": "text"})).is_ok());
+        assert!(validate_type_overrides(&json!({"x": 1})).is_err());
+        assert!(validate_type_overrides(&json!({"x": "int; drop table t"})).is_err());
+        assert!(validate_type_overrides(&json!("boolean")).is_err());
+    }
+}

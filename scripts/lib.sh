@@ -1,0 +1,33 @@
+# Shared settings for chameleon's scripts. Source it; it defines paths, ports and helpers.
+# Everything can be overridden from the environment.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PG_CONFIG=${PG_CONFIG:-$PGBIN/pg_config}
+PGPORT=${CHAMELEON_PGPORT:-54329}
+MYPORT=${CHAMELEON_MYPORT:-33069}
+MYSQL_REPL_USER=usr_replica
+MYSQL_REPL_PASSWORD=${CHAMELEON_MYSQL_PASSWORD:-replica_pw}
+
+log() { printf '\033[1m== %s\033[0m\n' "$*"; }
+
+# The servers' files live under the build tree, unless the postgres user cannot reach it
+# (a checkout under a 0700 home): then under /tmp, one folder per checkout.
+env_dir() {
+  if [ -n "${CHAMELEON_ENV_DIR:-}" ]; then echo "$CHAMELEON_ENV_DIR"; return; fi
+  local d=$ROOT/target/chameleon-env
+  mkdir -p "$d"
+  if runuser -u postgres -- test -x "$d" 2>/dev/null; then echo "$d"; else
+    echo "/tmp/chameleon-env-$(printf %s "$ROOT" | md5sum | cut -c1-8)"
+  fi
+}
+ENV_DIR=$(env_dir)
+mkdir -p "$ENV_DIR"; chmod 755 "$ENV_DIR"
+PGDATA_DIR=$ENV_DIR/pgdata
+PGSOCK=$ENV_DIR/pgsock
+MYDATA=$ENV_DIR/mydata
+MYSOCK=$ENV_DIR/my.sock
+
+psql_() { psql -X -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U postgres "$@"; }
+mysql_() { mariadb --no-defaults --default-character-set=utf8mb4 -S "$MYSOCK" -uroot "$@"; }
+export PGCONNECT_TIMEOUT=10

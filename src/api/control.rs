@@ -1,0 +1,103 @@
+//! The verbs that move a source through its life: init, start, stop, disable, enable, sync,
+//! detach. Each locks the source, asks `chameleon_core::state::plan` what to do, and does it.
+
+use chameleon_core::state::{plan, Verb};
+use chameleon_core::{Error, SqlState};
+use pgrx::prelude::*;
+
+use crate::catalog;
+use crate::error::{raise, OrRaise};
+
+/// Verbs whose machinery (copy, background worker) is not in this build yet: the source is
+/// checked as for the real thing, then the call fails cleanly and changes nothing.
+fn not_in_this_build(verb: &str, source: &str) -> ! {
+    raise(
+        Error::new(SqlState::FeatureNotSupported, format!("{verb} is not available in this build of chameleon"))
+            .detail(format!("Source \"{source}\" is unchanged."))
+            .hint("This build manages the catalogue only; the copy and the replica worker arrive in a later build."),
+    )
+}
+
+fn transition(source: &str, verb: Verb) -> catalog::Source {
+    let src = catalog::lock_source(source);
+    let t = plan(source, verb, src.state).or_raise();
+    catalog::apply(&src, &t);
+    src
+}
+
+/// Copies the source's schema and data into its destination schema and records the binlog
+/// coordinates replication starts from.
+#[pg_extern]
+fn init_replica(source: &str) -> i64 {
+    let src = catalog::lock_source(source);
+    plan(source, Verb::Init, src.state).or_raise();
+    not_in_this_build("init_replica", source)
+}
+
+/// Starts the source's background worker (after the calling transaction commits).
+#[pg_extern]
+fn start_replica(source: &str) {
+    let src = catalog::lock_source(source);
+    let t = plan(source, Verb::Start, src.state).or_raise();
+    if t.to.is_none() {
+        catalog::apply(&src, &t); // already running: a NOTICE
+        return;
+    }
+    not_in_this_build("start_replica", source)
+}
+
+/// Stops the source's worker between batches; nothing stored is lost.
+#[pg_extern]
+fn stop_replica(source: &str) {
+    transition(source, Verb::Stop);
+}
+
+/// Stops the source and keeps it from being started, by hand or automatically, until
+/// enable_replica.
+#[pg_extern]
+fn disable_replica(source: &str) {
+    transition(source, Verb::Disable);
+}
+
+/// Clears the disabled switch and an error status, so the source can be started again.
+#[pg_extern]
+fn enable_replica(source: &str) {
+    let src = transition(source, Verb::Enable);
+    Spi::run_with_args(
+        "UPDATE sch_chameleon.t_sources SET t_last_error = NULL, ts_last_error = NULL WHERE i_id_source = $1",
+        &[src.id.into()],
+    )
+    .or_raise();
+}
+
+/// 1.2's sync_replica: copies the whole source again, like init_replica.
+/// Named by the frozen 1.2 script (symbol sync_replica_wrapper); 1.3 uses
+/// sync_replica_disabled instead.
+#[pg_extern(sql = false)]
+fn sync_replica(source: &str) {
+    let src = catalog::lock_source(source);
+    plan(source, Verb::Sync, src.state).or_raise();
+    not_in_this_build("sync_replica", source)
+}
+
+/// 1.3's sync_replica: disabled by the release note.
+#[pg_extern(name = "sync_replica")]
+fn sync_replica_disabled(source: &str) {
+    catalog::lock_source(source); // an unknown source is still reported as such
+    raise(
+        Error::new(SqlState::FeatureNotSupported, "sync_replica is disabled in chameleon 1.3")
+            .detail("sync_replica does not work as expected in single table mode; this release disables it until a correct per-table sync ships in a later version.")
+            .hint(format!(
+                "To copy the source again: SELECT chameleon.stop_replica('{source}'); SELECT chameleon.init_replica('{source}');"
+            )),
+    )
+}
+
+/// Stops the source, finishes its destination schema (sequences, foreign keys) and removes
+/// the source from the catalogue, leaving a standalone schema.
+#[pg_extern]
+fn detach_replica(source: &str) {
+    let src = catalog::lock_source(source);
+    plan(source, Verb::Detach, src.state).or_raise();
+    not_in_this_build("detach_replica", source)
+}

@@ -1,0 +1,8 @@
+//! The SQL API in schema `chameleon`: one module per concern.
+//!
+//! Signatures are frozen by the released scripts (sql/chameleon--1.2.sql and the generated
+//! 1.3 script): change behaviour freely, but a new argument or column is a new version.
+
+mod control;
+mod sources;
+mod status;

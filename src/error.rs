@@ -1,0 +1,65 @@
+//! Raising chameleon-core errors as PostgreSQL errors (SQLSTATE, message, detail, hint).
+
+use chameleon_core::{Error, SqlState};
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+
+fn code(state: SqlState) -> PgSqlErrorCode {
+    use PgSqlErrorCode::*;
+    match state {
+        SqlState::InvalidParameterValue => ERRCODE_INVALID_PARAMETER_VALUE,
+        SqlState::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
+        SqlState::DuplicateObject => ERRCODE_DUPLICATE_OBJECT,
+        SqlState::ObjectNotInPrerequisiteState => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        SqlState::FeatureNotSupported => ERRCODE_FEATURE_NOT_SUPPORTED,
+        SqlState::NullValueNotAllowed => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+    }
+}
+
+/// Raises `e` as an ERROR; the current transaction is aborted, so nothing is half-done.
+#[track_caller]
+pub fn raise(e: Error) -> ! {
+    let mut report = ErrorReport::new(code(e.state), e.message, "chameleon");
+    if let Some(d) = e.detail {
+        report = report.set_detail(d);
+    }
+    if let Some(h) = e.hint {
+        report = report.set_hint(h);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ERROR does not return")
+}
+
+pub trait OrRaise<T> {
+    #[track_caller]
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, Error> {
+    #[track_caller]
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => raise(e),
+        }
+    }
+}
+
+/// SPI failures are internal errors: report them with the statement's purpose.
+impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
+    #[track_caller]
+    fn or_raise(self) -> T {
+        match self {
+            Ok(v) => v,
+            Err(e) => {
+                let msg = format!("chameleon catalogue access failed: {e}");
+                ErrorReport::new(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, msg, "chameleon").report(PgLogLevel::ERROR);
+                unreachable!("ERROR does not return")
+            }
+        }
+    }
+}
+
+pub fn notice(msg: &str) {
+    ereport!(PgLogLevel::NOTICE, PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, msg.to_string());
+}

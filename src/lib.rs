@@ -1,0 +1,41 @@
+//! chameleon: MySQL/MariaDB -> PostgreSQL replication as a PostgreSQL extension.
+//!
+//! The catalogue (schema `sch_chameleon`) comes from `src/catalog/schema.sql`; the SQL API
+//! (schema `chameleon`) from the `#[pg_extern]` functions in `src/api`. Together they form the
+//! generated script of the current version, 1.3. Older versions and the upgrades between them
+//! are frozen scripts in `sql/`.
+
+use pgrx::prelude::*;
+
+mod api;
+mod catalog;
+mod error;
+
+::pgrx::pg_module_magic!(name, version);
+
+extension_sql_file!("catalog/schema.sql", name = "catalogue", bootstrap);
+
+extension_sql!(
+    r#"
+-- The API and the catalogue are for the catalogue's owner (and roles it grants them to).
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chameleon FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA sch_chameleon FROM PUBLIC;
+"#,
+    name = "privileges",
+    finalize
+);
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests;
+
+/// Required by `cargo pgrx test`.
+#[cfg(test)]
+pub mod pg_test {
+    pub fn setup(_options: Vec<&str>) {}
+
+    #[must_use]
+    pub fn postgresql_conf_options() -> Vec<&'static str> {
+        vec!["shared_preload_libraries = 'chameleon'"]
+    }
+}
