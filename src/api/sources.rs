@@ -78,26 +78,35 @@ fn add_source(
         .or_raise()
         .expect("nextval returns a value");
     let server_id = server_id.unwrap_or_else(|| options::default_server_id(id));
+    // 1.3: the source's own pair of log tables (release note: "log tables per source")
+    let per_source = catalog::layout() == Layout::PerSource;
+    let (log_col, log_val) = if per_source { (", v_log_table", ", $13::varchar[]") } else { ("", "") };
+    let mut args: Vec<pgrx::datum::DatumWithOid> = vec![
+        id.into(),
+        source.into(),
+        dest_schema.into(),
+        conn.redacted_url().into(),
+        server_id.into(),
+        batch_size.into(),
+        batch_retention.into(),
+        include_tables.into(),
+        exclude_tables.into(),
+        type_overrides.into(),
+        copy_options.into(),
+        on_error.into(),
+    ];
+    if per_source {
+        args.push(names::log_table_pair(id).to_vec().into());
+    }
     Spi::run_with_args(
-        "INSERT INTO sch_chameleon.t_sources
-            (i_id_source, t_source, t_dest_schema, t_mysql_url, i_server_id, i_batch_size,
-             iv_batch_retention, t_include_tables, t_exclude_tables, jsb_type_overrides,
-             jsb_copy_options, t_on_error)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        &[
-            id.into(),
-            source.into(),
-            dest_schema.into(),
-            conn.redacted_url().into(),
-            server_id.into(),
-            batch_size.into(),
-            batch_retention.into(),
-            include_tables.into(),
-            exclude_tables.into(),
-            type_overrides.into(),
-            copy_options.into(),
-            on_error.into(),
-        ],
+        &format!(
+            "INSERT INTO sch_chameleon.t_sources
+                (i_id_source, t_source, t_dest_schema, t_mysql_url, i_server_id, i_batch_size,
+                 iv_batch_retention, t_include_tables, t_exclude_tables, jsb_type_overrides,
+                 jsb_copy_options, t_on_error{log_col})
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12{log_val})"
+        ),
+        &args,
     )
     .or_raise();
     Spi::run_with_args(
@@ -105,13 +114,7 @@ fn add_source(
         &[id.into(), conn.password.as_str().into()],
     )
     .or_raise();
-    if catalog::layout() == Layout::PerSource {
-        // 1.3: the source's own pair of log tables (release note: "log tables per source")
-        Spi::run_with_args(
-            "UPDATE sch_chameleon.t_sources SET v_log_table = $2::varchar[] WHERE i_id_source = $1",
-            &[id.into(), names::log_table_pair(id).to_vec().into()],
-        )
-        .or_raise();
+    if per_source {
         Spi::run("SELECT sch_chameleon.fn_refresh_parts()").or_raise();
     }
     notice(&format!(
