@@ -115,7 +115,7 @@ ALTER TABLE sch_chameleon.t_replica_batch DROP COLUMN v_log_table;
 
 -- the version and the verbs that differ in 1.3
 CREATE OR REPLACE VIEW sch_chameleon.v_version AS SELECT '1.3'::text AS t_version;
-CREATE OR REPLACE FUNCTION "sync_replica"(
+CREATE OR REPLACE FUNCTION chameleon."sync_replica"(
 	"source" TEXT /* & str */
 ) RETURNS void
 STRICT

@@ -78,7 +78,7 @@ DROP FUNCTION sch_chameleon.fn_refresh_parts();
 ALTER TABLE sch_chameleon.t_sources DROP COLUMN v_log_table;
 
 CREATE OR REPLACE VIEW sch_chameleon.v_version AS SELECT '1.2'::text AS t_version;
-CREATE OR REPLACE FUNCTION "sync_replica"(
+CREATE OR REPLACE FUNCTION chameleon."sync_replica"(
 	"source" TEXT /* & str */
 ) RETURNS void
 STRICT

@@ -15,6 +15,11 @@ mod error;
 
 extension_sql_file!("catalog/schema.sql", name = "catalogue", bootstrap);
 
+/// The API's schema. catalog/schema.sql creates it (as a member of the extension); this
+/// declaration lets `#[pg_extern(schema = "chameleon")]` name it.
+#[pg_schema]
+mod chameleon {}
+
 extension_sql!(
     r#"
 -- The API and the catalogue are for the catalogue's owner (and roles it grants them to).

@@ -27,7 +27,7 @@ fn transition(source: &str, verb: Verb) -> catalog::Source {
 
 /// Copies the source's schema and data into its destination schema and records the binlog
 /// coordinates replication starts from.
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn init_replica(source: &str) -> i64 {
     let src = catalog::lock_source(source);
     plan(source, Verb::Init, src.state).or_raise();
@@ -35,7 +35,7 @@ fn init_replica(source: &str) -> i64 {
 }
 
 /// Starts the source's background worker (after the calling transaction commits).
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn start_replica(source: &str) {
     let src = catalog::lock_source(source);
     let t = plan(source, Verb::Start, src.state).or_raise();
@@ -47,20 +47,20 @@ fn start_replica(source: &str) {
 }
 
 /// Stops the source's worker between batches; nothing stored is lost.
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn stop_replica(source: &str) {
     transition(source, Verb::Stop);
 }
 
 /// Stops the source and keeps it from being started, by hand or automatically, until
 /// enable_replica.
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn disable_replica(source: &str) {
     transition(source, Verb::Disable);
 }
 
 /// Clears the disabled switch and an error status, so the source can be started again.
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn enable_replica(source: &str) {
     let src = transition(source, Verb::Enable);
     Spi::run_with_args(
@@ -81,7 +81,7 @@ fn sync_replica(source: &str) {
 }
 
 /// 1.3's sync_replica: disabled by the release note.
-#[pg_extern(name = "sync_replica")]
+#[pg_extern(schema = "chameleon", name = "sync_replica")]
 fn sync_replica_disabled(source: &str) {
     catalog::lock_source(source); // an unknown source is still reported as such
     raise(
@@ -95,7 +95,7 @@ fn sync_replica_disabled(source: &str) {
 
 /// Stops the source, finishes its destination schema (sequences, foreign keys) and removes
 /// the source from the catalogue, leaving a standalone schema.
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn detach_replica(source: &str) {
     let src = catalog::lock_source(source);
     plan(source, Verb::Detach, src.state).or_raise();

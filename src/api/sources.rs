@@ -43,7 +43,7 @@ fn check_unique(column: &str, value: &str, what: &str) {
 
 /// Registers a MySQL/MariaDB database as a source; returns its id.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn add_source(
     source: &str,
     dest_schema: &str,
@@ -126,7 +126,7 @@ fn add_source(
 /// Changes a source's connection or options. NULL leaves a setting as it is. A URL without
 /// a password keeps the stored password.
 #[allow(clippy::too_many_arguments)]
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn alter_source(
     source: &str,
     mysql_conn: default!(Option<&str>, "NULL"),
@@ -190,7 +190,7 @@ fn alter_source(
 
 /// Removes a source from the catalogue with its batches and log tables. The destination
 /// schema and its data stay: drop it yourself if you no longer need it.
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 fn drop_source(source: &str) {
     let src = catalog::lock_source(source);
     plan(source, Verb::Drop, src.state).or_raise();

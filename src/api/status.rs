@@ -7,7 +7,7 @@ use pgrx::JsonB;
 use crate::error::OrRaise;
 
 /// One row per source.
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 #[allow(clippy::type_complexity)]
 fn show_status() -> TableIterator<
     'static,
@@ -87,7 +87,7 @@ fn show_status() -> TableIterator<
 }
 
 /// Rows and statements that could not be stored or replayed, oldest first.
-#[pg_extern]
+#[pg_extern(schema = "chameleon")]
 #[allow(clippy::type_complexity)]
 fn show_errors(
     source: default!(Option<&str>, "NULL"),

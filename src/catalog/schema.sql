@@ -2,6 +2,12 @@
 -- It must stay equal to 1.2 + chameleon--1.2--1.3.sql (tests/e2e/catalogue.rs proves it).
 -- Released: change it only through a new version with its own upgrade script.
 
+-- The API's schema is created here, as a member of the extension (not by the control
+-- file), so that pg_dump leaves it to CREATE EXTENSION and a dump restores into a database
+-- where the extension was created first at an older version.
+CREATE SCHEMA chameleon;
+COMMENT ON SCHEMA chameleon IS 'chameleon SQL API';
+
 CREATE SCHEMA sch_chameleon;
 REVOKE ALL ON SCHEMA sch_chameleon FROM PUBLIC;
 COMMENT ON SCHEMA sch_chameleon IS 'chameleon replication catalogue';
