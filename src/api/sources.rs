@@ -28,6 +28,17 @@ fn validate_options(
     server_id.map(options::validate_server_id).transpose().or_raise();
 }
 
+/// add_source and alter_source are not STRICT (they have optional arguments): a NULL where a
+/// value is required is reported by name.
+fn required<'a>(func: &str, arg: &str, v: Option<&'a str>) -> &'a str {
+    v.unwrap_or_else(|| {
+        raise(
+            Error::new(SqlState::NullValueNotAllowed, format!("{func}: {arg} must not be NULL"))
+                .hint(format!("Give {arg} a value.")),
+        )
+    })
+}
+
 fn check_unique(column: &str, value: &str, what: &str) {
     let taken = catalog::query_opt::<String>(
         &format!("SELECT t_source FROM sch_chameleon.t_sources WHERE {column} = $1"),
@@ -45,9 +56,9 @@ fn check_unique(column: &str, value: &str, what: &str) {
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(schema = "chameleon")]
 fn add_source(
-    source: &str,
-    dest_schema: &str,
-    mysql_conn: &str,
+    source: Option<&str>,
+    dest_schema: Option<&str>,
+    mysql_conn: Option<&str>,
     server_id: default!(Option<i64>, "NULL"),
     batch_size: default!(i32, 10000),
     batch_retention: default!(Interval, "'7 days'"),
@@ -57,6 +68,9 @@ fn add_source(
     copy_options: default!(JsonB, "'{}'"),
     on_error: default!(&str, "'stop'"),
 ) -> i64 {
+    let source = required("add_source", "source", source);
+    let dest_schema = required("add_source", "dest_schema", dest_schema);
+    let mysql_conn = required("add_source", "mysql_conn", mysql_conn);
     names::validate_source_name(source).or_raise();
     names::validate_dest_schema(dest_schema).or_raise();
     let conn = MysqlConn::parse(mysql_conn).or_raise();
@@ -128,7 +142,7 @@ fn add_source(
 #[allow(clippy::too_many_arguments)]
 #[pg_extern(schema = "chameleon")]
 fn alter_source(
-    source: &str,
+    source: Option<&str>,
     mysql_conn: default!(Option<&str>, "NULL"),
     server_id: default!(Option<i64>, "NULL"),
     batch_size: default!(Option<i32>, "NULL"),
@@ -140,7 +154,7 @@ fn alter_source(
     on_error: default!(Option<&str>, "NULL"),
     replay_paused: default!(Option<bool>, "NULL"),
 ) {
-    let src = catalog::lock_source(source);
+    let src = catalog::lock_source(required("alter_source", "source", source));
     let conn = mysql_conn.map(MysqlConn::parse).transpose().or_raise();
     validate_options(
         batch_size,
