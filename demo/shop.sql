@@ -28,7 +28,7 @@ CREATE TABLE orders (
 INSERT INTO customer (name, email)
 SELECT CONCAT('Customer ', seq, IF(seq % 10 = 0, ' 🦎', '')), CONCAT('c', seq, '@example.com') FROM seq_1_to_1000;
 INSERT INTO product (title, price, stock, attrs)
-SELECT CONCAT('Product ', seq), seq * 1.25, seq % 500 - 50, JSON_OBJECT('color', ELT(1 + seq % 3, 'red', 'green', 'blue'))
+SELECT CONCAT('Product ', seq), seq * 1.25, CAST(seq % 500 AS SIGNED) - 50, JSON_OBJECT('color', ELT(1 + seq % 3, 'red', 'green', 'blue'))
   FROM seq_1_to_200;
 INSERT INTO orders (customer_id, product_id, qty, status)
 SELECT 1 + seq % 1000, 1 + seq % 200, 1 + seq % 5, ELT(1 + seq % 3, 'new', 'paid', 'shipped') FROM seq_1_to_5000;
