@@ -17,7 +17,7 @@ fn mariadb(sql: &str) -> String {
 fn mariadb_writes_a_full_row_binlog() {
     assert_eq!(
         mariadb("SELECT CONCAT_WS(',', @@log_bin, @@binlog_format, @@binlog_row_image, @@binlog_row_metadata, @@character_set_server)"),
-        "1,ROW,FULL,FULL,utf8mb4"
+        "ON,ROW,FULL,FULL,utf8mb4"
     );
     assert!(mariadb("SELECT VERSION()").starts_with("10.11"), "MariaDB 10.11");
     let grants = mariadb("SHOW GRANTS FOR 'usr_replica'@'%'");

@@ -156,23 +156,22 @@ pub fn seed_12(c: &mut Client, sources: i64, batches: i64, rows_per_batch: i64) 
          INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, b_started, b_processed, v_log_table)
          SELECT (b - 1) % {sources} + 1, 'mysql-bin.000001', 1000 * b, true, true,
                 CASE WHEN ((b - 1) / {sources}) % 2 = 0 THEN 't_log_replica_1' ELSE 't_log_replica_2' END
-           FROM generate_series(1, {batches}) b ORDER BY b;
-         INSERT INTO sch_chameleon.t_log_replica_1 (i_id_batch, v_table_name, v_schema_name, enm_binlog_event,
-                t_binlog_name, i_binlog_position, ts_event_datetime, jsb_event_data, jsb_event_update)
-         SELECT b.i_id_batch, 'tbl_' || (r % 7), 'db' || b.i_id_source, (ARRAY['insert','update','delete'])[r % 3 + 1]::sch_chameleon.en_binlog_event,
-                b.t_binlog_name, b.i_binlog_position + r, timestamptz '2026-01-01' + r * interval '1 ms',
-                jsonb_build_object('id', r, 'batch', b.i_id_batch, 'txt', md5(r::text) || ' 🦎'), jsonb_build_object('id', r)
-           FROM sch_chameleon.t_replica_batch b, generate_series(1, {rows_per_batch}) r
-          WHERE b.v_log_table = 't_log_replica_1' ORDER BY b.i_id_batch, r;
-         INSERT INTO sch_chameleon.t_log_replica_2 (i_id_batch, v_table_name, v_schema_name, enm_binlog_event,
-                t_binlog_name, i_binlog_position, ts_event_datetime, jsb_event_data, jsb_event_update)
-         SELECT b.i_id_batch, 'tbl_' || (r % 7), 'db' || b.i_id_source, (ARRAY['insert','update','delete'])[r % 3 + 1]::sch_chameleon.en_binlog_event,
-                b.t_binlog_name, b.i_binlog_position + r, timestamptz '2026-01-01' + r * interval '1 ms',
-                jsonb_build_object('id', r, 'batch', b.i_id_batch, 'txt', md5(r::text) || ' 🦎'), jsonb_build_object('id', r)
-           FROM sch_chameleon.t_replica_batch b, generate_series(1, {rows_per_batch}) r
-          WHERE b.v_log_table = 't_log_replica_2' ORDER BY b.i_id_batch, r;"
+           FROM generate_series(1, {batches}) b ORDER BY b;"
     ))
     .unwrap();
+    for table in ["t_log_replica_1", "t_log_replica_2"] {
+        c.batch_execute(&format!(
+            "INSERT INTO sch_chameleon.{table} (i_id_batch, v_table_name, v_schema_name, enm_binlog_event,
+                    t_binlog_name, i_binlog_position, ts_event_datetime, jsb_event_data, jsb_event_update)
+             SELECT b.i_id_batch, 'tbl_' || (r % 7), 'db' || b.i_id_source,
+                    (ARRAY['insert','update','delete'])[r % 3 + 1]::sch_chameleon.en_binlog_event,
+                    b.t_binlog_name, b.i_binlog_position + r, timestamptz '2026-01-01' + r * interval '1 ms',
+                    jsonb_build_object('id', r, 'batch', b.i_id_batch, 'txt', md5(r::text) || ' 🦎'), jsonb_build_object('id', r)
+               FROM sch_chameleon.t_replica_batch b, generate_series(1, {rows_per_batch}) r
+              WHERE b.v_log_table = '{table}' ORDER BY b.i_id_batch, r"
+        ))
+        .unwrap();
+    }
 }
 
 /// Per source and batch: the number of log rows and a checksum of their canonical text
