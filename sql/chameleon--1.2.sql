@@ -156,18 +156,70 @@ SELECT pg_catalog.pg_extension_config_dump('sch_chameleon.t_log_replica_1', '');
 SELECT pg_catalog.pg_extension_config_dump('sch_chameleon.t_log_replica_2', '');
 
 -- The SQL API (schema chameleon). Same C symbols as the library of any later version.
-CREATE  FUNCTION chameleon."enable_replica"(
-	"source" TEXT /* & str */
-) RETURNS void
-STRICT 
+CREATE  FUNCTION chameleon."add_source"(
+	"source" TEXT, /* Option < & str > */
+	"dest_schema" TEXT, /* Option < & str > */
+	"mysql_conn" TEXT, /* Option < & str > */
+	"server_id" bigint DEFAULT NULL, /* Option < i64 > */
+	"batch_size" INT DEFAULT 10000, /* i32 */
+	"batch_retention" interval DEFAULT '7 days', /* Interval */
+	"include_tables" TEXT[] DEFAULT '{}', /* Vec < String > */
+	"exclude_tables" TEXT[] DEFAULT '{}', /* Vec < String > */
+	"type_overrides" jsonb DEFAULT '{}', /* JsonB */
+	"copy_options" jsonb DEFAULT '{}', /* JsonB */
+	"on_error" TEXT DEFAULT 'stop', /* & str */
+	"check_source" bool DEFAULT true /* bool */
+) RETURNS bigint /* i64 */
+
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'enable_replica_wrapper';
+AS 'MODULE_PATHNAME', 'add_source_wrapper';
+CREATE  FUNCTION chameleon."alter_source"(
+	"source" TEXT, /* Option < & str > */
+	"mysql_conn" TEXT DEFAULT NULL, /* Option < & str > */
+	"server_id" bigint DEFAULT NULL, /* Option < i64 > */
+	"batch_size" INT DEFAULT NULL, /* Option < i32 > */
+	"batch_retention" interval DEFAULT NULL, /* Option < Interval > */
+	"include_tables" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < String > > */
+	"exclude_tables" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < String > > */
+	"type_overrides" jsonb DEFAULT NULL, /* Option < JsonB > */
+	"copy_options" jsonb DEFAULT NULL, /* Option < JsonB > */
+	"on_error" TEXT DEFAULT NULL, /* Option < & str > */
+	"replay_paused" bool DEFAULT NULL, /* Option < bool > */
+	"check_source" bool DEFAULT true /* bool */
+) RETURNS void
+
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'alter_source_wrapper';
 CREATE  FUNCTION chameleon."detach_replica"(
 	"source" TEXT /* & str */
 ) RETURNS void
 STRICT 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'detach_replica_wrapper';
+CREATE  FUNCTION chameleon."disable_replica"(
+	"source" TEXT /* & str */
+) RETURNS void
+STRICT 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'disable_replica_wrapper';
+CREATE  FUNCTION chameleon."drop_source"(
+	"source" TEXT /* & str */
+) RETURNS void
+STRICT 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'drop_source_wrapper';
+CREATE  FUNCTION chameleon."enable_replica"(
+	"source" TEXT /* & str */
+) RETURNS void
+STRICT 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'enable_replica_wrapper';
+CREATE  FUNCTION chameleon."init_replica"(
+	"source" TEXT /* & str */
+) RETURNS bigint /* i64 */
+STRICT 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'init_replica_wrapper';
 CREATE  FUNCTION chameleon."show_errors"(
 	"source" TEXT DEFAULT NULL /* Option < & str > */
 ) RETURNS TABLE (
@@ -188,34 +240,6 @@ CREATE  FUNCTION chameleon."show_errors"(
 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'show_errors_wrapper';
-CREATE  FUNCTION chameleon."stop_replica"(
-	"source" TEXT /* & str */
-) RETURNS void
-STRICT 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'stop_replica_wrapper';
-CREATE  FUNCTION chameleon."init_replica"(
-	"source" TEXT /* & str */
-) RETURNS bigint /* i64 */
-STRICT 
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'init_replica_wrapper';
-CREATE  FUNCTION chameleon."alter_source"(
-	"source" TEXT, /* Option < & str > */
-	"mysql_conn" TEXT DEFAULT NULL, /* Option < & str > */
-	"server_id" bigint DEFAULT NULL, /* Option < i64 > */
-	"batch_size" INT DEFAULT NULL, /* Option < i32 > */
-	"batch_retention" interval DEFAULT NULL, /* Option < Interval > */
-	"include_tables" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < String > > */
-	"exclude_tables" TEXT[] DEFAULT NULL, /* :: std :: option :: Option < Vec < String > > */
-	"type_overrides" jsonb DEFAULT NULL, /* Option < JsonB > */
-	"copy_options" jsonb DEFAULT NULL, /* Option < JsonB > */
-	"on_error" TEXT DEFAULT NULL, /* Option < & str > */
-	"replay_paused" bool DEFAULT NULL /* Option < bool > */
-) RETURNS void
-
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'alter_source_wrapper';
 CREATE  FUNCTION chameleon."show_status"() RETURNS TABLE (
 	"source" TEXT,  /* String */
 	"dest_schema" TEXT,  /* String */
@@ -241,46 +265,24 @@ CREATE  FUNCTION chameleon."show_status"() RETURNS TABLE (
 STRICT 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'show_status_wrapper';
-CREATE  FUNCTION chameleon."sync_replica"(
-	"source" TEXT /* & str */
-) RETURNS void
-STRICT  
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'sync_replica_wrapper';
 CREATE  FUNCTION chameleon."start_replica"(
 	"source" TEXT /* & str */
 ) RETURNS void
 STRICT 
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'start_replica_wrapper';
-CREATE  FUNCTION chameleon."drop_source"(
+CREATE  FUNCTION chameleon."stop_replica"(
 	"source" TEXT /* & str */
 ) RETURNS void
 STRICT 
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'drop_source_wrapper';
-CREATE  FUNCTION chameleon."disable_replica"(
+AS 'MODULE_PATHNAME', 'stop_replica_wrapper';
+CREATE  FUNCTION chameleon."sync_replica"(
 	"source" TEXT /* & str */
 ) RETURNS void
-STRICT 
+STRICT  
 LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'disable_replica_wrapper';
-CREATE  FUNCTION chameleon."add_source"(
-	"source" TEXT, /* Option < & str > */
-	"dest_schema" TEXT, /* Option < & str > */
-	"mysql_conn" TEXT, /* Option < & str > */
-	"server_id" bigint DEFAULT NULL, /* Option < i64 > */
-	"batch_size" INT DEFAULT 10000, /* i32 */
-	"batch_retention" interval DEFAULT '7 days', /* Interval */
-	"include_tables" TEXT[] DEFAULT '{}', /* Vec < String > */
-	"exclude_tables" TEXT[] DEFAULT '{}', /* Vec < String > */
-	"type_overrides" jsonb DEFAULT '{}', /* JsonB */
-	"copy_options" jsonb DEFAULT '{}', /* JsonB */
-	"on_error" TEXT DEFAULT 'stop' /* & str */
-) RETURNS bigint /* i64 */
-
-LANGUAGE c /* Rust */
-AS 'MODULE_PATHNAME', 'add_source_wrapper';
+AS 'MODULE_PATHNAME', 'sync_replica_wrapper';
 
 -- The API and the catalogue are for the catalogue's owner (and roles it grants them to).
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chameleon FROM PUBLIC;

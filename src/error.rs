@@ -13,6 +13,11 @@ fn code(state: SqlState) -> PgSqlErrorCode {
         SqlState::ObjectNotInPrerequisiteState => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         SqlState::FeatureNotSupported => ERRCODE_FEATURE_NOT_SUPPORTED,
         SqlState::NullValueNotAllowed => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        SqlState::ConnectionFailure => ERRCODE_SQLCLIENT_UNABLE_TO_ESTABLISH_SQLCONNECTION,
+        SqlState::InvalidAuthorization => ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+        SqlState::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
+        SqlState::InvalidCatalogName => ERRCODE_INVALID_CATALOG_NAME,
+        SqlState::UndefinedTable => ERRCODE_UNDEFINED_TABLE,
     }
 }
 

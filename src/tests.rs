@@ -11,7 +11,7 @@ mod tests {
 
     fn add(name: &str) -> i64 {
         Spi::get_one_with_args::<i64>(
-            "SELECT chameleon.add_source($1, $1, 'mysql://usr:pw@127.0.0.1:3306/db')",
+            "SELECT chameleon.add_source($1, $1, 'mysql://usr:pw@127.0.0.1:3306/db', check_source => false)",
             &[name.into()],
         )
         .unwrap()

@@ -10,12 +10,13 @@ use url::Url;
 
 pub const DEFAULT_PORT: u16 = 3306;
 
-/// URL parameters the mysql client understands and that make sense for a source.
+/// URL parameters a source accepts (see [`crate::source::client_opts`] for their meaning).
 const KNOWN_PARAMS: &[&str] = &[
     "prefer_socket",
-    "require_ssl",
-    "verify_ca",
-    "verify_identity",
+    "ssl",
+    "root_cert_path",
+    "danger_accept_invalid_certs",
+    "danger_skip_domain_validation",
     "tcp_connect_timeout_ms",
     "compress",
 ];
@@ -79,6 +80,11 @@ impl MysqlConn {
             params.push((k.into_owned(), v.into_owned()));
         }
         Ok(MysqlConn { host, port: u.port().unwrap_or(DEFAULT_PORT), user, password, database, params })
+    }
+
+    /// The value of URL parameter `key`, if given.
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     fn build(&self, password: Option<&str>) -> String {
@@ -159,6 +165,7 @@ mod tests {
             ("mysql://u:p@h:1/", "database"),
             ("mysql://u:p@h/a/b", "single name"),
             ("mysql://u:p@h/d?bogus=1", "unknown parameter"),
+            ("mysql://u:p@h/d?require_ssl=true", "unknown parameter"),
             ("not a url", "relative URL"),
         ] {
             let e = MysqlConn::parse(url).unwrap_err();

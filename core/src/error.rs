@@ -15,6 +15,16 @@ pub enum SqlState {
     FeatureNotSupported,
     /// 22004 null_value_not_allowed
     NullValueNotAllowed,
+    /// 08001 sqlclient_unable_to_establish_sqlconnection
+    ConnectionFailure,
+    /// 28000 invalid_authorization_specification
+    InvalidAuthorization,
+    /// 42501 insufficient_privilege
+    InsufficientPrivilege,
+    /// 3D000 invalid_catalog_name (the MySQL database does not exist)
+    InvalidCatalogName,
+    /// 42P01 undefined_table
+    UndefinedTable,
 }
 
 impl SqlState {
@@ -26,6 +36,11 @@ impl SqlState {
             SqlState::ObjectNotInPrerequisiteState => "55000",
             SqlState::FeatureNotSupported => "0A000",
             SqlState::NullValueNotAllowed => "22004",
+            SqlState::ConnectionFailure => "08001",
+            SqlState::InvalidAuthorization => "28000",
+            SqlState::InsufficientPrivilege => "42501",
+            SqlState::InvalidCatalogName => "3D000",
+            SqlState::UndefinedTable => "42P01",
         }
     }
 }

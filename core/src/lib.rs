@@ -7,6 +7,7 @@ pub mod conn;
 pub mod error;
 pub mod names;
 pub mod options;
+pub mod source;
 pub mod state;
 
 pub use error::{Error, SqlState};

@@ -39,6 +39,21 @@ fn required<'a>(func: &str, arg: &str, v: Option<&'a str>) -> &'a str {
     })
 }
 
+/// Connects to the source and checks what replication needs (binlog format and row image,
+/// privileges, the listed tables); reports what it found.
+fn check_mysql(conn: &MysqlConn, include_tables: &[String]) {
+    let facts = chameleon_core::source::check(conn, include_tables).or_raise();
+    notice(&format!(
+        "connected to {} at {}:{}: binlog {} with row image {}, {} tables in database \"{}\"",
+        facts.version, conn.host, conn.port, facts.binlog_format, facts.binlog_row_image, facts.tables.len(), conn.database
+    ));
+    if let Some(meta) = facts.binlog_row_metadata.as_deref().filter(|m| !m.eq_ignore_ascii_case("FULL")) {
+        notice(&format!(
+            "binlog_row_metadata is {meta}: the replica will take column names and signedness from its catalogue; FULL is more robust (SET GLOBAL binlog_row_metadata = 'FULL')"
+        ));
+    }
+}
+
 fn check_unique(column: &str, value: &str, what: &str) {
     let taken = catalog::query_opt::<String>(
         &format!("SELECT t_source FROM sch_chameleon.t_sources WHERE {column} = $1"),
@@ -67,6 +82,7 @@ fn add_source(
     type_overrides: default!(JsonB, "'{}'"),
     copy_options: default!(JsonB, "'{}'"),
     on_error: default!(&str, "'stop'"),
+    check_source: default!(bool, true),
 ) -> i64 {
     let source = required("add_source", "source", source);
     let dest_schema = required("add_source", "dest_schema", dest_schema);
@@ -83,7 +99,13 @@ fn add_source(
         Some(on_error),
         server_id,
     );
-    // one source at a time: the checks below and the INSERT see the same catalogue
+    // names first (cheap), then the network check outside any lock, then the names again
+    // under the lock, so the INSERT sees the catalogue the checks saw
+    check_unique("t_source", source, "source name");
+    check_unique("t_dest_schema", dest_schema, "destination schema");
+    if check_source {
+        check_mysql(&conn, &include_tables);
+    }
     Spi::run("LOCK TABLE sch_chameleon.t_sources IN SHARE ROW EXCLUSIVE MODE").or_raise();
     check_unique("t_source", source, "source name");
     check_unique("t_dest_schema", dest_schema, "destination schema");
@@ -153,6 +175,7 @@ fn alter_source(
     copy_options: default!(Option<JsonB>, "NULL"),
     on_error: default!(Option<&str>, "NULL"),
     replay_paused: default!(Option<bool>, "NULL"),
+    check_source: default!(bool, true),
 ) {
     let src = catalog::lock_source(required("alter_source", "source", source));
     let conn = mysql_conn.map(MysqlConn::parse).transpose().or_raise();
@@ -165,6 +188,32 @@ fn alter_source(
         on_error,
         server_id,
     );
+    if check_source && (conn.is_some() || include_tables.is_some()) {
+        // what the source will be after this call: new URL (or the stored one), the password
+        // given or kept, the new include list (or the stored one)
+        let stored = catalog::query_opt::<String>(
+            "SELECT t_mysql_url FROM sch_chameleon.t_sources WHERE i_id_source = $1",
+            &[src.id.into()],
+        )
+        .unwrap_or_default();
+        let mut target = conn.clone().unwrap_or_else(|| MysqlConn::parse(&stored).or_raise());
+        if target.password.is_empty() {
+            target.password = catalog::query_opt::<String>(
+                "SELECT t_mysql_password FROM sch_chameleon.t_source_secrets WHERE i_id_source = $1",
+                &[src.id.into()],
+            )
+            .unwrap_or_default();
+        }
+        let include = match &include_tables {
+            Some(t) => t.clone(),
+            None => catalog::query_opt::<Vec<String>>(
+                "SELECT t_include_tables FROM sch_chameleon.t_sources WHERE i_id_source = $1",
+                &[src.id.into()],
+            )
+            .unwrap_or_default(),
+        };
+        check_mysql(&target, &include);
+    }
     Spi::run_with_args(
         "UPDATE sch_chameleon.t_sources SET
             t_mysql_url        = coalesce($2, t_mysql_url),

@@ -49,6 +49,13 @@ pub fn fresh_db(name: &str) -> Client {
     connect(name)
 }
 
+/// A fresh database `name` with the extension at its default version.
+pub fn db_with_extension(name: &str) -> Client {
+    let mut c = fresh_db(name);
+    c.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    c
+}
+
 pub fn one<T: for<'a> postgres::types::FromSql<'a>>(c: &mut Client, sql: &str) -> T {
     c.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
 }
@@ -146,7 +153,7 @@ pub fn seed_12(c: &mut Client, sources: i64, batches: i64, rows_per_batch: i64) 
     c.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'").unwrap();
     for s in 1..=sources {
         c.execute(
-            "SELECT chameleon.add_source($1, $2, $3)",
+            "SELECT chameleon.add_source($1, $2, $3, check_source => false)",
             &[&format!("src{s}"), &format!("dest{s}"), &format!("mysql://usr:pw{s}@127.0.0.1:3306/db{s}")],
         )
         .unwrap();
