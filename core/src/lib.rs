@@ -9,5 +9,6 @@ pub mod names;
 pub mod options;
 pub mod source;
 pub mod state;
+pub mod types;
 
 pub use error::{Error, SqlState};
