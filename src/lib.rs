@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 
 mod api;
 mod catalog;
+mod copy;
 mod error;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -4,9 +4,12 @@
 //! The extension crate turns [`Error`] into PostgreSQL errors (SQLSTATE, detail, hint).
 
 pub mod conn;
+pub mod copy;
+pub mod ddl;
 pub mod error;
 pub mod names;
 pub mod options;
+pub mod snapshot;
 pub mod source;
 pub mod state;
 pub mod types;

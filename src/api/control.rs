@@ -29,9 +29,7 @@ fn transition(source: &str, verb: Verb) -> catalog::Source {
 /// coordinates replication starts from.
 #[pg_extern(schema = "chameleon")]
 fn init_replica(source: &str) -> i64 {
-    let src = catalog::lock_source(source);
-    plan(source, Verb::Init, src.state).or_raise();
-    not_in_this_build("init_replica", source)
+    crate::copy::init_replica(source, Verb::Init)
 }
 
 /// Starts the source's background worker (after the calling transaction commits).
@@ -75,9 +73,7 @@ fn enable_replica(source: &str) {
 /// sync_replica_disabled instead.
 #[pg_extern(sql = false)]
 fn sync_replica(source: &str) {
-    let src = catalog::lock_source(source);
-    plan(source, Verb::Sync, src.state).or_raise();
-    not_in_this_build("sync_replica", source)
+    crate::copy::init_replica(source, Verb::Sync);
 }
 
 /// 1.3's sync_replica: disabled by the release note.

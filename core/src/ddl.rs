@@ -1,0 +1,199 @@
+//! PostgreSQL DDL for a copied MySQL table: the bare table first (fast load), then keys,
+//! indexes, checks, sequences and foreign keys (NOT VALID) once the rows are in.
+
+use crate::snapshot::TableDef;
+use crate::types::{quote_ident, quote_literal, PgColumn};
+
+fn qualified(schema: &str, name: &str) -> String {
+    format!("{}.{}", quote_ident(schema), quote_ident(name))
+}
+
+/// A name PostgreSQL keeps whole: at most 63 bytes, cut on a character boundary.
+pub fn pg_name(s: &str) -> String {
+    let mut end = s.len().min(63);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// CREATE TABLE with columns, types, NOT NULL and defaults, no keys yet.
+pub fn create_table(schema: &str, table: &str, cols: &[PgColumn]) -> String {
+    let body: Vec<String> = cols
+        .iter()
+        .map(|c| {
+            let mut s = format!("{} {}", quote_ident(&c.name), c.sql_type);
+            if c.not_null {
+                s.push_str(" NOT NULL");
+            }
+            if let Some(d) = &c.default {
+                s.push_str(&format!(" DEFAULT {d}"));
+            }
+            s
+        })
+        .collect();
+    format!("CREATE TABLE {} ({})", qualified(schema, table), body.join(", "))
+}
+
+/// One statement to run after the load, with what t_index_def records of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostLoad {
+    /// 'primary', 'unique', 'index', 'foreign', or 'check' / 'sequence' (not recorded)
+    pub kind: &'static str,
+    pub name: String,
+    pub sql: String,
+}
+
+fn cols_list(cols: &[String]) -> String {
+    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+}
+
+/// Keys, indexes, checks and sequences of one table; foreign keys separately (they need every
+/// table to exist). FULLTEXT and SPATIAL indexes are returned in `skipped`.
+pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad>, Vec<String>) {
+    let rel = qualified(schema, &t.name);
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for c in cols.iter().filter(|c| c.auto_increment) {
+        let seq = pg_name(&format!("{}_{}_seq", t.name, c.name));
+        let qseq = qualified(schema, &seq);
+        out.push(PostLoad {
+            kind: "sequence",
+            name: seq.clone(),
+            sql: format!(
+                "CREATE SEQUENCE {qseq} OWNED BY {rel}.{col};
+                 ALTER TABLE {rel} ALTER COLUMN {col} SET DEFAULT nextval({lit}::regclass);
+                 SELECT setval({lit}::regclass, coalesce((SELECT max({col})::bigint FROM {rel}), 0) + 1, false)",
+                col = quote_ident(&c.name),
+                lit = quote_literal(&qseq),
+            ),
+        });
+    }
+    for c in cols {
+        if let Some(check) = &c.check {
+            let name = pg_name(&format!("{}_{}_check", t.name, c.name));
+            out.push(PostLoad {
+                kind: "check",
+                sql: format!("ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({check})", quote_ident(&name)),
+                name,
+            });
+        }
+    }
+    for i in &t.indexes {
+        if i.index_type == "FULLTEXT" || i.index_type == "SPATIAL" {
+            skipped.push(format!("{} index \"{}\" on \"{}\"", i.index_type, i.name, t.name));
+            continue;
+        }
+        if i.primary {
+            let name = pg_name(&format!("{}_pkey", t.name));
+            out.push(PostLoad {
+                kind: "primary",
+                sql: format!("ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({})", quote_ident(&name), cols_list(&i.columns)),
+                name,
+            });
+        } else {
+            // MySQL index names are per table, PostgreSQL's per schema: prefix the table
+            let name = pg_name(&format!("{}_{}", t.name, i.name));
+            out.push(PostLoad {
+                kind: if i.unique { "unique" } else { "index" },
+                sql: format!(
+                    "CREATE {}INDEX {} ON {rel} ({})",
+                    if i.unique { "UNIQUE " } else { "" },
+                    quote_ident(&name),
+                    cols_list(&i.columns)
+                ),
+                name,
+            });
+        }
+    }
+    (out, skipped)
+}
+
+fn rule(r: &str) -> &'static str {
+    match r {
+        "CASCADE" => "CASCADE",
+        "SET NULL" => "SET NULL",
+        "SET DEFAULT" => "SET DEFAULT",
+        "RESTRICT" => "RESTRICT",
+        _ => "NO ACTION",
+    }
+}
+
+/// Foreign keys, NOT VALID: the copy is consistent, so checking them is left to
+/// detach_replica (replication may apply a child row before its parent's batch).
+pub fn foreign_keys(schema: &str, t: &TableDef, copied: &[String]) -> Vec<PostLoad> {
+    t.foreign_keys
+        .iter()
+        .filter(|f| copied.contains(&f.ref_table))
+        .map(|f| {
+            let name = pg_name(&f.name);
+            PostLoad {
+                kind: "foreign",
+                sql: format!(
+                    "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {} NOT VALID",
+                    qualified(schema, &t.name),
+                    quote_ident(&name),
+                    cols_list(&f.columns),
+                    qualified(schema, &f.ref_table),
+                    cols_list(&f.ref_columns),
+                    rule(&f.on_update),
+                    rule(&f.on_delete),
+                ),
+                name,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::{ForeignKey, IndexDef};
+    use crate::types::{map_column, MysqlColumn};
+
+    fn table() -> (TableDef, Vec<PgColumn>) {
+        let id = MysqlColumn { name: "id".into(), data_type: "int".into(), column_type: "int(10) unsigned".into(), extra: "auto_increment".into(), ..Default::default() };
+        let st = MysqlColumn { name: "state".into(), data_type: "enum".into(), column_type: "enum('a','b')".into(), nullable: true, default: Some("'a'".into()), ..Default::default() };
+        let t = TableDef {
+            name: "Order Items".into(),
+            columns: vec![id.clone(), st.clone()],
+            indexes: vec![
+                IndexDef { name: "PRIMARY".into(), unique: true, primary: true, columns: vec!["id".into()], index_type: "BTREE".into() },
+                IndexDef { name: "k_state".into(), unique: false, primary: false, columns: vec!["state".into(), "id".into()], index_type: "BTREE".into() },
+                IndexDef { name: "ft".into(), unique: false, primary: false, columns: vec!["state".into()], index_type: "FULLTEXT".into() },
+            ],
+            foreign_keys: vec![ForeignKey { name: "fk_o".into(), columns: vec!["id".into()], ref_table: "orders".into(), ref_columns: vec!["id".into()], on_update: "CASCADE".into(), on_delete: "RESTRICT".into() }],
+            approx_rows: 0,
+        };
+        let cols = t.columns.iter().map(|c| map_column(&t.name, c, &serde_json::json!({})).unwrap()).collect();
+        (t, cols)
+    }
+
+    #[test]
+    fn table_then_keys() {
+        let (t, cols) = table();
+        assert_eq!(create_table("shop", &t.name, &cols),
+            "CREATE TABLE \"shop\".\"Order Items\" (\"id\" bigint NOT NULL, \"state\" text DEFAULT 'a')");
+        let (post, skipped) = post_load("shop", &t, &cols);
+        let kinds: Vec<_> = post.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, vec!["sequence", "check", "primary", "index"]);
+        assert!(post[0].sql.contains("setval('\"shop\".\"Order Items_id_seq\"'::regclass"));
+        assert_eq!(post[2].sql, "ALTER TABLE \"shop\".\"Order Items\" ADD CONSTRAINT \"Order Items_pkey\" PRIMARY KEY (\"id\")");
+        assert_eq!(post[3].sql, "CREATE INDEX \"Order Items_k_state\" ON \"shop\".\"Order Items\" (\"state\", \"id\")");
+        assert_eq!(skipped, vec!["FULLTEXT index \"ft\" on \"Order Items\""]);
+    }
+
+    #[test]
+    fn foreign_keys_only_to_copied_tables() {
+        let (t, _) = table();
+        assert!(foreign_keys("shop", &t, &["Order Items".into()]).is_empty());
+        let fk = foreign_keys("shop", &t, &["orders".into()]);
+        assert_eq!(fk[0].sql, "ALTER TABLE \"shop\".\"Order Items\" ADD CONSTRAINT \"fk_o\" FOREIGN KEY (\"id\") REFERENCES \"shop\".\"orders\" (\"id\") ON UPDATE CASCADE ON DELETE RESTRICT NOT VALID");
+    }
+
+    #[test]
+    fn long_names_are_cut_on_characters() {
+        let n = pg_name(&"é".repeat(40));
+        assert!(n.len() <= 63 && n.chars().all(|c| c == 'é'));
+    }
+}

@@ -1,0 +1,267 @@
+//! What init_replica reads from MySQL: a consistent snapshot (one short global read lock to
+//! pin the binlog coordinates), and the definitions of the tables to copy.
+
+use mysql::prelude::Queryable;
+
+use crate::conn::MysqlConn;
+use crate::error::{Error, Result, SqlState};
+use crate::source::connect;
+use crate::types::MysqlColumn;
+
+/// Where replication starts: the binlog position the snapshot corresponds to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coordinates {
+    pub binlog_file: String,
+    pub binlog_position: u64,
+    /// MariaDB gtid_binlog_pos or MySQL gtid_executed, empty when GTIDs are off
+    pub gtid: String,
+}
+
+fn mysql_err(what: &str, e: mysql::Error) -> Error {
+    Error::new(SqlState::ConnectionFailure, format!("MySQL failed while {what}")).detail(e.to_string())
+}
+
+/// Opens a connection whose transaction sees the database exactly at the returned
+/// coordinates. The global read lock is held only while the coordinates are read and the
+/// snapshot is opened.
+pub fn consistent_snapshot(c: &MysqlConn, lock_timeout_s: u64) -> Result<(mysql::Conn, Coordinates)> {
+    let mut locker = connect(c)?;
+    let mut reader = connect(c)?;
+    // TIMESTAMP values in UTC, whatever the server's zone
+    reader.query_drop("SET time_zone = '+00:00'").map_err(|e| mysql_err("setting the time zone", e))?;
+    reader
+        .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .map_err(|e| mysql_err("setting the isolation level", e))?;
+    locker
+        .query_drop(format!("SET SESSION lock_wait_timeout = {}", lock_timeout_s.max(1)))
+        .map_err(|e| mysql_err("setting lock_wait_timeout", e))?;
+    locker.query_drop("FLUSH TABLES WITH READ LOCK").map_err(|e| {
+        Error::new(SqlState::ObjectNotInPrerequisiteState, "could not take MySQL's global read lock")
+            .detail(e.to_string())
+            .hint("A long transaction or DDL holds the tables; retry, or raise copy_options lock_timeout_ms.")
+    })?;
+    let result = (|| {
+        let row: Option<mysql::Row> = locker.query_first("SHOW MASTER STATUS").map_err(|e| mysql_err("SHOW MASTER STATUS", e))?;
+        let row = row.ok_or_else(|| {
+            Error::new(SqlState::ObjectNotInPrerequisiteState, "binary logging is off on the MySQL server")
+                .hint("Start the server with log_bin and binlog_format = ROW.")
+        })?;
+        let binlog_file: String = row.get(0).unwrap_or_default();
+        let binlog_position: u64 = row.get(1).unwrap_or_default();
+        let gtid: String = locker
+            .query_first::<String, _>("SELECT @@gtid_binlog_pos")
+            .or_else(|_| locker.query_first::<String, _>("SELECT @@gtid_executed"))
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        reader
+            .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+            .map_err(|e| mysql_err("opening the snapshot", e))?;
+        Ok(Coordinates { binlog_file, binlog_position, gtid })
+    })();
+    // released in every case; the snapshot stays open in `reader`
+    let unlock = locker.query_drop("UNLOCK TABLES");
+    let coords = result?;
+    unlock.map_err(|e| mysql_err("UNLOCK TABLES", e))?;
+    Ok((reader, coords))
+}
+
+/// A MySQL index or key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexDef {
+    pub name: String,
+    pub unique: bool,
+    pub primary: bool,
+    pub columns: Vec<String>,
+    /// BTREE, HASH; FULLTEXT and SPATIAL have no PostgreSQL equivalent here
+    pub index_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKey {
+    pub name: String,
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    pub on_update: String,
+    pub on_delete: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableDef {
+    pub name: String,
+    pub columns: Vec<MysqlColumn>,
+    pub indexes: Vec<IndexDef>,
+    pub foreign_keys: Vec<ForeignKey>,
+    /// approximate row count (information_schema), for progress messages
+    pub approx_rows: u64,
+}
+
+impl TableDef {
+    pub fn primary_key(&self) -> Vec<String> {
+        self.indexes.iter().find(|i| i.primary).map(|i| i.columns.clone()).unwrap_or_default()
+    }
+}
+
+/// Which of `all` tables a source copies: the include list (empty = all) minus the exclude list.
+pub fn select_tables(all: &[String], include: &[String], exclude: &[String]) -> Vec<String> {
+    all.iter()
+        .filter(|t| include.is_empty() || include.contains(t))
+        .filter(|t| !exclude.contains(t))
+        .cloned()
+        .collect()
+}
+
+type ColumnRow = (String, String, String, String, String, Option<String>, String, Option<u64>, Option<u64>, Option<u64>, Option<u64>);
+
+/// Reads the definitions of `tables` of database `db`.
+pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Result<Vec<TableDef>> {
+    let cols: Vec<ColumnRow> = conn
+        .exec(
+            "SELECT table_name, column_name, LOWER(data_type), LOWER(column_type), is_nullable, column_default, extra,
+                    character_maximum_length, numeric_precision, numeric_scale, datetime_precision
+               FROM information_schema.columns WHERE table_schema = ? ORDER BY table_name, ordinal_position",
+            (db,),
+        )
+        .map_err(|e| mysql_err("reading columns", e))?;
+    // MariaDB's JSON: LONGTEXT with CHECK (json_valid(`col`)); MySQL has no such table before 8.0.16
+    let json_checks: Vec<(String, String)> = conn
+        .exec(
+            "SELECT table_name, check_clause FROM information_schema.check_constraints
+              WHERE constraint_schema = ? AND check_clause LIKE 'json_valid(%'",
+            (db,),
+        )
+        .unwrap_or_default();
+    let idx: Vec<(String, String, i64, String, String)> = conn
+        .exec(
+            "SELECT table_name, index_name, non_unique, column_name, index_type
+               FROM information_schema.statistics WHERE table_schema = ? ORDER BY table_name, index_name, seq_in_index",
+            (db,),
+        )
+        .map_err(|e| mysql_err("reading indexes", e))?;
+    // MariaDB shows referential_constraints only to users with more than SELECT: the rules
+    // then come from SHOW CREATE TABLE (see fk_rules)
+    let fks: Vec<(String, String, String, String, String, Option<String>, Option<String>)> = conn
+        .exec(
+            "SELECT k.table_name, k.constraint_name, k.column_name, k.referenced_table_name, k.referenced_column_name,
+                    r.update_rule, r.delete_rule
+               FROM information_schema.key_column_usage k
+               LEFT JOIN information_schema.referential_constraints r
+                 ON r.constraint_schema = k.constraint_schema AND r.constraint_name = k.constraint_name
+                AND r.table_name = k.table_name
+              WHERE k.table_schema = ? AND k.referenced_table_schema = k.table_schema
+              ORDER BY k.table_name, k.constraint_name, k.ordinal_position",
+            (db,),
+        )
+        .map_err(|e| mysql_err("reading foreign keys", e))?;
+    let counts: Vec<(String, Option<u64>)> = conn
+        .exec("SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = ?", (db,))
+        .map_err(|e| mysql_err("reading table sizes", e))?;
+
+    let mut out = Vec::new();
+    for t in tables {
+        let columns: Vec<MysqlColumn> = cols
+            .iter()
+            .filter(|c| &c.0 == t)
+            .map(|c| MysqlColumn {
+                name: c.1.clone(),
+                data_type: c.2.clone(),
+                column_type: c.3.clone(),
+                nullable: c.4 == "YES",
+                default: c.5.clone(),
+                extra: c.6.clone(),
+                char_max_length: c.7,
+                numeric_precision: c.8,
+                numeric_scale: c.9,
+                datetime_precision: c.10,
+                is_json: json_checks.iter().any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.1))),
+            })
+            .collect();
+        if columns.is_empty() {
+            return Err(Error::new(SqlState::UndefinedTable, format!("table \"{db}\".\"{t}\" disappeared from MySQL")));
+        }
+        let mut indexes: Vec<IndexDef> = Vec::new();
+        for (_, name, non_unique, column, itype) in idx.iter().filter(|i| &i.0 == t) {
+            match indexes.iter_mut().find(|i| &i.name == name) {
+                Some(i) => i.columns.push(column.clone()),
+                None => indexes.push(IndexDef {
+                    name: name.clone(),
+                    unique: *non_unique == 0,
+                    primary: name == "PRIMARY",
+                    columns: vec![column.clone()],
+                    index_type: itype.clone(),
+                }),
+            }
+        }
+        let mut foreign_keys: Vec<ForeignKey> = Vec::new();
+        let mut create_table: Option<String> = None;
+        for (_, name, column, rt, rc, upd, del) in fks.iter().filter(|f| &f.0 == t) {
+            let (upd, del) = match (upd, del) {
+                (Some(u), Some(d)) => (u.clone(), d.clone()),
+                _ => {
+                    if create_table.is_none() {
+                        let row: Option<(String, String)> = conn
+                            .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), t.replace('`', "``")))
+                            .map_err(|e| mysql_err("reading a table's foreign keys", e))?;
+                        create_table = Some(row.map(|r| r.1).unwrap_or_default());
+                    }
+                    fk_rules(create_table.as_deref().unwrap_or(""), name)
+                }
+            };
+            match foreign_keys.iter_mut().find(|f| &f.name == name) {
+                Some(f) => {
+                    f.columns.push(column.clone());
+                    f.ref_columns.push(rc.clone());
+                }
+                None => foreign_keys.push(ForeignKey {
+                    name: name.clone(),
+                    columns: vec![column.clone()],
+                    ref_table: rt.clone(),
+                    ref_columns: vec![rc.clone()],
+                    on_update: upd,
+                    on_delete: del,
+                }),
+            }
+        }
+        let approx_rows = counts.iter().find(|c| &c.0 == t).and_then(|c| c.1).unwrap_or(0);
+        out.push(TableDef { name: t.clone(), columns, indexes, foreign_keys, approx_rows });
+    }
+    Ok(out)
+}
+
+/// ON UPDATE / ON DELETE of constraint `name` in a SHOW CREATE TABLE text (MySQL's
+/// default, RESTRICT, where none is written).
+pub fn fk_rules(create_table: &str, name: &str) -> (String, String) {
+    let line = create_table.lines().find(|l| l.contains(&format!("CONSTRAINT `{name}` FOREIGN KEY"))).unwrap_or("");
+    let rule = |what: &str| {
+        let Some(at) = line.find(what) else { return "RESTRICT".to_string() };
+        let rest = &line[at + what.len()..];
+        ["SET NULL", "SET DEFAULT", "NO ACTION", "CASCADE", "RESTRICT"]
+            .into_iter()
+            .find(|r| rest.trim_start().starts_with(r))
+            .unwrap_or("RESTRICT")
+            .to_string()
+    };
+    (rule("ON UPDATE "), rule("ON DELETE "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn foreign_key_rules_from_show_create_table() {
+        let sql = "CREATE TABLE `orders` (\n  `id` int,\n  CONSTRAINT `fk_a` FOREIGN KEY (`c`) REFERENCES `customer` (`id`) ON DELETE CASCADE,\n  CONSTRAINT `fk_b` FOREIGN KEY (`p`) REFERENCES `product` (`id`) ON DELETE SET NULL ON UPDATE NO ACTION,\n  CONSTRAINT `fk_c` FOREIGN KEY (`q`) REFERENCES `q` (`id`)\n)".replace("\\n", "\n");
+        assert_eq!(fk_rules(&sql, "fk_a"), ("RESTRICT".into(), "CASCADE".into()));
+        assert_eq!(fk_rules(&sql, "fk_b"), ("NO ACTION".into(), "SET NULL".into()));
+        assert_eq!(fk_rules(&sql, "fk_c"), ("RESTRICT".into(), "RESTRICT".into()));
+    }
+
+    #[test]
+    fn include_and_exclude() {
+        let all: Vec<String> = ["actor", "audit", "film"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(select_tables(&all, &[], &[]), all);
+        assert_eq!(select_tables(&all, &[], &["audit".into()]), vec!["actor", "film"]);
+        assert_eq!(select_tables(&all, &["film".into(), "audit".into()], &["audit".into()]), vec!["film"]);
+    }
+}
