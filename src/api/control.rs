@@ -6,7 +6,7 @@ use chameleon_core::{Error, SqlState};
 use pgrx::prelude::*;
 
 use crate::catalog;
-use crate::error::{raise, OrRaise};
+use crate::error::{notice, raise, OrRaise};
 
 /// Verbs whose machinery (copy, background worker) is not in this build yet: the source is
 /// checked as for the real thing, then the call fails cleanly and changes nothing.
@@ -94,6 +94,47 @@ fn sync_replica_disabled(source: &str) {
 #[pg_extern(schema = "chameleon")]
 fn detach_replica(source: &str) {
     let src = catalog::lock_source(source);
-    plan(source, Verb::Detach, src.state).or_raise();
-    not_in_this_build("detach_replica", source)
+    let t = plan(source, Verb::Detach, src.state).or_raise();
+    catalog::apply(&src, &t);
+        // sequences past their column's maximum: the application takes over the inserts
+    let setvals = Spi::connect(|c| {
+        c.select(
+            "SELECT format('SELECT setval(%L::regclass, coalesce((SELECT max(%I) FROM %s), 0)::bigint + 1, false)',
+                           c.oid::regclass::text, a.attname, d.refobjid::regclass)
+               FROM pg_class c
+               JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'a'
+               JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+              WHERE c.relkind = 'S' AND c.relnamespace = $1::regnamespace",
+            None,
+            &[src.dest_schema.as_str().into()],
+        )?
+        .map(|r| r.get::<String>(1).map(|s| s.unwrap_or_default()))
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .or_raise();
+    for sql in &setvals {
+        Spi::run(sql).or_raise();
+    }
+    // foreign keys were created NOT VALID for replication; now they are checked
+    let fks = Spi::connect(|c| {
+        c.select(
+            "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname)
+               FROM pg_constraint WHERE connamespace = $1::regnamespace AND contype = 'f' AND NOT convalidated",
+            None,
+            &[src.dest_schema.as_str().into()],
+        )?
+        .map(|r| r.get::<String>(1).map(|s| s.unwrap_or_default()))
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .or_raise();
+    for sql in &fks {
+        Spi::run(sql).or_raise();
+    }
+    crate::api::sources::remove_source(&src);
+    notice(&format!(
+        "source \"{source}\" detached: schema \"{}\" is a standalone copy ({} sequences set, {} foreign keys validated)",
+        src.dest_schema,
+        setvals.len(),
+        fks.len()
+    ));
 }

@@ -4,5 +4,5 @@
 //! 1.3 script): change behaviour freely, but a new argument or column is a new version.
 
 mod control;
-mod sources;
+pub(crate) mod sources;
 mod status;

@@ -257,6 +257,15 @@ fn alter_source(
 fn drop_source(source: &str) {
     let src = catalog::lock_source(source);
     plan(source, Verb::Drop, src.state).or_raise();
+    remove_source(&src);
+    notice(&format!(
+        "source \"{source}\" dropped; schema \"{}\" and its data were left in place",
+        src.dest_schema
+    ));
+}
+
+/// Removes a source from the catalogue: its log tables (1.3) and every row about it.
+pub(crate) fn remove_source(src: &catalog::Source) {
     if catalog::layout() == Layout::PerSource {
         let tables = catalog::query_opt::<Vec<String>>(
             "SELECT v_log_table::text[] FROM sch_chameleon.t_sources WHERE i_id_source = $1",
@@ -269,8 +278,4 @@ fn drop_source(source: &str) {
     }
     // batches, log rows (1.2), secrets, tables, index definitions and discarded rows cascade
     Spi::run_with_args("DELETE FROM sch_chameleon.t_sources WHERE i_id_source = $1", &[src.id.into()]).or_raise();
-    notice(&format!(
-        "source \"{source}\" dropped; schema \"{}\" and its data were left in place",
-        src.dest_schema
-    ));
 }

@@ -223,6 +223,49 @@ pub fn catalogue_data(c: &mut Client) -> Vec<(String, i64, String)> {
         .collect()
 }
 
+/// Runs SQL on the private MariaDB as root (through its socket); returns the tab-separated
+/// rows without headers.
+pub fn mariadb(sql: &str) -> String {
+    let sock = std::env::var("CHAMELEON_MYSOCK").expect("CHAMELEON_MYSOCK: run through scripts/test");
+    let out = std::process::Command::new("mariadb")
+        .args(["--no-defaults", "--default-character-set=utf8mb4", "-S", &sock, "-uroot", "-N", "-B", "-e", sql])
+        .output()
+        .expect("mariadb client");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+}
+
+/// The URL of database `db` on the private MariaDB for the replication user.
+pub fn mysql_url(db: &str) -> String {
+    let port = std::env::var("CHAMELEON_MYPORT").unwrap_or_else(|_| "33069".into());
+    let pw = std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into());
+    format!("mysql://usr_replica:{pw}@127.0.0.1:{port}/{db}")
+}
+
+/// Row count and a checksum of canonical row text of one table on both sides: MySQL
+/// expressions and PostgreSQL expressions that render each column the same way.
+pub fn checksums(pg: &mut Client, mysql_db: &str, pg_schema: &str, table: &str, key: &str, my_cols: &[&str], pg_cols: &[&str]) -> ((i64, String), (i64, String)) {
+    let my = mariadb(&format!(
+        "SET SESSION group_concat_max_len = 1073741824, time_zone = '+00:00';
+         SELECT COUNT(*), COALESCE(MD5(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY `{key}` SEPARATOR '\n')), '') FROM `{mysql_db}`.`{table}`",
+        my_cols.iter().map(|c| format!("COALESCE({c}, 'NULL')")).collect::<Vec<_>>().join(", ")
+    ));
+    let mut it = my.split('\t');
+    let my_count: i64 = it.next().unwrap_or("0").parse().unwrap();
+    let my_sum = it.next().unwrap_or("").to_string();
+    pg.batch_execute("SET TimeZone = 'UTC'").unwrap();
+    let r = pg
+        .query_one(
+            &format!(
+                "SELECT count(*), coalesce(md5(string_agg(concat_ws('|', {}), E'\\n' ORDER BY \"{key}\")), '') FROM \"{pg_schema}\".\"{table}\"",
+                pg_cols.iter().map(|c| format!("coalesce(({c})::text, 'NULL')")).collect::<Vec<_>>().join(", ")
+            ),
+            &[],
+        )
+        .unwrap();
+    ((my_count, my_sum), (r.get(0), r.get(1)))
+}
+
 pub fn extversion(c: &mut Client) -> String {
     one(c, "SELECT extversion FROM pg_extension WHERE extname = 'chameleon'")
 }
