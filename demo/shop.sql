@@ -1,4 +1,4 @@
--- A small sample shop for the demo (the init_replica work grows it to 100k+ rows).
+-- The demo's sample shop: three related tables, realistic types, 122,000 rows.
 DROP DATABASE IF EXISTS shop;
 CREATE DATABASE shop CHARACTER SET utf8mb4;
 USE shop;
@@ -26,10 +26,10 @@ CREATE TABLE orders (
   FOREIGN KEY (product_id) REFERENCES product (product_id)
 );
 INSERT INTO customer (name, email)
-SELECT CONCAT('Customer ', seq, IF(seq % 10 = 0, ' 🦎', '')), CONCAT('c', seq, '@example.com') FROM seq_1_to_1000;
+SELECT CONCAT('Customer ', seq, IF(seq % 10 = 0, ' 🦎', '')), CONCAT('c', seq, '@example.com') FROM seq_1_to_20000;
 INSERT INTO product (title, price, stock, attrs)
 SELECT CONCAT('Product ', seq), seq * 1.25, CAST(seq % 500 AS SIGNED) - 50, JSON_OBJECT('color', ELT(1 + seq % 3, 'red', 'green', 'blue'))
-  FROM seq_1_to_200;
+  FROM seq_1_to_2000;
 INSERT INTO orders (customer_id, product_id, qty, status)
-SELECT 1 + seq % 1000, 1 + seq % 200, 1 + seq % 5, ELT(1 + seq % 3, 'new', 'paid', 'shipped') FROM seq_1_to_5000;
+SELECT 1 + seq % 20000, 1 + seq % 2000, 1 + seq % 5, ELT(1 + seq % 3, 'new', 'paid', 'shipped') FROM seq_1_to_100000;
 ANALYZE TABLE customer, product, orders;

@@ -237,3 +237,26 @@ fn detach_leaves_a_standalone_schema() {
     c.batch_execute("DELETE FROM it_det.p WHERE id = 1").unwrap();
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_det.ch WHERE p_id = 1"), 0, "ON DELETE CASCADE kept");
 }
+
+#[test]
+fn the_demo_database_is_equal_on_both_sides() {
+    mariadb(include_str!("../../demo/shop.sql"));
+    let mut c = init("shop", "init_demo", "");
+    assert_eq!(one::<i64>(&mut c, "SELECT chameleon.init_replica('src')"), 122_000);
+    let ts = |c: &'static str| -> (String, String) {
+        (format!("DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f')"), format!("to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US')"))
+    };
+    let (my_created, pg_created) = ts("created_at");
+    let (my_ordered, pg_ordered) = ts("ordered_at");
+    let tables: [(&str, &str, Vec<&str>, Vec<&str>); 3] = [
+        ("customer", "customer_id", vec!["customer_id", "name", "email", &my_created], vec!["customer_id", "name", "email", &pg_created]),
+        ("product", "product_id", vec!["product_id", "title", "price", "stock", "attrs"], vec!["product_id", "title", "price", "stock", "attrs"]),
+        ("orders", "order_id", vec!["order_id", "customer_id", "product_id", "qty", "status", &my_ordered],
+                               vec!["order_id", "customer_id", "product_id", "qty", "status", &pg_ordered]),
+    ];
+    for (table, key, my, pg) in &tables {
+        let (m, p) = checksums(&mut c, "shop", "shop", table, key, my, pg);
+        assert_eq!(m, p, "{table}");
+        assert!(m.0 > 0);
+    }
+}
