@@ -149,10 +149,21 @@ fn the_snapshot_splits_concurrent_writes_exactly() {
     });
     std::thread::sleep(std::time::Duration::from_millis(300));
     let (mut c2, notices) = connect_with_notices("init_snap");
-    c2.batch_execute("SELECT chameleon.init_replica('src')").unwrap();
+    let pid: i32 = one(&mut c2, "SELECT pg_backend_pid()");
+    let init = std::thread::spawn(move || c2.batch_execute("SELECT chameleon.init_replica('src')"));
+    // another session watches the copy's progress
+    let mut seen_progress = 0i64;
+    while !init.is_finished() {
+        let r = c.query(&format!("SELECT tuples_processed FROM pg_stat_progress_copy WHERE pid = {pid} AND command = 'COPY FROM'"), &[]).unwrap();
+        if let Some(row) = r.first() {
+            seen_progress = seen_progress.max(row.get(0));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    init.join().unwrap().unwrap();
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
-    drop(c2);
+    assert!(seen_progress > 0, "pg_stat_progress_copy showed the load");
     let n = notices.lock().unwrap().join("\n");
     assert!(n.contains("big: 300000 rows"), "{n}");
     let gtid: String = one(&mut c, "SELECT gtid FROM chameleon.show_status()");
@@ -227,13 +238,17 @@ fn detach_leaves_a_standalone_schema() {
              INSERT INTO it_det.ch (p_id) SELECT 1 + seq % 50 FROM mysql.seq_1_to_200;");
     let mut c = init("it_det", "init_det", "");
     c.batch_execute("SELECT chameleon.init_replica('src')").unwrap();
+    // running it again replaces the copy with a new one
+    mariadb("INSERT INTO it_det.p (name) VALUES ('late')");
+    c.batch_execute("SELECT chameleon.init_replica('src')").unwrap();
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_det.p"), 51);
     let (my, pg) = checksums(&mut c, "it_det", "it_det", "ch", "id", &["id", "p_id"], &["id", "p_id"]);
     assert_eq!(my, pg);
     c.batch_execute("SELECT chameleon.detach_replica('src')").unwrap();
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_sources"), 0);
     assert!(one::<bool>(&mut c, "SELECT bool_and(convalidated) FROM pg_constraint WHERE connamespace = 'it_det'::regnamespace AND contype = 'f'"));
     let id: i64 = one(&mut c, "INSERT INTO it_det.p (name) VALUES ('new') RETURNING id::bigint");
-    assert_eq!(id, 51);
+    assert_eq!(id, 52, "the sequence continues after the copied maximum");
     c.batch_execute("DELETE FROM it_det.p WHERE id = 1").unwrap();
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_det.ch WHERE p_id = 1"), 0, "ON DELETE CASCADE kept");
 }
