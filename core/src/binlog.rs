@@ -67,8 +67,9 @@ pub enum Change {
     Begin { gtid: Option<String> },
     /// rows of one table and kind, in binlog order
     Rows { table: Arc<TableInfo>, kind: RowKind, rows: Vec<RowChange>, timestamp: u32 },
-    /// a statement outside row events (DDL), with its default schema
-    Query { schema: String, query: String, timestamp: u32 },
+    /// a statement outside row events (DDL), with its default schema; it is a transaction of
+    /// its own: resume after it from `next`
+    Query { schema: String, query: String, timestamp: u32, next: Position },
     /// the transaction is committed; resume after it from `next`
     Commit { next: Position, timestamp: u32 },
     /// the server switched to a new binlog file
@@ -272,7 +273,8 @@ impl BinlogReader {
                         return Ok(Change::Commit { next: self.position(header.log_pos()), timestamp: ts });
                     }
                     // a statement (DDL): it is its own transaction, resume after it
-                    return Ok(Change::Query { schema: q.schema().into_owned(), query, timestamp: ts });
+                    let next = self.position(header.log_pos());
+                    return Ok(Change::Query { schema: q.schema().into_owned(), query, timestamp: ts, next });
                 }
                 EventData::HeartbeatEvent => continue,
                 // MySQL: GTIDs and their lists; the transaction follows

@@ -3,6 +3,7 @@
 //! Everything here is plain Rust, tested with `cargo test -p chameleon-core`.
 //! The extension crate turns [`Error`] into PostgreSQL errors (SQLSTATE, detail, hint).
 
+pub mod batch;
 pub mod binlog;
 pub mod conn;
 pub mod copy;

@@ -213,9 +213,42 @@ pub fn translate_default(c: &MysqlColumn, kind: Kind) -> Option<String> {
     }
 }
 
+/// How a value's text is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    /// COPY text format: backslash escapes, NULL as \N
+    Copy,
+    /// the value's input text as is (for JSON row images); NULL is the caller's business
+    None,
+}
+
 /// Appends one value to a COPY text row. Returns true when the value was a zero date that
 /// was replaced (NULL if the column allows it, else -infinity; docs/types.md).
 pub fn encode(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value) -> Result<bool> {
+    write_value(out, col, v, Escape::Copy)
+}
+
+/// The PostgreSQL input text of a value (None for NULL, and for a zero date in a nullable
+/// column), and whether a zero date was replaced. Used for row images in the log tables.
+pub fn value_text(col: &PgColumn, v: &mysql::Value) -> Result<(Option<String>, bool)> {
+    let zero = is_zero_date(v);
+    if matches!(v, mysql::Value::NULL) || (zero && !col.not_null) {
+        return Ok((None, zero));
+    }
+    let mut out = Vec::new();
+    write_value(&mut out, col, v, Escape::None)?;
+    // text types hold UTF-8 (the session and the binlog of utf8mb4 columns); bytea is hex
+    let s = String::from_utf8(out).map_err(|e| {
+        Error::invalid(format!("column \"{}\" holds bytes that are not UTF-8", col.name)).detail(e.to_string())
+    })?;
+    Ok((Some(s), zero))
+}
+
+fn is_zero_date(v: &mysql::Value) -> bool {
+    matches!(v, mysql::Value::Date(y, m, d, ..) if *y == 0 || *m == 0 || *d == 0)
+}
+
+fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape) -> Result<bool> {
     use mysql::Value as V;
     match v {
         V::NULL => out.extend_from_slice(b"\\N"),
@@ -235,7 +268,7 @@ pub fn encode(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value) -> Result<boo
         }
         V::Bytes(b) => match col.kind {
             Kind::Bytes => {
-                out.extend_from_slice(b"\\\\x");
+                out.extend_from_slice(if esc == Escape::Copy { b"\\\\x" } else { b"\\x" });
                 for byte in b {
                     let _ = write!(Buf(out), "{byte:02x}");
                 }
@@ -250,7 +283,9 @@ pub fn encode(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value) -> Result<boo
                 }
             }
             Kind::Bool => out.push(if b.iter().any(|c| *c != b'0') { b't' } else { b'f' }),
-            _ => escape_text(out, b),
+            _ if esc == Escape::Copy => escape_text(out, b),
+            // NUL cannot be stored in PostgreSQL text (nor jsonb): dropped, as in the copy
+            _ => out.extend(b.iter().copied().filter(|c| *c != 0)),
         },
         V::Date(y, m, d, h, mi, s, us) => {
             if *y == 0 || *m == 0 || *d == 0 {
@@ -271,6 +306,59 @@ pub fn encode(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value) -> Result<boo
         }
     }
     Ok(false)
+}
+
+/// Brings a value decoded from the binlog to the form MySQL's binary protocol gives for the
+/// same column, so that one encoder serves both the copy and replication:
+/// TIMESTAMP arrives as epoch seconds ("1700000000.5"), YEAR as text, ENUM as its 1-based
+/// index, SET as a bitmask.
+pub fn from_binlog(c: &MysqlColumn, v: mysql::Value) -> mysql::Value {
+    use mysql::Value as V;
+    match (c.data_type.as_str(), v) {
+        ("timestamp", V::Bytes(b)) => {
+            let text = String::from_utf8_lossy(&b);
+            let (secs, frac) = text.split_once('.').unwrap_or((&text, ""));
+            let secs: i64 = secs.parse().unwrap_or(0);
+            let micros: u32 = format!("{frac:0<6}")[..6].parse().unwrap_or(0);
+            if secs == 0 && micros == 0 {
+                return V::Date(0, 0, 0, 0, 0, 0, 0); // MySQL's zero timestamp
+            }
+            let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+            let t = secs.rem_euclid(86_400);
+            V::Date(y as u16, m as u8, d as u8, (t / 3600) as u8, (t / 60 % 60) as u8, (t % 60) as u8, micros)
+        }
+        ("year", V::Bytes(b)) => V::Int(String::from_utf8_lossy(&b).parse().unwrap_or(0)),
+        ("enum", V::Int(i)) => {
+            let labels = c.enum_values();
+            // 0 is MySQL's "invalid value" entry: the empty string
+            V::Bytes(usize::try_from(i).ok().and_then(|i| i.checked_sub(1)).and_then(|i| labels.get(i)).cloned().unwrap_or_default().into_bytes())
+        }
+        ("set", V::Bytes(mask)) => {
+            let labels = c.enum_values();
+            let chosen: Vec<&str> = labels
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| mask.get(i / 8).is_some_and(|byte| byte >> (i % 8) & 1 == 1))
+                .map(|(_, l)| l.as_str())
+                .collect();
+            V::Bytes(chosen.join(",").into_bytes())
+        }
+        (_, v) => v,
+    }
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
 }
 
 /// COPY text escaping. NUL cannot be stored in PostgreSQL text: it is dropped (docs/types.md).
@@ -417,6 +505,37 @@ mod tests {
         b.numeric_precision = Some(10);
         let bit = map_column("t", &b, &json!({})).unwrap();
         assert_eq!(enc(&bit, V::Bytes(vec![0b10, 0b0000_0101])), "1000000101");
+    }
+
+    #[test]
+    fn binlog_values_meet_the_copy_encoding() {
+        let ts = map_column("t", &col("timestamp", "timestamp(6)"), &json!({})).unwrap();
+        let c = col("timestamp", "timestamp(6)");
+        let v = from_binlog(&c, V::Bytes(b"2147483647.999999".to_vec()));
+        assert_eq!(enc(&ts, v), "2038-01-19 03:14:07.999999+00");
+        assert_eq!(enc(&ts, from_binlog(&c, V::Bytes(b"1".to_vec()))), "1970-01-01 00:00:01.000000+00");
+        assert_eq!(enc(&ts, from_binlog(&c, V::Bytes(b"951782400.5".to_vec()))), "2000-02-29 00:00:00.500000+00");
+        assert_eq!(enc(&ts, from_binlog(&c, V::Bytes(b"0".to_vec()))), "\\N", "the zero timestamp");
+        let e = col("enum", "enum('a','b','c d')");
+        assert_eq!(from_binlog(&e, V::Int(3)), V::Bytes(b"c d".to_vec()));
+        assert_eq!(from_binlog(&e, V::Int(0)), V::Bytes(vec![]));
+        let st = col("set", "set('x','y','z')");
+        assert_eq!(from_binlog(&st, V::Bytes(vec![0b101])), V::Bytes(b"x,z".to_vec()));
+        assert_eq!(from_binlog(&st, V::Bytes(vec![0])), V::Bytes(vec![]));
+        assert_eq!(from_binlog(&col("year", "year(4)"), V::Bytes(b"2155".to_vec())), V::Int(2155));
+        assert_eq!(from_binlog(&col("int", "int(11)"), V::Int(7)), V::Int(7));
+    }
+
+    #[test]
+    fn value_text_for_row_images() {
+        let blob = map_column("t", &col("blob", "blob"), &json!({})).unwrap();
+        assert_eq!(value_text(&blob, &V::Bytes(vec![0, 255])).unwrap(), (Some("\\x00ff".to_string()), false));
+        let text = map_column("t", &col("text", "text"), &json!({})).unwrap();
+        assert_eq!(value_text(&text, &V::Bytes(b"a\tb\\c\0".to_vec())).unwrap().0.as_deref(), Some("a\tb\\c"));
+        assert_eq!(value_text(&text, &V::NULL).unwrap(), (None, false));
+        assert!(value_text(&text, &V::Bytes(vec![0xff, 0xfe])).is_err(), "not UTF-8: an error, not a guess");
+        let date = map_column("t", &col("date", "date"), &json!({})).unwrap();
+        assert_eq!(value_text(&date, &V::Date(0, 0, 0, 0, 0, 0, 0)).unwrap(), (None, true));
     }
 
     #[test]

@@ -1,0 +1,308 @@
+//! Batches of replicated changes. A batch ends only on a MySQL transaction boundary: when it
+//! holds `batch_size` rows, at a DDL statement, at a binlog rotation, or when the stream is
+//! idle. Its end position is the point after its last transaction, so storing a batch and
+//! its position in one PostgreSQL transaction loses and duplicates nothing.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value as Json};
+
+use crate::binlog::{Change, Position, RowChange, RowKind, TableInfo};
+use crate::error::{Error, Result, SqlState};
+use crate::types::{from_binlog, value_text, MysqlColumn, PgColumn};
+
+/// One row of a log table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub schema: String,
+    pub table: String,
+    /// insert, update, delete or ddl (the catalogue's en_binlog_event)
+    pub kind: &'static str,
+    /// the row as it is after the change (insert, update) or was (delete): {column: text}
+    pub data: Option<Json>,
+    /// the image that identifies the row (update: before image)
+    pub identity: Option<Json>,
+    pub query: Option<String>,
+    pub binlog_file: String,
+    pub binlog_pos: u64,
+    pub timestamp: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    pub events: Vec<LogEvent>,
+    /// resume here once the batch is stored
+    pub end: Position,
+    pub rows: usize,
+    pub ddl: usize,
+    pub zero_dates: u64,
+}
+
+/// The column definitions of a replicated table (MySQL side and PostgreSQL side), or None
+/// when the table is not replicated (another schema, excluded, unknown).
+pub trait Columns {
+    fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>>;
+}
+
+pub struct BatchBuilder {
+    batch_size: usize,
+    /// events of committed transactions not yet in a batch
+    ready: Vec<LogEvent>,
+    ready_rows: usize,
+    ready_ddl: usize,
+    /// events of the transaction being read
+    open: Vec<LogEvent>,
+    open_rows: usize,
+    zero_dates: u64,
+    last_commit: Option<Position>,
+}
+
+fn image(cols: &[(MysqlColumn, PgColumn)], values: &[Option<mysql::Value>], zero: &mut u64, table: &TableInfo) -> Result<Json> {
+    if values.len() != cols.len() {
+        return Err(Error::new(
+            SqlState::ObjectNotInPrerequisiteState,
+            format!("{}.{}: the binlog has {} columns, the replica knows {}", table.schema, table.name, values.len(), cols.len()),
+        )
+        .hint("The table changed shape without a DDL event chameleon saw; copy the source again with init_replica."));
+    }
+    let mut obj = Map::with_capacity(cols.len());
+    for ((my, pg), v) in cols.iter().zip(values) {
+        // a column the image does not carry stays out (MINIMAL images)
+        let Some(v) = v else { continue };
+        let (text, was_zero) = value_text(pg, &from_binlog(my, v.clone()))
+            .map_err(|e| e.detail(format!("{}.{} column {}", table.schema, table.name, my.name)))?;
+        *zero += u64::from(was_zero);
+        obj.insert(my.name.clone(), text.map_or(Json::Null, Json::String));
+    }
+    Ok(Json::Object(obj))
+}
+
+impl BatchBuilder {
+    pub fn new(batch_size: usize) -> Self {
+        BatchBuilder {
+            batch_size: batch_size.max(1),
+            ready: Vec::new(),
+            ready_rows: 0,
+            ready_ddl: 0,
+            open: Vec::new(),
+            open_rows: 0,
+            zero_dates: 0,
+            last_commit: None,
+        }
+    }
+
+    fn take(&mut self, end: Position) -> Option<Batch> {
+        if self.ready.is_empty() {
+            self.last_commit = Some(end);
+            return None;
+        }
+        let b = Batch {
+            events: std::mem::take(&mut self.ready),
+            end,
+            rows: std::mem::take(&mut self.ready_rows),
+            ddl: std::mem::take(&mut self.ready_ddl),
+            zero_dates: std::mem::take(&mut self.zero_dates),
+        };
+        self.last_commit = None;
+        Some(b)
+    }
+
+    /// The batch of everything committed so far (the stream is idle or stopping).
+    pub fn flush(&mut self) -> Option<Batch> {
+        let end = self.last_commit.clone()?;
+        self.take(end)
+    }
+
+    /// Feeds one change; returns a batch when one ends here.
+    pub fn push(&mut self, change: Change, cols: &mut dyn Columns) -> Result<Option<Batch>> {
+        match change {
+            Change::Begin { .. } => {
+                self.open.clear();
+                self.open_rows = 0;
+                Ok(None)
+            }
+            Change::Rows { table, kind, rows, timestamp } => {
+                let Some(defs) = cols.columns(&table.schema, &table.name)? else { return Ok(None) };
+                for RowChange { before, after } in rows {
+                    let mut zero = 0;
+                    let before = before.map(|b| image(&defs, &b, &mut zero, &table)).transpose()?;
+                    let after = after.map(|a| image(&defs, &a, &mut zero, &table)).transpose()?;
+                    self.zero_dates += zero;
+                    let (kind, data, identity) = match kind {
+                        RowKind::Insert => ("insert", after, None),
+                        RowKind::Update => ("update", after, before),
+                        RowKind::Delete => ("delete", before, None),
+                    };
+                    self.open.push(LogEvent {
+                        schema: table.schema.clone(),
+                        table: table.name.clone(),
+                        kind,
+                        data,
+                        identity,
+                        query: None,
+                        binlog_file: String::new(),
+                        binlog_pos: 0,
+                        timestamp,
+                    });
+                    self.open_rows += 1;
+                }
+                Ok(None)
+            }
+            Change::Commit { next, .. } => {
+                for e in &mut self.open {
+                    e.binlog_file.clone_from(&next.file);
+                    e.binlog_pos = next.pos;
+                }
+                self.ready.append(&mut self.open);
+                self.ready_rows += std::mem::take(&mut self.open_rows);
+                self.last_commit = Some(next.clone());
+                if self.ready_rows >= self.batch_size {
+                    return Ok(self.take(next));
+                }
+                Ok(None)
+            }
+            Change::Query { schema, query, timestamp, next } => {
+                // a statement is its own transaction and closes the batch (DDL is applied in order)
+                self.open.clear();
+                self.open_rows = 0;
+                self.ready.push(LogEvent {
+                    schema,
+                    table: String::new(),
+                    kind: "ddl",
+                    data: None,
+                    identity: None,
+                    query: Some(query),
+                    binlog_file: next.file.clone(),
+                    binlog_pos: next.pos,
+                    timestamp,
+                });
+                self.ready_ddl += 1;
+                Ok(self.take(next))
+            }
+            Change::Rotate { next } => {
+                // batches do not span files; an empty batch still moves the resume point
+                Ok(match self.last_commit.clone() {
+                    Some(end) if !self.ready.is_empty() => {
+                        let b = self.take(end);
+                        self.last_commit = Some(next);
+                        b
+                    }
+                    _ => {
+                        self.last_commit = Some(next);
+                        None
+                    }
+                })
+            }
+            Change::Idle => Ok(self.flush()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::binlog::ColumnInfo;
+    use crate::types::map_column;
+    use mysql::consts::ColumnType;
+    use mysql::Value as V;
+
+    struct Shop;
+    impl Columns for Shop {
+        fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>> {
+            if schema != "shop" || table != "orders" {
+                return Ok(None);
+            }
+            let defs = [("id", "int", "int(11)"), ("status", "enum", "enum('new','paid')"), ("at", "timestamp", "timestamp")]
+                .iter()
+                .map(|(n, d, c)| {
+                    let my = MysqlColumn { name: n.to_string(), data_type: d.to_string(), column_type: c.to_string(), nullable: true, ..Default::default() };
+                    let pg = map_column(table, &my, &serde_json::json!({})).unwrap();
+                    (my, pg)
+                })
+                .collect();
+            Ok(Some(Arc::new(defs)))
+        }
+    }
+
+    fn table(schema: &str, name: &str) -> Arc<TableInfo> {
+        let col = |t| ColumnInfo { name: None, ty: t, meta: vec![], unsigned: false };
+        Arc::new(TableInfo {
+            schema: schema.into(),
+            name: name.into(),
+            columns: vec![col(ColumnType::MYSQL_TYPE_LONG), col(ColumnType::MYSQL_TYPE_ENUM), col(ColumnType::MYSQL_TYPE_TIMESTAMP2)],
+            primary_key: vec![0],
+        })
+    }
+    fn row(id: i64, st: i64) -> Vec<Option<V>> {
+        vec![Some(V::Int(id)), Some(V::Int(st)), Some(V::Bytes(b"1700000000".to_vec()))]
+    }
+    fn pos(p: u64) -> Position {
+        Position { file: "mysql-bin.000001".into(), pos: p, gtid: None }
+    }
+    fn tx(b: &mut BatchBuilder, rows: Vec<(RowKind, Option<Vec<Option<V>>>, Option<Vec<Option<V>>>)>, end: u64) -> Option<Batch> {
+        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+        for (kind, before, after) in rows {
+            b.push(Change::Rows { table: table("shop", "orders"), kind, rows: vec![RowChange { before, after }], timestamp: 1 }, &mut Shop).unwrap();
+        }
+        b.push(Change::Commit { next: pos(end), timestamp: 1 }, &mut Shop).unwrap()
+    }
+
+    #[test]
+    fn batches_end_on_commits_once_full() {
+        let mut b = BatchBuilder::new(3);
+        assert!(tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1))), (RowKind::Insert, None, Some(row(2, 1)))], 100).is_none());
+        // the transaction that crosses batch_size is not split
+        let batch = tx(&mut b, vec![(RowKind::Update, Some(row(1, 1)), Some(row(1, 2))), (RowKind::Delete, Some(row(2, 1)), None)], 200).unwrap();
+        assert_eq!(batch.rows, 4);
+        assert_eq!(batch.end, pos(200));
+        let kinds: Vec<_> = batch.events.iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, ["insert", "insert", "update", "delete"]);
+        let upd = &batch.events[2];
+        assert_eq!(upd.data.as_ref().unwrap()["status"], "paid");
+        assert_eq!(upd.identity.as_ref().unwrap()["status"], "new");
+        assert_eq!(upd.data.as_ref().unwrap()["at"], "2023-11-14 22:13:20.000000+00");
+        assert_eq!(upd.binlog_pos, 200);
+        assert_eq!(batch.events[3].data.as_ref().unwrap()["id"], "2", "a delete carries the row it removes");
+    }
+
+    #[test]
+    fn an_open_transaction_is_never_in_a_batch() {
+        let mut b = BatchBuilder::new(1);
+        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+        b.push(Change::Rows { table: table("shop", "orders"), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(1, 1)) }], timestamp: 1 }, &mut Shop).unwrap();
+        assert_eq!(b.push(Change::Idle, &mut Shop).unwrap(), None, "idle in the middle of a transaction: nothing to store");
+        let batch = b.push(Change::Commit { next: pos(50), timestamp: 1 }, &mut Shop).unwrap().unwrap();
+        assert_eq!(batch.rows, 1);
+    }
+
+    #[test]
+    fn ddl_rotate_and_idle_close_batches() {
+        let mut b = BatchBuilder::new(100);
+        tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 100);
+        let ddl = b
+            .push(Change::Query { schema: "shop".into(), query: "ALTER TABLE orders ADD x INT".into(), timestamp: 2, next: pos(150) }, &mut Shop)
+            .unwrap()
+            .unwrap();
+        assert_eq!((ddl.rows, ddl.ddl, ddl.end.pos), (1, 1, 150));
+        assert_eq!(ddl.events[1].query.as_deref(), Some("ALTER TABLE orders ADD x INT"));
+        tx(&mut b, vec![(RowKind::Insert, None, Some(row(2, 1)))], 200);
+        let next_file = Position { file: "mysql-bin.000002".into(), pos: 4, gtid: None };
+        let rot = b.push(Change::Rotate { next: next_file.clone() }, &mut Shop).unwrap().unwrap();
+        assert_eq!(rot.end, pos(200), "the batch ends in its own file");
+        tx(&mut b, vec![(RowKind::Insert, None, Some(row(3, 1)))], 300);
+        let idle = b.push(Change::Idle, &mut Shop).unwrap().unwrap();
+        assert_eq!(idle.rows, 1);
+        assert_eq!(b.push(Change::Idle, &mut Shop).unwrap(), None);
+    }
+
+    #[test]
+    fn other_tables_are_left_out_knowingly() {
+        let mut b = BatchBuilder::new(1);
+        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+        b.push(Change::Rows { table: table("other", "orders"), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(1, 1)) }], timestamp: 1 }, &mut Shop).unwrap();
+        assert_eq!(b.push(Change::Commit { next: pos(10), timestamp: 1 }, &mut Shop).unwrap(), None);
+        // nothing to store: the stored resume point stays behind them until the next batch
+        // (re-reading them after a restart is harmless: they are left out again)
+        assert_eq!(b.flush(), None);
+    }
+}
