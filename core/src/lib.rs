@@ -11,6 +11,7 @@ pub mod ddl;
 pub mod error;
 pub mod names;
 pub mod options;
+pub mod replay;
 pub mod snapshot;
 pub mod source;
 pub mod state;

@@ -72,9 +72,15 @@ fn add_source_checks_the_mysql_side() {
     expect(add(&mut c, "notable", &url("usr_replica", &pw, "chk_shop", ""), ", include_tables => ARRAY['film', 'nope']"),
            "42P01", "actor, film");
     {
+        // binlog_format is global: this is the only test binary that changes it, and test
+        // binaries run one at a time
         let _restore = RestoreRowFormat;
         mariadb("SET GLOBAL binlog_format = 'MIXED'");
         expect(add(&mut c, "mixed", &url("usr_replica", &pw, "chk_shop", ""), ""), "55000", "binlog_format = 'ROW'");
+        // init_replica checks again before it copies
+        let e = c.batch_execute("SELECT chameleon.init_replica('ok')").unwrap_err();
+        assert_eq!(sqlstate(&e), "55000");
+        assert!(one::<Option<String>>(&mut c, "SELECT to_regnamespace('ok')::text").is_none(), "nothing copied");
     }
     let registered: i64 = one(&mut c, "SELECT count(*) FROM sch_chameleon.t_sources");
     assert_eq!(registered, 1, "no failed add registered anything");

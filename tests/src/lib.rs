@@ -57,7 +57,15 @@ pub fn db_with_extension(name: &str) -> Client {
 }
 
 pub fn one<T: for<'a> postgres::types::FromSql<'a>>(c: &mut Client, sql: &str) -> T {
-    c.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    c.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {}", describe(&e))).get(0)
+}
+
+/// A server error with its SQLSTATE, message, detail and hint (postgres' Display says "db error").
+pub fn describe(e: &Error) -> String {
+    match e.as_db_error() {
+        Some(d) => format!("{} {} (detail: {}; hint: {})", d.code().code(), d.message(), d.detail().unwrap_or(""), d.hint().unwrap_or("")),
+        None => e.to_string(),
+    }
 }
 
 /// SQLSTATE of a failed statement.
