@@ -8,16 +8,6 @@ use pgrx::prelude::*;
 use crate::catalog;
 use crate::error::{notice, raise, OrRaise};
 
-/// Verbs whose machinery (copy, background worker) is not in this build yet: the source is
-/// checked as for the real thing, then the call fails cleanly and changes nothing.
-fn not_in_this_build(verb: &str, source: &str) -> ! {
-    raise(
-        Error::new(SqlState::FeatureNotSupported, format!("{verb} is not available in this build of chameleon"))
-            .detail(format!("Source \"{source}\" is unchanged."))
-            .hint("This build manages the catalogue only; the copy and the replica worker arrive in a later build."),
-    )
-}
-
 fn transition(source: &str, verb: Verb) -> catalog::Source {
     let src = catalog::lock_source(source);
     let t = plan(source, verb, src.state).or_raise();
@@ -37,14 +27,14 @@ fn init_replica(source: &str) -> i64 {
 fn start_replica(source: &str) {
     let src = catalog::lock_source(source);
     let t = plan(source, Verb::Start, src.state).or_raise();
-    if t.to.is_none() {
-        catalog::apply(&src, &t); // already running: a NOTICE
-        return;
-    }
-    not_in_this_build("start_replica", source)
+    catalog::apply(&src, &t);
+    // a worker for a running source (started now, or whose worker is gone): after COMMIT;
+    // a second one for the same source leaves at once
+    crate::worker::start_after_commit(src.id, source);
 }
 
-/// Stops the source's worker between batches; nothing stored is lost.
+/// Stops the source: its worker sees the status and leaves between batches; nothing stored
+/// is lost.
 #[pg_extern(schema = "chameleon")]
 fn stop_replica(source: &str) {
     transition(source, Verb::Stop);

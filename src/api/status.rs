@@ -36,8 +36,9 @@ fn show_status() -> TableIterator<
 > {
     // Counted through the root log table, so the same query serves both layouts.
     let sql = "
-        SELECT s.t_source, s.t_dest_schema, s.enm_status::text, s.b_enabled, s.b_replay_paused,
-               NULL::int AS worker_pid,
+        SELECT s.t_source, s.t_dest_schema,
+               CASE WHEN s.enm_status = 'running' AND w.pid IS NULL THEN 'running (no worker)' ELSE s.enm_status::text END,
+               s.b_enabled, s.b_replay_paused, w.pid,
                CASE WHEN s.enm_status = 'running' THEN clock_timestamp() - s.ts_last_event END,
                CASE WHEN s.ts_last_event IS NOT NULL
                     THEN greatest(s.ts_last_event - coalesce(s.ts_last_replayed, s.ts_last_event), '0'::interval) END,
@@ -53,6 +54,9 @@ fn show_status() -> TableIterator<
                (SELECT count(*) FROM sch_chameleon.t_discarded_rows d WHERE d.i_id_source = s.i_id_source),
                s.t_last_error, s.t_mysql_url
           FROM sch_chameleon.t_sources s
+          LEFT JOIN LATERAL (SELECT a.pid FROM pg_stat_activity a
+                              WHERE a.backend_type = 'chameleon replica' AND a.datname = current_database()
+                                AND a.application_name = 'chameleon replica ' || s.t_source LIMIT 1) w ON true
          ORDER BY s.t_source";
     let rows = Spi::connect(|c| {
         let mut out = Vec::new();

@@ -140,14 +140,30 @@ fn state_transitions() {
 }
 
 #[test]
-fn start_replica_and_sync_replica_in_this_build() {
+fn a_worker_that_cannot_reach_mysql_stops_in_error() {
     let mut c = db("api_later");
     c.execute("SELECT chameleon.add_source('shop', 'shop', $1, check_source => false)", &[&URL]).unwrap();
     c.batch_execute("UPDATE sch_chameleon.t_sources SET enm_status = 'initialised', t_binlog_name = 'mysql-bin.000001', i_binlog_position = 4").unwrap();
-    // the worker is not in this build: start_replica checks the source, then changes nothing
-    let (m, d, _) = fails(&mut c, "SELECT chameleon.start_replica('shop')", "0A000");
-    assert!(m.contains("start_replica") && d.contains("unchanged"), "{m} / {d}");
+    // a start that rolls back starts nothing
+    c.batch_execute("BEGIN; SELECT chameleon.start_replica('shop'); ROLLBACK").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(status(&mut c, "shop"), ("initialised".into(), true));
+    // nothing listens at the source's address: the worker says why it stopped
+    c.batch_execute("SELECT chameleon.start_replica('shop')").unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        let (st, _) = status(&mut c, "shop");
+        if st == "error" {
+            break;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(30), "status {st}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let err: String = one(&mut c, "SELECT last_error FROM chameleon.show_status()");
+    assert!(err.contains("could not connect to MySQL at 127.0.0.1:3306"), "{err}");
+    let (_, _, h) = fails(&mut c, "SELECT chameleon.start_replica('shop')", "55000");
+    assert!(h.contains("enable_replica"), "{h}");
+
     // 1.3 disables sync_replica, as the release note says
     let (m, d, h) = fails(&mut c, "SELECT chameleon.sync_replica('shop')", "0A000");
     assert!(m.contains("disabled in chameleon 1.3"), "{m}");

@@ -1,0 +1,157 @@
+//! The source worker: reads the binlog on a thread that never calls PostgreSQL, builds
+//! batches on transaction boundaries, stores each batch with its resume position in one
+//! transaction, and replays it in another. A crash anywhere loses and duplicates nothing:
+//! the position moves only with the batch it covers, and a stored batch is replayed once.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chameleon_core::batch::{BatchBuilder, Columns};
+use chameleon_core::binlog::{BinlogReader, Change, Position};
+use chameleon_core::conn::MysqlConn;
+use chameleon_core::snapshot::{read_tables, select_tables};
+use chameleon_core::types::{map_column, MysqlColumn, PgColumn};
+use chameleon_core::{Error, SqlState};
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
+use pgrx::prelude::*;
+
+use super::store::{self, Source};
+
+type Defs = Arc<Vec<(MysqlColumn, PgColumn)>>;
+
+/// The replicated tables' column definitions, read from MySQL when the worker starts.
+struct TableDefs {
+    db: String,
+    tables: HashMap<String, Defs>,
+}
+
+impl Columns for TableDefs {
+    fn columns(&mut self, schema: &str, table: &str) -> chameleon_core::error::Result<Option<Defs>> {
+        Ok(if schema == self.db { self.tables.get(table).cloned() } else { None })
+    }
+}
+
+fn table_defs(src: &Source) -> Result<TableDefs, Error> {
+    let mut conn = chameleon_core::source::connect(&src.conn)?;
+    let facts = chameleon_core::source::gather_facts(&mut conn, &src.conn.database)?;
+    let names = select_tables(&facts.tables, &src.include, &src.exclude);
+    let mut tables = HashMap::new();
+    for t in read_tables(&mut conn, &src.conn.database, &names)? {
+        let defs = t
+            .columns
+            .iter()
+            .map(|c| map_column(&t.name, c, &src.type_overrides).map(|pg| (c.clone(), pg)))
+            .collect::<Result<Vec<_>, _>>()?;
+        tables.insert(t.name.clone(), Arc::new(defs));
+    }
+    Ok(TableDefs { db: src.conn.database.clone(), tables })
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn chameleon_replica_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let extra = BackgroundWorker::get_extra().to_owned();
+    let Some((id, db)) = extra.split_once(':') else { return };
+    let Ok(id) = id.parse::<i64>() else { return };
+    BackgroundWorker::connect_worker_to_spi(Some(db), None);
+    let outcome = PgTryBuilder::new(|| run(id))
+        .catch_others(|e| {
+            // an ERROR inside a transaction: abort it, then say why the source stopped
+            unsafe { pg_sys::AbortCurrentTransaction() };
+            let msg = match &e {
+                pgrx::pg_sys::panic::CaughtError::PostgresError(r) | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_string(),
+                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
+            };
+            Err(Error::new(SqlState::ConnectionFailure, msg))
+        })
+        .execute();
+    if let Err(e) = outcome {
+        log!("chameleon replica {id}: stopped in error: {}", e.message);
+        store::record_error(id, &e);
+    }
+}
+
+fn run(id: i64) -> Result<(), Error> {
+    // one worker per source, whoever started it
+    if !store::take_source_lock(id) {
+        return Ok(());
+    }
+    let Some(src) = store::load(id) else { return Ok(()) };
+    let name = std::ffi::CString::new(super::app_name(&src.name)).unwrap_or_default();
+    // SAFETY: a NUL-terminated string that outlives the call
+    unsafe { pg_sys::pgstat_report_appname(name.as_ptr()) };
+    if !src.running {
+        return Ok(());
+    }
+    let mut defs = table_defs(&src)?;
+    // batches stored before a stop, a crash or an upgrade are replayed first, once
+    if !src.replay_paused {
+        for batch in store::pending_batches(id) {
+            store::replay(&src, batch, &defs.tables);
+        }
+    }
+
+    let (tx, rx) = sync_channel::<Result<Change, Error>>(4096);
+    let (conn, server_id, from) = (src.conn.clone(), src.server_id, src.position.clone());
+    std::thread::Builder::new()
+        .name("chameleon-binlog".into())
+        .spawn(move || read_binlog(conn, server_id, from, tx))
+        .map_err(|e| Error::new(SqlState::ConnectionFailure, format!("could not start the binlog thread: {e}")))?;
+
+    let mut builder = BatchBuilder::new(src.batch_size);
+    let mut checked = Instant::now();
+    let mut paused = src.replay_paused;
+    loop {
+        // SIGTERM or a dead postmaster: leave between batches (what was not stored is read
+        // again next time)
+        if !BackgroundWorker::wait_latch(Some(Duration::ZERO)) {
+            return Ok(());
+        }
+        if BackgroundWorker::sighup_received() {
+            // SAFETY: the documented way to reload settings in a worker
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        }
+        if checked.elapsed() > Duration::from_millis(500) {
+            checked = Instant::now();
+            match store::still_running(id) {
+                Some(p) => paused = p,
+                None => return Ok(()), // stopped, disabled or dropped
+            }
+        }
+        let batch = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(change)) => builder.push(change, &mut defs)?,
+            Ok(Err(e)) => return Err(e),
+            Err(RecvTimeoutError::Timeout) => builder.flush(),
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Error::new(SqlState::ConnectionFailure, "the binlog reader stopped"))
+            }
+        };
+        if let Some(b) = batch {
+            let stored = store::store(&src, &b);
+            if !paused {
+                store::replay(&src, stored, &defs.tables);
+            }
+        }
+    }
+}
+
+/// The reader thread: binlog events become changes on the channel. Never calls PostgreSQL.
+fn read_binlog(conn: MysqlConn, server_id: u32, from: Position, tx: std::sync::mpsc::SyncSender<Result<Change, Error>>) {
+    let mut reader = match BinlogReader::open(&conn, server_id, &from, false) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = tx.send(Err(e));
+            return;
+        }
+    };
+    loop {
+        let change = reader.next_change();
+        let failed = change.is_err();
+        if tx.send(change).is_err() || failed {
+            return; // the worker is gone, or the stream failed
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! The worker's catalogue transactions: storing a batch with its resume position, and
+//! replaying a stored batch into the destination schema.
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use chameleon_core::batch::Batch;
+use chameleon_core::binlog::Position;
+use chameleon_core::conn::MysqlConn;
+use chameleon_core::replay::{plan, Event, Target};
+use chameleon_core::types::{MysqlColumn, PgColumn};
+use chameleon_core::Error;
+use pgrx::bgworkers::BackgroundWorker;
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::{json, Value as Json};
+
+use crate::catalog::{self, query_opt, Layout};
+
+/// What the worker knows of its source.
+pub struct Source {
+    pub id: i64,
+    pub name: String,
+    pub dest_schema: String,
+    pub running: bool,
+    pub replay_paused: bool,
+    pub conn: MysqlConn,
+    pub server_id: u32,
+    pub batch_size: usize,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub type_overrides: Json,
+    pub position: Position,
+    pub layout: Layout,
+}
+
+fn tx<R>(f: impl FnOnce() -> R) -> R {
+    BackgroundWorker::transaction(AssertUnwindSafe(f))
+}
+
+/// A session-level advisory lock on the source: a second worker for it leaves at once.
+pub fn take_source_lock(id: i64) -> bool {
+    tx(|| query_opt::<bool>("SELECT pg_try_advisory_lock(hashtext('chameleon replica'), $1::int)", &[(id as i32).into()]))
+        .unwrap_or(false)
+}
+
+pub fn load(id: i64) -> Option<Source> {
+    tx(|| {
+        let row = Spi::connect(|c| {
+            let t = c.select(
+                "SELECT s.t_source, s.t_dest_schema, s.enm_status = 'running', s.b_replay_paused, s.t_mysql_url,
+                        coalesce(x.t_mysql_password, ''), s.i_server_id, s.i_batch_size, s.t_include_tables,
+                        s.t_exclude_tables, s.jsb_type_overrides, s.t_binlog_name, s.i_binlog_position, s.t_gtid
+                   FROM sch_chameleon.t_sources s LEFT JOIN sch_chameleon.t_source_secrets x USING (i_id_source)
+                  WHERE s.i_id_source = $1",
+                Some(1),
+                &[id.into()],
+            )?;
+            if t.is_empty() {
+                return Ok(None);
+            }
+            let t = t.first();
+            Ok::<_, pgrx::spi::SpiError>(Some((
+                t.get::<String>(1)?.unwrap_or_default(),
+                t.get::<String>(2)?.unwrap_or_default(),
+                t.get::<bool>(3)?.unwrap_or(false),
+                t.get::<bool>(4)?.unwrap_or(false),
+                t.get::<String>(5)?.unwrap_or_default(),
+                t.get::<String>(6)?.unwrap_or_default(),
+                t.get::<i64>(7)?.unwrap_or(1),
+                t.get::<i32>(8)?.unwrap_or(10_000),
+                t.get::<Vec<String>>(9)?.unwrap_or_default(),
+                t.get::<Vec<String>>(10)?.unwrap_or_default(),
+                t.get::<JsonB>(11)?.map(|j| j.0).unwrap_or_default(),
+                t.get::<String>(12)?.unwrap_or_default(),
+                t.get::<i64>(13)?.unwrap_or(4),
+                t.get::<String>(14)?,
+            )))
+        })
+        .ok()
+        .flatten()?;
+        let mut conn = MysqlConn::parse(&row.4).ok()?;
+        conn.password = row.5;
+        Some(Source {
+            id,
+            name: row.0,
+            dest_schema: row.1,
+            running: row.2,
+            replay_paused: row.3,
+            conn,
+            server_id: row.6 as u32,
+            batch_size: row.7.max(1) as usize,
+            include: row.8,
+            exclude: row.9,
+            type_overrides: row.10,
+            position: Position { file: row.11, pos: row.12 as u64, gtid: row.13 },
+            layout: catalog::layout(),
+        })
+    })
+}
+
+/// Some(replay paused?) while the source should run; None once it should stop.
+pub fn still_running(id: i64) -> Option<bool> {
+    tx(|| {
+        query_opt::<bool>(
+            "SELECT b_replay_paused FROM sch_chameleon.t_sources WHERE i_id_source = $1 AND enm_status = 'running' AND b_enabled",
+            &[id.into()],
+        )
+    })
+}
+
+pub fn record_error(id: i64, e: &Error) {
+    let text = match &e.detail {
+        Some(d) => format!("{} ({d})", e.message),
+        None => e.message.clone(),
+    };
+    tx(|| {
+        Spi::run_with_args(
+            "UPDATE sch_chameleon.t_sources SET enm_status = 'error', t_last_error = $2, ts_last_error = clock_timestamp()
+              WHERE i_id_source = $1 AND enm_status = 'running'",
+            &[id.into(), text.as_str().into()],
+        )
+    })
+    .ok();
+}
+
+fn write_one<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Option<T> {
+    Spi::connect_mut(|c| c.update(sql, Some(1), args)?.first().get::<T>(1)).ok().flatten()
+}
+
+/// Stores `b` in one transaction: the batch row, its log rows in the table the layout picks,
+/// and the source's new resume position. Returns the batch id.
+pub fn store(src: &Source, b: &Batch) -> i64 {
+    let events: Vec<Json> = b
+        .events
+        .iter()
+        .map(|e| {
+            json!({"schema": e.schema, "table": e.table, "kind": e.kind, "data": e.data, "identity": e.identity,
+                   "query": e.query, "file": e.binlog_file, "pos": e.binlog_pos, "ts": e.timestamp})
+        })
+        .collect();
+    let last_ts = b.events.iter().map(|e| e.timestamp).max().unwrap_or(0);
+    tx(|| {
+        let (table, batch_id) = match src.layout {
+            // 1.3: the pair rotates on every batch; this batch goes to the first table
+            Layout::PerSource => {
+                let table = write_one::<String>(
+                    "UPDATE sch_chameleon.t_sources SET v_log_table = ARRAY[v_log_table[2], v_log_table[1]]
+                      WHERE i_id_source = $1 RETURNING v_log_table[1]::text",
+                    &[src.id.into()],
+                )
+                .expect("the source exists");
+                let id = write_one::<i64>(
+                    "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, t_gtid,
+                            b_started, b_processed, ts_processed)
+                     VALUES ($1, $2, $3, $4, true, true, clock_timestamp()) RETURNING i_id_batch",
+                    &[src.id.into(), b.end.file.as_str().into(), (b.end.pos as i64).into(), b.end.gtid.clone().into()],
+                )
+                .expect("a batch id");
+                (table, id)
+            }
+            // 1.2: the source flips between the two shared tables
+            Layout::Shared => {
+                let id = write_one::<i64>(
+                    "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, t_gtid,
+                            b_started, b_processed, ts_processed, v_log_table)
+                     VALUES ($1, $2, $3, $4, true, true, clock_timestamp(),
+                             CASE (SELECT v_log_table FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1
+                                    ORDER BY i_id_batch DESC LIMIT 1)
+                                  WHEN 't_log_replica_1' THEN 't_log_replica_2' ELSE 't_log_replica_1' END)
+                     RETURNING i_id_batch",
+                    &[src.id.into(), b.end.file.as_str().into(), (b.end.pos as i64).into(), b.end.gtid.clone().into()],
+                )
+                .expect("a batch id");
+                let table = query_opt::<String>("SELECT v_log_table::text FROM sch_chameleon.t_replica_batch WHERE i_id_batch = $1", &[id.into()])
+                    .expect("the batch exists");
+                (table, id)
+            }
+        };
+        Spi::run_with_args(
+            &format!(
+                "INSERT INTO sch_chameleon.{} (i_id_batch, v_table_name, v_schema_name, enm_binlog_event, t_binlog_name,
+                        i_binlog_position, ts_event_datetime, jsb_event_data, jsb_event_update, t_query)
+                 SELECT $1, e->>'table', e->>'schema', (e->>'kind')::sch_chameleon.en_binlog_event, e->>'file',
+                        (e->>'pos')::bigint, to_timestamp((e->>'ts')::bigint), nullif(e->'data', 'null'),
+                        nullif(e->'identity', 'null'), e->>'query'
+                   FROM jsonb_array_elements($2) WITH ORDINALITY AS x(e, n) ORDER BY n",
+                spi::quote_identifier(&table)
+            ),
+            &[batch_id.into(), JsonB(Json::Array(events)).into()],
+        )
+        .expect("log rows stored");
+        Spi::run_with_args(
+            "UPDATE sch_chameleon.t_sources
+                SET t_binlog_name = $2, i_binlog_position = $3, t_gtid = coalesce($4, t_gtid),
+                    ts_last_event = CASE WHEN $5 > 0 THEN to_timestamp($5) ELSE ts_last_event END
+              WHERE i_id_source = $1",
+            &[src.id.into(), b.end.file.as_str().into(), (b.end.pos as i64).into(), b.end.gtid.clone().into(), i64::from(last_ts).into()],
+        )
+        .expect("position stored");
+        batch_id
+    })
+}
+
+pub fn pending_batches(id: i64) -> Vec<i64> {
+    tx(|| {
+        Spi::connect(|c| {
+            c.select(
+                "SELECT i_id_batch FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1 AND b_processed AND NOT b_replayed ORDER BY i_id_batch",
+                None,
+                &[id.into()],
+            )?
+            .map(|r| r.get::<i64>(1).map(|v| v.unwrap_or_default()))
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap_or_default()
+    })
+}
+
+type Defs = HashMap<String, Arc<Vec<(MysqlColumn, PgColumn)>>>;
+
+/// Replays a stored batch in one transaction: its events applied in order, set-based, its
+/// log rows deleted, the batch marked replayed.
+pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
+    tx(|| {
+        let events = Spi::connect(|c| {
+            c.select(
+                "SELECT v_table_name::text, enm_binlog_event::text, jsb_event_data, jsb_event_update, t_query,
+                        extract(epoch FROM ts_event_datetime)::bigint
+                   FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1 ORDER BY i_id_event",
+                None,
+                &[batch_id.into()],
+            )?
+            .map(|r| {
+                Ok::<_, pgrx::spi::SpiError>((
+                    r.get::<String>(1)?.unwrap_or_default(),
+                    r.get::<String>(2)?.unwrap_or_default(),
+                    r.get::<JsonB>(3)?.map(|j| j.0),
+                    r.get::<JsonB>(4)?.map(|j| j.0),
+                    r.get::<String>(5)?,
+                    r.get::<i64>(6)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("log rows read");
+        let keys: HashMap<String, Vec<String>> = Spi::connect(|c| {
+            c.select(
+                "SELECT v_table_name::text, v_table_pkey::text[] FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1",
+                None,
+                &[src.id.into()],
+            )?
+            .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<String>(1)?.unwrap_or_default(), r.get::<Vec<String>>(2)?.unwrap_or_default())))
+            .collect::<Result<HashMap<_, _>, _>>()
+        })
+        .unwrap_or_default();
+        let (mut applied, mut ddl) = (0i64, 0i64);
+        let mut last_ts = None;
+        let mut i = 0;
+        while i < events.len() {
+            let (table, kind, _, _, query, ts) = &events[i];
+            last_ts = ts.or(last_ts);
+            if kind == "ddl" {
+                // DDL replication is not in this build: kept visible in show_errors, never lost
+                Spi::run_with_args(
+                    "INSERT INTO sch_chameleon.t_discarded_rows (i_id_source, i_id_batch, enm_binlog_event, t_query, t_reason)
+                     VALUES ($1, $2, 'ddl', $3, 'DDL is not replicated by this build of chameleon: apply it to the destination by hand')",
+                    &[src.id.into(), batch_id.into(), query.clone().into()],
+                )
+                .expect("DDL recorded");
+                ddl += 1;
+                i += 1;
+                continue;
+            }
+            // the run of consecutive events of this table
+            let end = (i..events.len()).find(|&j| events[j].0 != *table || events[j].1 == "ddl").unwrap_or(events.len());
+            let target = Target {
+                schema: src.dest_schema.clone(),
+                table: table.clone(),
+                key: keys.get(table).cloned().unwrap_or_default(),
+                columns: defs.get(table).map(|d| d.iter().map(|(m, _)| m.name.clone()).collect()).unwrap_or_default(),
+            };
+            let run: Vec<Event> = events[i..end]
+                .iter()
+                .map(|(_, k, data, identity, _, _)| Event { kind: k.clone(), data: data.clone().unwrap_or(Json::Null), identity: identity.clone() })
+                .collect();
+            for s in plan(&target, &run) {
+                Spi::run_with_args(&s.sql, &[JsonB(s.param).into()]).expect("replayed");
+                applied += s.rows as i64;
+            }
+            last_ts = events[end - 1].5.or(last_ts);
+            i = end;
+        }
+        Spi::run_with_args("DELETE FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1", &[batch_id.into()]).expect("log rows deleted");
+        Spi::run_with_args(
+            "UPDATE sch_chameleon.t_replica_batch SET b_replayed = true, ts_replayed = clock_timestamp(), i_replayed = $2, i_ddl = $3
+              WHERE i_id_batch = $1",
+            &[batch_id.into(), applied.into(), ddl.into()],
+        )
+        .expect("batch marked");
+        Spi::run_with_args(
+            "UPDATE sch_chameleon.t_sources SET ts_last_replayed = coalesce(to_timestamp($2), ts_last_replayed) WHERE i_id_source = $1",
+            &[src.id.into(), last_ts.map(|t| t as f64).into()],
+        )
+        .expect("replay time stored");
+    });
+}

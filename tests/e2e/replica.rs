@@ -1,0 +1,87 @@
+//! The replica worker follows the binlog: a write workload on MariaDB arrives in PostgreSQL,
+//! compared by per-table row counts and checksums of canonical row text; stopped and started
+//! again, it resumes where it stopped.
+
+use std::time::{Duration, Instant};
+
+use chameleon_e2e::*;
+
+const MY_ITEMS: [&str; 6] = ["id", "name", "qty", "price", "DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f')", "st"];
+const PG_ITEMS: [&str; 6] = ["id", "name", "qty", "price", "to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US')", "st"];
+
+fn master_position() -> (String, i64) {
+    let s = mariadb("SHOW MASTER STATUS");
+    let mut f = s.split('\t');
+    (f.next().unwrap().to_string(), f.next().unwrap().parse().unwrap())
+}
+
+/// Waits until the source stored and replayed everything up to MySQL's current position.
+fn caught_up(c: &mut Client) {
+    let (file, pos) = master_position();
+    let t0 = Instant::now();
+    loop {
+        let r = c.query_one("SELECT binlog_file, binlog_position, batches_pending, status, last_error FROM chameleon.show_status()", &[]).unwrap();
+        let (f, p, pending): (Option<String>, Option<i64>, i64) = (r.get(0), r.get(1), r.get(2));
+        if f.as_deref() == Some(file.as_str()) && p.unwrap_or(0) >= pos && pending == 0 {
+            return;
+        }
+        let status: String = r.get(3);
+        assert!(status == "running", "status {status}: {:?}", r.get::<_, Option<String>>(4));
+        assert!(t0.elapsed() < Duration::from_secs(60), "not caught up with {file}:{pos} after 60 s: at {f:?}:{p:?}, {pending} pending");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn assert_equal(c: &mut Client) {
+    let (m, p) = checksums(c, "it_rep", "it_rep", "items", "id", &MY_ITEMS, &PG_ITEMS);
+    assert_eq!(m, p, "items");
+    let (m, p) = checksums(c, "it_rep", "it_rep", "tags", "k", &["k", "v"], &["k", "v"]);
+    assert_eq!(m, p, "tags (no primary key)");
+}
+
+#[test]
+fn follows_a_workload_and_resumes_after_a_stop() {
+    mariadb("DROP DATABASE IF EXISTS it_rep; CREATE DATABASE it_rep;
+             CREATE TABLE it_rep.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT NOT NULL,
+                                        price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('a','b'));
+             CREATE TABLE it_rep.tags (k VARCHAR(10), v INT);
+             INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('item ', seq), seq, seq * 1.5, 'a' FROM mysql.seq_1_to_1000;");
+    let mut c = db_with_extension("replica_1");
+    c.execute("SELECT chameleon.add_source('rep', 'it_rep', $1, batch_size => 500)", &[&mysql_url("it_rep")]).unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('rep'); SELECT chameleon.start_replica('rep')").unwrap();
+    let t0 = Instant::now();
+    while one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()").is_none() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the worker did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    mariadb("INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('new ', seq, ' 🦎'), seq, NULL, 'b' FROM mysql.seq_1_to_3000;
+             UPDATE it_rep.items SET qty = qty + 1, price = 9.99 WHERE id % 7 = 0;
+             DELETE FROM it_rep.items WHERE id % 11 = 0;
+             BEGIN; INSERT INTO it_rep.items (id, name, qty) VALUES (100000, 'tx', 1);
+                    UPDATE it_rep.items SET qty = 2 WHERE id = 100000;
+                    UPDATE it_rep.items SET id = 100001 WHERE id = 100000;
+                    DELETE FROM it_rep.items WHERE id = 1; COMMIT;
+             UPDATE it_rep.items SET id = id + 200000 WHERE id BETWEEN 2 AND 6;
+             INSERT INTO it_rep.tags VALUES ('dup', 1), ('dup', 1), ('x', NULL);
+             DELETE FROM it_rep.tags WHERE k = 'dup' LIMIT 1;
+             UPDATE it_rep.tags SET v = 5 WHERE k = 'x';");
+    caught_up(&mut c);
+    assert_equal(&mut c);
+    assert!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_replica_batch WHERE b_replayed") >= 2, "several batches");
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica"), 0, "replayed log rows are gone");
+
+    // stopped: the worker leaves; changes made meanwhile arrive after the next start, once
+    c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
+    let t0 = Instant::now();
+    while one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()").is_some() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the worker did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    mariadb("INSERT INTO it_rep.items (name, qty) VALUES ('while stopped', 1); DELETE FROM it_rep.items WHERE id = 10;");
+    c.batch_execute("SELECT chameleon.start_replica('rep')").unwrap();
+    caught_up(&mut c);
+    assert_equal(&mut c);
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_discarded_rows"), 0);
+    c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
+}
