@@ -175,6 +175,11 @@ fn dump_error(from: &Position, e: mysql::Error) -> Error {
                 .detail(m.message)
                 .hint("The binlog was purged past the stored position (or the server was reset): copy the source again with init_replica.")
         }
+        mysql::Error::MySqlError(m) if m.code == 4052 || m.message.contains("same server_uuid/server_id") => {
+            Error::new(SqlState::ObjectNotInPrerequisiteState, "another replica uses this source's server_id")
+                .detail(m.message)
+                .hint("Give the source a server_id no other replica of that MySQL server uses: SELECT chameleon.alter_source(..., server_id => ...).")
+        }
         other => stream_err("reading", other),
     }
 }

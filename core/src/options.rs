@@ -53,9 +53,17 @@ pub fn validate_server_id(id: i64) -> Result<()> {
     Ok(())
 }
 
-/// A replica server id that is stable per source and unlikely to collide with real servers.
-pub fn default_server_id(id_source: i64) -> i64 {
-    100 + id_source
+/// A replica server id that is stable per source and distinct across sources of every
+/// database and cluster (MySQL disconnects a replica whose id another one uses): derived from
+/// the cluster's system identifier, the database and the source, in [1000000, 4294967295).
+pub fn default_server_id(system_identifier: i64, database_oid: u32, id_source: i64) -> i64 {
+    // FNV-1a: stable across builds and platforms, unlike std's hasher
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in system_identifier.to_le_bytes().iter().chain(&database_oid.to_le_bytes()).chain(&id_source.to_le_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    1_000_000 + (h % (u64::from(u32::MAX) - 1_000_000)) as i64
 }
 
 /// Table lists name tables of the source database, without schema, as MySQL spells them.
@@ -130,7 +138,15 @@ mod tests {
         assert!(validate_server_id(4_294_967_295).is_ok());
         assert!(validate_server_id(0).is_err());
         assert!(validate_server_id(4_294_967_296).is_err());
-        assert_eq!(default_server_id(1), 101);
+        let a = default_server_id(7_300_000_000_000_000_001, 16384, 1);
+        assert_eq!(a, default_server_id(7_300_000_000_000_000_001, 16384, 1), "stable");
+        assert_ne!(a, default_server_id(7_300_000_000_000_000_001, 16385, 1), "another database");
+        assert_ne!(a, default_server_id(7_300_000_000_000_000_001, 16384, 2), "another source");
+        assert_ne!(a, default_server_id(7_300_000_000_000_000_002, 16384, 1), "another cluster");
+        for id in 1..1000 {
+            let s = default_server_id(42, 5, id);
+            assert!(validate_server_id(s).is_ok() && s >= 1_000_000);
+        }
     }
 
     #[test]

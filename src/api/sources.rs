@@ -28,6 +28,10 @@ fn validate_options(
     server_id.map(options::validate_server_id).transpose().or_raise();
 }
 
+fn query_opt_i64(sql: &str) -> i64 {
+    catalog::query_opt::<i64>(sql, &[]).unwrap_or_default()
+}
+
 /// add_source and alter_source are not STRICT (they have optional arguments): a NULL where a
 /// value is required is reported by name.
 fn required<'a>(func: &str, arg: &str, v: Option<&'a str>) -> &'a str {
@@ -113,7 +117,11 @@ fn add_source(
     let id = Spi::get_one::<i64>("SELECT nextval('sch_chameleon.t_sources_i_id_source_seq')")
         .or_raise()
         .expect("nextval returns a value");
-    let server_id = server_id.unwrap_or_else(|| options::default_server_id(id));
+    let server_id = server_id.unwrap_or_else(|| {
+        let system = query_opt_i64("SELECT system_identifier FROM pg_control_system()");
+        // SAFETY: a plain read of a backend global
+        options::default_server_id(system, unsafe { pg_sys::MyDatabaseId }.to_u32(), id)
+    });
     // 1.3: the source's own pair of log tables (release note: "log tables per source")
     let per_source = catalog::layout() == Layout::PerSource;
     let (log_col, log_val) = if per_source { (", v_log_table", ", $13::varchar[]") } else { ("", "") };

@@ -129,7 +129,9 @@ fn run(id: i64) -> Result<(), Error> {
                 return Err(Error::new(SqlState::ConnectionFailure, "the binlog reader stopped"))
             }
         };
-        if let Some(b) = batch {
+        if let Some(b) = batch.as_ref().filter(|b| b.events.is_empty()) {
+            store::store_position(&src, &b.end);
+        } else if let Some(b) = batch {
             let stored = store::store(&src, &b);
             if !paused {
                 store::replay(&src, stored, &defs.tables);

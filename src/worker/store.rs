@@ -203,6 +203,18 @@ pub fn store(src: &Source, b: &Batch) -> i64 {
     })
 }
 
+/// Moves the resume point past transactions that touched no replicated table.
+pub fn store_position(src: &Source, end: &Position) {
+    tx(|| {
+        Spi::run_with_args(
+            "UPDATE sch_chameleon.t_sources SET t_binlog_name = $2, i_binlog_position = $3, t_gtid = coalesce($4, t_gtid)
+              WHERE i_id_source = $1",
+            &[src.id.into(), end.file.as_str().into(), (end.pos as i64).into(), end.gtid.clone().into()],
+        )
+    })
+    .expect("position stored");
+}
+
 pub fn pending_batches(id: i64) -> Vec<i64> {
     tx(|| {
         Spi::connect(|c| {
