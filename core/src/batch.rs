@@ -9,7 +9,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::binlog::{Change, Position, RowChange, RowKind, TableInfo};
 use crate::error::{Error, Result, SqlState};
-use crate::types::{from_binlog, value_text, MysqlColumn, PgColumn};
+use crate::types::{from_binlog, value_text, Kind, MysqlColumn, PgColumn};
 
 /// One row of a log table.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,7 +72,15 @@ fn image(cols: &[(MysqlColumn, PgColumn)], values: &[Option<mysql::Value>], zero
         let (text, was_zero) = value_text(pg, &from_binlog(my, v.clone()))
             .map_err(|e| e.detail(format!("{}.{} column {}", table.schema, table.name, my.name)))?;
         *zero += u64::from(was_zero);
-        obj.insert(my.name.clone(), text.map_or(Json::Null, Json::String));
+        let value = match text {
+            None => Json::Null,
+            // a jsonb column takes the document itself, not a string holding it
+            Some(t) if pg.kind == Kind::Json => serde_json::from_str(&t).map_err(|e| {
+                Error::invalid(format!("{}.{} column {}: not a JSON document", table.schema, table.name, my.name)).detail(e.to_string())
+            })?,
+            Some(t) => Json::String(t),
+        };
+        obj.insert(my.name.clone(), value);
     }
     Ok(Json::Object(obj))
 }
@@ -218,10 +226,10 @@ mod tests {
             if schema != "shop" || table != "orders" {
                 return Ok(None);
             }
-            let defs = [("id", "int", "int(11)"), ("status", "enum", "enum('new','paid')"), ("at", "timestamp", "timestamp")]
+            let defs = [("id", "int", "int(11)"), ("status", "enum", "enum('new','paid')"), ("at", "timestamp", "timestamp"), ("doc", "longtext", "longtext")]
                 .iter()
                 .map(|(n, d, c)| {
-                    let my = MysqlColumn { name: n.to_string(), data_type: d.to_string(), column_type: c.to_string(), nullable: true, ..Default::default() };
+                    let my = MysqlColumn { name: n.to_string(), data_type: d.to_string(), column_type: c.to_string(), nullable: true, is_json: *n == "doc", ..Default::default() };
                     let pg = map_column(table, &my, &serde_json::json!({})).unwrap();
                     (my, pg)
                 })
@@ -235,12 +243,12 @@ mod tests {
         Arc::new(TableInfo {
             schema: schema.into(),
             name: name.into(),
-            columns: vec![col(ColumnType::MYSQL_TYPE_LONG), col(ColumnType::MYSQL_TYPE_ENUM), col(ColumnType::MYSQL_TYPE_TIMESTAMP2)],
+            columns: vec![col(ColumnType::MYSQL_TYPE_LONG), col(ColumnType::MYSQL_TYPE_ENUM), col(ColumnType::MYSQL_TYPE_TIMESTAMP2), col(ColumnType::MYSQL_TYPE_BLOB)],
             primary_key: vec![0],
         })
     }
     fn row(id: i64, st: i64) -> Vec<Option<V>> {
-        vec![Some(V::Int(id)), Some(V::Int(st)), Some(V::Bytes(b"1700000000".to_vec()))]
+        vec![Some(V::Int(id)), Some(V::Int(st)), Some(V::Bytes(b"1700000000".to_vec())), Some(V::Bytes(br#"{"a": [1, "x"]}"#.to_vec()))]
     }
     fn pos(p: u64) -> Position {
         Position { file: "mysql-bin.000001".into(), pos: p, gtid: None }
@@ -267,6 +275,7 @@ mod tests {
         assert_eq!(upd.data.as_ref().unwrap()["status"], "paid");
         assert_eq!(upd.identity.as_ref().unwrap()["status"], "new");
         assert_eq!(upd.data.as_ref().unwrap()["at"], "2023-11-14 22:13:20.000000+00");
+        assert_eq!(upd.data.as_ref().unwrap()["doc"], serde_json::json!({"a": [1, "x"]}), "jsonb columns carry the document");
         assert_eq!(upd.binlog_pos, 200);
         assert_eq!(batch.events[3].data.as_ref().unwrap()["id"], "2", "a delete carries the row it removes");
     }

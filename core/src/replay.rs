@@ -3,6 +3,8 @@
 //! so the order of changes to the same row (within a MySQL transaction too) is kept.
 //! Tables without a primary key are changed one row at a time by full-row identity.
 
+use std::collections::HashSet;
+
 use serde_json::Value as Json;
 
 use crate::types::quote_ident;
@@ -37,11 +39,12 @@ fn rel(t: &Target) -> String {
     format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.table))
 }
 
-fn key_of(t: &Target, image: &Json) -> Json {
+/// The row key an image identifies, as text (hashed: a batch holds many thousand rows).
+fn key_of(t: &Target, image: &Json) -> String {
     if t.key.is_empty() {
-        image.clone()
+        image.to_string()
     } else {
-        Json::Array(t.key.iter().map(|k| image.get(k).cloned().unwrap_or(Json::Null)).collect())
+        Json::Array(t.key.iter().map(|k| image.get(k).cloned().unwrap_or(Json::Null)).collect()).to_string()
     }
 }
 
@@ -117,7 +120,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
 pub fn plan(t: &Target, events: &[Event]) -> Vec<Statement> {
     let mut out = Vec::new();
     let mut group: Vec<&Event> = Vec::new();
-    let mut keys: Vec<Json> = Vec::new();
+    let mut keys: HashSet<String> = HashSet::new();
     for e in events {
         // the key an event touches: updates by their old image, others by their row
         let key = key_of(t, e.identity.as_ref().filter(|_| e.kind == "update").unwrap_or(&e.data));
@@ -132,9 +135,9 @@ pub fn plan(t: &Target, events: &[Event]) -> Vec<Statement> {
             keys.clear();
         }
         group.push(e);
-        keys.push(key);
+        keys.insert(key);
         if let Some(k) = new_key {
-            keys.push(k);
+            keys.insert(k);
         }
         if single {
             out.push(statement(t, &e.kind, std::mem::take(&mut group)));

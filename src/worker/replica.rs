@@ -103,6 +103,7 @@ fn run(id: i64) -> Result<(), Error> {
 
     let mut builder = BatchBuilder::new(src.batch_size);
     let mut checked = Instant::now();
+    let mut cleaned: Option<Instant> = None;
     let mut paused = src.replay_paused;
     loop {
         // SIGTERM or a dead postmaster: leave between batches (what was not stored is read
@@ -119,6 +120,10 @@ fn run(id: i64) -> Result<(), Error> {
             match store::still_running(id) {
                 Some(p) => paused = p,
                 None => return Ok(()), // stopped, disabled or dropped
+            }
+            if cleaned.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                cleaned = Some(Instant::now());
+                store::clean_old_batches(id);
             }
         }
         let batch = match rx.recv_timeout(Duration::from_millis(100)) {

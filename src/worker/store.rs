@@ -215,6 +215,20 @@ pub fn store_position(src: &Source, end: &Position) {
     .expect("position stored");
 }
 
+/// Removes replayed batches older than the source's batch_retention (their log rows went
+/// when they were replayed; the batch rows are history).
+pub fn clean_old_batches(id: i64) {
+    tx(|| {
+        Spi::run_with_args(
+            "DELETE FROM sch_chameleon.t_replica_batch b USING sch_chameleon.t_sources s
+              WHERE b.i_id_source = $1 AND s.i_id_source = b.i_id_source AND b.b_replayed
+                AND b.ts_replayed < clock_timestamp() - s.iv_batch_retention",
+            &[id.into()],
+        )
+    })
+    .expect("old batches removed");
+}
+
 pub fn pending_batches(id: i64) -> Vec<i64> {
     tx(|| {
         Spi::connect(|c| {

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use chameleon_e2e::*;
 
-const MY_ITEMS: [&str; 6] = ["id", "name", "qty", "price", "DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f')", "st"];
-const PG_ITEMS: [&str; 6] = ["id", "name", "qty", "price", "to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US')", "st"];
+const MY_ITEMS: [&str; 7] = ["id", "name", "qty", "price", "DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f')", "st", "doc"];
+const PG_ITEMS: [&str; 7] = ["id", "name", "qty", "price", "to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US')", "st", "doc"];
 
 fn master_position() -> (String, i64) {
     let s = mariadb("SHOW MASTER STATUS");
@@ -44,7 +44,7 @@ fn assert_equal(c: &mut Client) {
 fn follows_a_workload_and_resumes_after_a_stop() {
     mariadb("DROP DATABASE IF EXISTS it_rep; CREATE DATABASE it_rep;
              CREATE TABLE it_rep.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT NOT NULL,
-                                        price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('a','b'));
+                                        price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('a','b'), doc JSON);
              CREATE TABLE it_rep.tags (k VARCHAR(10), v INT);
              INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('item ', seq), seq, seq * 1.5, 'a' FROM mysql.seq_1_to_1000;");
     let mut c = db_with_extension("replica_1");
@@ -57,7 +57,7 @@ fn follows_a_workload_and_resumes_after_a_stop() {
     }
 
     mariadb("INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('new ', seq, ' 🦎'), seq, NULL, 'b' FROM mysql.seq_1_to_3000;
-             UPDATE it_rep.items SET qty = qty + 1, price = 9.99 WHERE id % 7 = 0;
+             UPDATE it_rep.items SET qty = qty + 1, price = 9.99, doc = JSON_OBJECT('k', id, 'tags', JSON_ARRAY('a', 'b')) WHERE id % 7 = 0;
              DELETE FROM it_rep.items WHERE id % 11 = 0;
              BEGIN; INSERT INTO it_rep.items (id, name, qty) VALUES (100000, 'tx', 1);
                     UPDATE it_rep.items SET qty = 2 WHERE id = 100000;
@@ -85,6 +85,22 @@ fn follows_a_workload_and_resumes_after_a_stop() {
     assert_equal(&mut c);
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_discarded_rows"), 0);
     c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
+
+    // batch retention: replayed batches older than it are removed when the worker starts
+    let t0 = Instant::now();
+    while one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()").is_some() {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the worker did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let batches: i64 = one(&mut c, "SELECT count(*) FROM sch_chameleon.t_replica_batch");
+    c.batch_execute("UPDATE sch_chameleon.t_replica_batch SET ts_replayed = ts_replayed - interval '8 days' WHERE i_id_batch = (SELECT min(i_id_batch) FROM sch_chameleon.t_replica_batch);
+                     SELECT chameleon.start_replica('rep')").unwrap();
+    let t0 = Instant::now();
+    while one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_replica_batch") != batches - 1 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the old batch was not removed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
 }
 
 /// The release note's procedure on a live 1.2 installation: replicating with replay paused
@@ -94,7 +110,7 @@ fn follows_a_workload_and_resumes_after_a_stop() {
 fn upgrade_while_replicating() {
     mariadb("DROP DATABASE IF EXISTS it_upg; CREATE DATABASE it_upg;
              CREATE TABLE it_upg.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT NOT NULL,
-                                        price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('a','b'));
+                                        price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('a','b'), doc JSON);
              CREATE TABLE it_upg.tags (k VARCHAR(10), v INT);
              INSERT INTO it_upg.items (name, qty) SELECT CONCAT('item ', seq), seq FROM mysql.seq_1_to_500;");
     let mut c = fresh_db("replica_upg");
@@ -105,7 +121,7 @@ fn upgrade_while_replicating() {
                      SELECT chameleon.start_replica('upg')").unwrap();
     for i in 0..6 {
         mariadb(&format!("INSERT INTO it_upg.items (name, qty, st) SELECT CONCAT('w{i} ', seq), seq, 'b' FROM mysql.seq_1_to_150;
-                          UPDATE it_upg.items SET qty = qty + 1 WHERE id % 5 = {i};
+                          UPDATE it_upg.items SET qty = qty + 1, doc = JSON_OBJECT('i', {i}) WHERE id % 5 = {i};
                           DELETE FROM it_upg.items WHERE id % 13 = {i};"));
     }
     let (file, pos) = master_position();
