@@ -32,6 +32,11 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA sch_chameleon FROM PUBLIC;
     finalize
 );
 
+#[pg_guard]
+pub extern "C-unwind" fn _PG_init() {
+    worker::launcher::init();
+}
+
 #[cfg(any(test, feature = "pg_test"))]
 mod tests;
 

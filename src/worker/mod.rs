@@ -2,6 +2,7 @@
 //! once its transaction commits; the worker stops by itself when its source is no longer
 //! `running` (stop_replica, disable_replica) or on SIGTERM, always between batches.
 
+pub mod launcher;
 mod replica;
 mod store;
 
@@ -24,18 +25,21 @@ pub fn start_after_commit(source_id: i64, source: &str) {
     let db = unsafe { std::ffi::CStr::from_ptr(pg_sys::get_database_name(pg_sys::MyDatabaseId)) }
         .to_string_lossy()
         .into_owned();
-    let extra = format!("{source_id}:{db}");
+    let source = source.to_string();
+    register_xact_callback(PgXactCallbackEvent::Commit, move || launch(source_id, &source, &db));
+}
+
+/// Registers the source's worker now (without preload too: a dynamic worker).
+pub fn launch(source_id: i64, source: &str, db: &str) {
     let name = app_name(source);
-    register_xact_callback(PgXactCallbackEvent::Commit, move || {
-        let started = BackgroundWorkerBuilder::new(&name)
-            .set_type(WORKER_TYPE)
-            .set_library("chameleon")
-            .set_function("chameleon_replica_main")
-            .enable_spi_access()
-            .set_extra(&extra)
-            .load_dynamic();
-        if started.is_err() {
-            warning!("chameleon: could not start the worker of \"{name}\": no free background worker slot (raise max_worker_processes)");
-        }
-    });
+    let started = BackgroundWorkerBuilder::new(&name)
+        .set_type(WORKER_TYPE)
+        .set_library("chameleon")
+        .set_function("chameleon_replica_main")
+        .enable_spi_access()
+        .set_extra(&format!("{source_id}:{db}"))
+        .load_dynamic();
+    if started.is_err() {
+        warning!("chameleon: could not start the worker of \"{name}\": no free background worker slot (raise max_worker_processes)");
+    }
 }

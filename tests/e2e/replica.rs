@@ -36,7 +36,7 @@ fn caught_up(c: &mut Client) {
 fn assert_equal(c: &mut Client) {
     let (m, p) = checksums(c, "it_rep", "it_rep", "items", "id", &MY_ITEMS, &PG_ITEMS);
     assert_eq!(m, p, "items");
-    let (m, p) = checksums(c, "it_rep", "it_rep", "tags", "k", &["k", "v"], &["k", "v"]);
+    let (m, p) = checksums(c, "it_rep", "it_rep", "tags", "k,v", &["k", "v"], &["k", "v"]);
     assert_eq!(m, p, "tags (no primary key)");
 }
 

@@ -251,11 +251,15 @@ pub fn mysql_url(db: &str) -> String {
 }
 
 /// Row count and a checksum of canonical row text of one table on both sides: MySQL
-/// expressions and PostgreSQL expressions that render each column the same way.
+/// expressions and PostgreSQL expressions that render each column the same way. `key` orders
+/// the rows: a column, or several separated by commas (a keyless table: all of them).
 pub fn checksums(pg: &mut Client, mysql_db: &str, pg_schema: &str, table: &str, key: &str, my_cols: &[&str], pg_cols: &[&str]) -> ((i64, String), (i64, String)) {
+    let my_order = key.split(',').map(|k| format!("`{}`", k.trim())).collect::<Vec<_>>().join(", ");
+    // MySQL sorts NULLs first
+    let pg_order = key.split(',').map(|k| format!("\"{}\" NULLS FIRST", k.trim())).collect::<Vec<_>>().join(", ");
     let my = mariadb(&format!(
         "SET SESSION group_concat_max_len = 1073741824, time_zone = '+00:00';
-         SELECT COUNT(*), COALESCE(MD5(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY `{key}` SEPARATOR '\n')), '') FROM `{mysql_db}`.`{table}`",
+         SELECT COUNT(*), COALESCE(MD5(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {my_order} SEPARATOR '\n')), '') FROM `{mysql_db}`.`{table}`",
         my_cols.iter().map(|c| format!("COALESCE({c}, 'NULL')")).collect::<Vec<_>>().join(", ")
     ));
     let mut it = my.split('\t');
@@ -265,7 +269,7 @@ pub fn checksums(pg: &mut Client, mysql_db: &str, pg_schema: &str, table: &str, 
     let r = pg
         .query_one(
             &format!(
-                "SELECT count(*), coalesce(md5(string_agg(concat_ws('|', {}), E'\\n' ORDER BY \"{key}\")), '') FROM \"{pg_schema}\".\"{table}\"",
+                "SELECT count(*), coalesce(md5(string_agg(concat_ws('|', {}), E'\\n' ORDER BY {pg_order})), '') FROM \"{pg_schema}\".\"{table}\"",
                 pg_cols.iter().map(|c| format!("coalesce(({c})::text, 'NULL')")).collect::<Vec<_>>().join(", ")
             ),
             &[],

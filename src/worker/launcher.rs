@@ -1,0 +1,157 @@
+//! The launcher keeps running sources running. It is a static background worker (loaded by
+//! shared_preload_libraries) that finds the databases by itself: every
+//! `chameleon.launcher_naptime` seconds it visits each database with a short-lived scan
+//! worker, one at a time. A scan starts a worker for every source that is `running`, enabled
+//! and has had no worker for a second — after a crash, a server restart or a killed worker.
+//! A source in `error` is left for the operator (enable_replica, start_replica).
+
+use std::time::Duration;
+
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::prelude::*;
+
+static NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(5);
+
+/// Called from _PG_init: the GUC always, the launcher only when preloaded.
+pub fn init() {
+    GucRegistry::define_int_guc(
+        c"chameleon.launcher_naptime",
+        c"Seconds between the launcher's visits to each database.",
+        c"The launcher restarts the workers of running sources that have none (after a crash or a restart).",
+        &NAPTIME,
+        1,
+        3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    // SAFETY: a plain read of a backend global
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        BackgroundWorkerBuilder::new("chameleon launcher")
+            .set_type("chameleon launcher")
+            .set_library("chameleon")
+            .set_function("chameleon_launcher_main")
+            .enable_spi_access()
+            .set_start_time(BgWorkerStartTime::RecoveryFinished)
+            .set_restart_time(Some(Duration::from_secs(5)))
+            .load();
+    }
+}
+
+fn set_appname(name: &str) {
+    let c = std::ffi::CString::new(name).unwrap_or_default();
+    // SAFETY: a NUL-terminated string that outlives the call
+    unsafe { pg_sys::pgstat_report_appname(c.as_ptr()) };
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn chameleon_launcher_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    // no database: the shared catalogs are enough to list the databases
+    BackgroundWorker::connect_worker_to_spi(None, None);
+    set_appname("chameleon launcher");
+    loop {
+        for db in databases() {
+            let scan = BackgroundWorkerBuilder::new(&format!("chameleon scan {db}"))
+                .set_type("chameleon scan")
+                .set_library("chameleon")
+                .set_function("chameleon_scan_main")
+                .enable_spi_access()
+                .set_extra(&db)
+                // SAFETY: a plain read of a backend global
+                .set_notify_pid(unsafe { pg_sys::MyProcPid })
+                .load_dynamic();
+            // one scan at a time: scans never take the workers' slots
+            if let Ok(w) = scan {
+                let _ = w.wait_for_shutdown();
+            }
+            if BackgroundWorker::sigterm_received() {
+                return;
+            }
+        }
+        if !BackgroundWorker::wait_latch(Some(Duration::from_secs(NAPTIME.get().max(1) as u64))) {
+            return; // SIGTERM or postmaster death
+        }
+        if BackgroundWorker::sighup_received() {
+            // SAFETY: the documented way to reload settings in a worker
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        }
+    }
+}
+
+/// The databases one can connect to. Without a database SQL cannot run (names resolve
+/// through pg_class), so pg_database is scanned directly, as pglogical's supervisor does.
+fn databases() -> Vec<String> {
+    BackgroundWorker::transaction(|| unsafe {
+        // SAFETY: a catalog scan inside a transaction, closed before it ends
+        let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
+        let rel = pg_sys::table_open(pg_sys::DatabaseRelationId, lock);
+        let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
+        let mut out = Vec::new();
+        loop {
+            let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
+            if tuple.is_null() {
+                break;
+            }
+            let db = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple);
+            if db.datallowconn && !db.datistemplate {
+                out.push(std::ffi::CStr::from_ptr(db.datname.data.as_ptr()).to_string_lossy().into_owned());
+            }
+        }
+        pg_sys::table_endscan(scan);
+        pg_sys::table_close(rel, lock);
+        out.sort();
+        out
+    })
+}
+
+/// Sources that should run but have no worker now.
+fn orphans() -> Vec<(i64, String)> {
+    BackgroundWorker::transaction(|| {
+        let installed = Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'chameleon')")
+            .ok()
+            .flatten()
+            .unwrap_or(false);
+        if !installed {
+            return Vec::new();
+        }
+        Spi::connect(|c| {
+            c.select(
+                "SELECT s.i_id_source, s.t_source FROM sch_chameleon.t_sources s
+                  WHERE s.enm_status = 'running' AND s.b_enabled
+                    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
+                                     WHERE a.backend_type = 'chameleon replica' AND a.datname = current_database()
+                                       AND a.application_name = 'chameleon replica ' || s.t_source)
+                  ORDER BY 1",
+                None,
+                &[],
+            )?
+            .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<i64>(1)?.unwrap_or_default(), r.get::<String>(2)?.unwrap_or_default())))
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .unwrap_or_default()
+    })
+}
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn chameleon_scan_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGTERM);
+    let db = BackgroundWorker::get_extra().to_owned();
+    BackgroundWorker::connect_worker_to_spi(Some(&db), None);
+    let first = orphans();
+    if first.is_empty() {
+        return;
+    }
+    // a second look a second later: a worker that start_replica just launched has registered
+    // by then, and a status set by hand for a moment is not taken for a crash
+    if !BackgroundWorker::wait_latch(Some(Duration::from_secs(1))) {
+        return;
+    }
+    let second = orphans();
+    for (id, name) in first.into_iter().filter(|s| second.contains(s)) {
+        log!("chameleon launcher: restarting the worker of source \"{name}\" in database \"{db}\"");
+        super::launch(id, &name, &db);
+    }
+}

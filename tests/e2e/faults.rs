@@ -1,0 +1,126 @@
+//! Faults under a running write workload: the replica worker killed with SIGKILL (PostgreSQL
+//! then restarts every backend) and PostgreSQL stopped in immediate mode and started again.
+//! Replication resumes by itself (the launcher) and ends equal on both sides: nothing lost,
+//! nothing applied twice (a keyless, insert-only table would show any duplicate).
+//! In a test binary of its own: these faults end every connection of the cluster.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use chameleon_e2e::*;
+
+fn connect_retry(db: &str) -> Client {
+    let t0 = Instant::now();
+    loop {
+        let mut c = postgres::Config::new();
+        c.host_path(pg_host()).port(pg_port()).user("postgres").dbname(db);
+        match c.connect(NoTls) {
+            Ok(c) => return c,
+            Err(e) => assert!(t0.elapsed() < Duration::from_secs(90), "PostgreSQL did not come back: {e}"),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn worker_pid(db: &str) -> i32 {
+    let t0 = Instant::now();
+    loop {
+        let mut c = connect_retry(db);
+        if let Ok(r) = c.query_one("SELECT worker_pid FROM chameleon.show_status()", &[]) {
+            if let Some(pid) = r.get::<_, Option<i32>>(0) {
+                return pid;
+            }
+        }
+        assert!(t0.elapsed() < Duration::from_secs(90), "no worker came back");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn pg_ctl(args: &[&str]) {
+    let data = std::env::var("CHAMELEON_PGDATA").expect("CHAMELEON_PGDATA: run through scripts/test");
+    let st = Command::new("runuser")
+        .args(["-u", "postgres", "--", &pg_bin("pg_ctl"), "-D", &data, "-w", "-t", "60", "-l", &format!("{data}/startup.log")])
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .status()
+        .expect("pg_ctl");
+    assert!(st.success(), "pg_ctl {args:?}");
+}
+
+fn master_position() -> (String, i64) {
+    let s = mariadb("SHOW MASTER STATUS");
+    let mut f = s.split('\t');
+    (f.next().unwrap().to_string(), f.next().unwrap().parse().unwrap())
+}
+
+#[test]
+fn kill_and_crash_lose_and_duplicate_nothing() {
+    mariadb("DROP DATABASE IF EXISTS it_fault; CREATE DATABASE it_fault;
+             CREATE TABLE it_fault.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40));
+             CREATE TABLE it_fault.journal (n INT NOT NULL, tag VARCHAR(20) NOT NULL);
+             INSERT INTO it_fault.items (v) SELECT seq FROM mysql.seq_1_to_2000;");
+    let mut c = db_with_extension("faults_1");
+    c.execute("SELECT chameleon.add_source('f', 'it_fault', $1, batch_size => 300)", &[&mysql_url("it_fault")]).unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('f'); SELECT chameleon.start_replica('f')").unwrap();
+    drop(c);
+    let first = worker_pid("faults_1");
+
+    let workload = std::thread::spawn(|| {
+        for i in 0..60 {
+            mariadb(&format!(
+                "INSERT INTO it_fault.journal SELECT seq, 'round {i}' FROM mysql.seq_1_to_100;
+                 INSERT INTO it_fault.items (v, note) SELECT seq, 'r{i} 🦎' FROM mysql.seq_1_to_100;
+                 BEGIN; UPDATE it_fault.items SET v = v + 1 WHERE id % 3 = {m3}; DELETE FROM it_fault.items WHERE id % 29 = {m29}; COMMIT;",
+                m3 = i % 3,
+                m29 = i % 29
+            ));
+            std::thread::sleep(Duration::from_millis(120));
+        }
+    });
+
+    let mut recoveries = Vec::new();
+    // two kills of the worker, then an immediate shutdown of the whole server
+    let mut pid = first;
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(1500));
+        let t0 = Instant::now();
+        assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
+        let new = worker_pid("faults_1");
+        assert_ne!(new, pid, "a new worker");
+        recoveries.push(t0.elapsed());
+        pid = new;
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let t0 = Instant::now();
+    pg_ctl(&["-m", "immediate", "stop"]);
+    pg_ctl(&["start"]);
+    let after_restart = worker_pid("faults_1");
+    recoveries.push(t0.elapsed());
+    assert_ne!(after_restart, pid);
+    workload.join().unwrap();
+
+    // caught up, then equal
+    let (file, pos) = master_position();
+    let t0 = Instant::now();
+    let mut c = connect_retry("faults_1");
+    loop {
+        let r = c.query_one("SELECT binlog_file, binlog_position, batches_pending, status, last_error FROM chameleon.show_status()", &[]).unwrap();
+        let (f, p, pending): (Option<String>, Option<i64>, i64) = (r.get(0), r.get(1), r.get(2));
+        if f.as_deref() == Some(file.as_str()) && p.unwrap_or(0) >= pos && pending == 0 {
+            break;
+        }
+        let status: String = r.get(3);
+        assert!(status.starts_with("running"), "{status}: {:?}", r.get::<_, Option<String>>(4));
+        assert!(t0.elapsed() < Duration::from_secs(120), "not caught up: {f:?}:{p:?} vs {file}:{pos}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let (m, p) = checksums(&mut c, "it_fault", "it_fault", "items", "id", &["id", "v", "note"], &["id", "v", "note"]);
+    assert_eq!(m, p, "items");
+    let (m, p) = checksums(&mut c, "it_fault", "it_fault", "journal", "tag,n", &["n", "tag"], &["n", "tag"]);
+    let dups: i64 = one(&mut c, "SELECT count(*) FROM (SELECT n, tag FROM it_fault.journal GROUP BY 1, 2 HAVING count(*) > 1) d");
+    assert_eq!(dups, 0, "no journal row twice");
+    assert_eq!(m, p, "journal: no insert lost or applied twice");
+    assert_eq!(m.0, 6000);
+    eprintln!("recovered from each fault in {recoveries:?}");
+    c.batch_execute("SELECT chameleon.stop_replica('f')").unwrap();
+}
