@@ -46,6 +46,8 @@ pub trait Columns {
 
 pub struct BatchBuilder {
     batch_size: usize,
+    /// the source's MySQL database: statements elsewhere are not the source's
+    database: String,
     /// events of committed transactions not yet in a batch
     ready: Vec<LogEvent>,
     ready_rows: usize,
@@ -86,9 +88,10 @@ fn image(cols: &[(MysqlColumn, PgColumn)], values: &[Option<mysql::Value>], zero
 }
 
 impl BatchBuilder {
-    pub fn new(batch_size: usize) -> Self {
+    pub fn new(batch_size: usize, database: &str) -> Self {
         BatchBuilder {
             batch_size: batch_size.max(1),
+            database: database.to_string(),
             ready: Vec::new(),
             ready_rows: 0,
             ready_ddl: 0,
@@ -125,6 +128,12 @@ impl BatchBuilder {
     pub fn flush(&mut self) -> Option<Batch> {
         let end = self.last_commit.clone()?;
         Some(self.take_all(end))
+    }
+
+    fn concerns_database(&self, schema: &str, query: &str) -> bool {
+        let q = query.to_lowercase();
+        let db = self.database.to_lowercase();
+        schema.eq_ignore_ascii_case(&self.database) || q.contains(&format!("`{db}`.")) || q.contains(&format!("{db}."))
     }
 
     /// Feeds one change; returns a batch when one ends here.
@@ -176,9 +185,15 @@ impl BatchBuilder {
                 Ok(None)
             }
             Change::Query { schema, query, timestamp, next } => {
-                // a statement is its own transaction and closes the batch (DDL is applied in order)
+                // a statement is its own transaction and closes the batch (DDL is applied in
+                // order). Until statements are parsed (DDL replication), one belongs to the
+                // source when its default schema is the source's database or it names it.
                 self.open.clear();
                 self.open_rows = 0;
+                if !self.concerns_database(&schema, &query) {
+                    self.last_commit = Some(next);
+                    return Ok(None);
+                }
                 self.ready.push(LogEvent {
                     schema,
                     table: String::new(),
@@ -263,7 +278,7 @@ mod tests {
 
     #[test]
     fn batches_end_on_commits_once_full() {
-        let mut b = BatchBuilder::new(3);
+        let mut b = BatchBuilder::new(3, "shop");
         assert!(tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1))), (RowKind::Insert, None, Some(row(2, 1)))], 100).is_none());
         // the transaction that crosses batch_size is not split
         let batch = tx(&mut b, vec![(RowKind::Update, Some(row(1, 1)), Some(row(1, 2))), (RowKind::Delete, Some(row(2, 1)), None)], 200).unwrap();
@@ -282,7 +297,7 @@ mod tests {
 
     #[test]
     fn an_open_transaction_is_never_in_a_batch() {
-        let mut b = BatchBuilder::new(1);
+        let mut b = BatchBuilder::new(1, "shop");
         b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
         b.push(Change::Rows { table: table("shop", "orders"), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(1, 1)) }], timestamp: 1 }, &mut Shop).unwrap();
         assert_eq!(b.push(Change::Idle, &mut Shop).unwrap(), None, "idle in the middle of a transaction, nothing committed: nothing to store");
@@ -292,7 +307,7 @@ mod tests {
 
     #[test]
     fn ddl_rotate_and_idle_close_batches() {
-        let mut b = BatchBuilder::new(100);
+        let mut b = BatchBuilder::new(100, "shop");
         tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 100);
         let ddl = b
             .push(Change::Query { schema: "shop".into(), query: "ALTER TABLE orders ADD x INT".into(), timestamp: 2, next: pos(150) }, &mut Shop)
@@ -311,8 +326,20 @@ mod tests {
     }
 
     #[test]
+    fn statements_on_other_databases_are_not_the_sources() {
+        let mut b = BatchBuilder::new(100, "shop");
+        let q = |schema: &str, query: &str, p: u64| Change::Query { schema: schema.into(), query: query.into(), timestamp: 1, next: pos(p) };
+        assert_eq!(b.push(q("", "CREATE TABLE other.t (id int)", 10), &mut Shop).unwrap(), None);
+        assert_eq!(b.push(q("other", "DROP TABLE t", 20), &mut Shop).unwrap(), None);
+        let mine = b.push(q("", "ALTER TABLE `shop`.`orders` ADD x INT", 30), &mut Shop).unwrap().unwrap();
+        assert_eq!(mine.ddl, 1);
+        let mine = b.push(q("shop", "ALTER TABLE orders DROP x", 40), &mut Shop).unwrap().unwrap();
+        assert_eq!(mine.end, pos(40));
+    }
+
+    #[test]
     fn other_tables_are_left_out_knowingly() {
-        let mut b = BatchBuilder::new(1);
+        let mut b = BatchBuilder::new(1, "shop");
         b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
         b.push(Change::Rows { table: table("other", "orders"), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(1, 1)) }], timestamp: 1 }, &mut Shop).unwrap();
         assert_eq!(b.push(Change::Commit { next: pos(10), timestamp: 1 }, &mut Shop).unwrap(), None);

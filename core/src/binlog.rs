@@ -202,6 +202,9 @@ impl BinlogReader {
         let mut conn = connect(c)?;
         // real MariaDB GTID events instead of rewritten dummies
         conn.query_drop("SET @mariadb_slave_capability = 4").map_err(|e| stream_err("capability", e))?;
+        // a heartbeat every second keeps an idle stream inside the read timeout, and shows a
+        // dead connection quickly (nanoseconds)
+        conn.query_drop("SET @master_heartbeat_period = 1000000000").map_err(|e| stream_err("heartbeat", e))?;
         let mut req = BinlogRequest::new(server_id).with_filename(from.file.clone().into_bytes()).with_pos(from.pos);
         if non_block {
             req = req.with_flags(BinlogDumpFlags::BINLOG_DUMP_NON_BLOCK);

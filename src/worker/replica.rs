@@ -101,7 +101,7 @@ fn run(id: i64) -> Result<(), Error> {
         .spawn(move || read_binlog(conn, server_id, from, tx))
         .map_err(|e| Error::new(SqlState::ConnectionFailure, format!("could not start the binlog thread: {e}")))?;
 
-    let mut builder = BatchBuilder::new(src.batch_size);
+    let mut builder = BatchBuilder::new(src.batch_size, &src.conn.database);
     let mut checked = Instant::now();
     let mut cleaned: Option<Instant> = None;
     let mut paused = src.replay_paused;

@@ -246,8 +246,55 @@ pub fn pending_batches(id: i64) -> Vec<i64> {
 
 type Defs = HashMap<String, Arc<Vec<(MysqlColumn, PgColumn)>>>;
 
+/// The five characters of a SQLSTATE (PostgreSQL packs them six bits each).
+fn sqlstate(code: PgSqlErrorCode) -> String {
+    let mut v = code as i32;
+    (0..5)
+        .map(|_| {
+            let c = ((v & 0x3F) as u8 + b'0') as char;
+            v >>= 6;
+            c
+        })
+        .collect()
+}
+
+/// Runs one replay statement in a subtransaction: on error the subtransaction is rolled
+/// back, the replay transaction goes on, and the error's (SQLSTATE, message) is returned.
+fn try_statement(sql: &str, param: &Json) -> Result<(), (String, String)> {
+    // SAFETY: the subtransaction pattern of PL/pgSQL's exception blocks: keep the caller's
+    // memory context and resource owner, release on success, roll back on error
+    unsafe {
+        let context = pg_sys::CurrentMemoryContext;
+        let owner = pg_sys::CurrentResourceOwner;
+        pg_sys::BeginInternalSubTransaction(std::ptr::null());
+        pg_sys::MemoryContextSwitchTo(context);
+        let outcome = PgTryBuilder::new(|| {
+            Spi::run_with_args(sql, &[JsonB(param.clone()).into()]).map_err(|e| ("XX000".to_string(), e.to_string()))
+        })
+        .catch_others(|e| {
+            Err(match e {
+                pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
+                    (sqlstate(r.sql_error_code()), r.message().to_string())
+                }
+                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ("XX000".to_string(), ereport.message().to_string()),
+            })
+        })
+        .execute();
+        if outcome.is_ok() {
+            pg_sys::ReleaseCurrentSubTransaction();
+        } else {
+            pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        }
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        outcome
+    }
+}
+
 /// Replays a stored batch in one transaction: its events applied in order, set-based, its
-/// log rows deleted, the batch marked replayed.
+/// log rows deleted, the batch marked replayed. A statement that fails is retried row by row;
+/// rows that still fail go to t_discarded_rows with their SQLSTATE and reason (show_errors),
+/// the rest is applied.
 pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
     tx(|| {
         let events = Spi::connect(|c| {
@@ -281,7 +328,7 @@ pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
             .collect::<Result<HashMap<_, _>, _>>()
         })
         .unwrap_or_default();
-        let (mut applied, mut ddl) = (0i64, 0i64);
+        let (mut applied, mut ddl, mut skipped) = (0i64, 0i64, 0i64);
         let mut last_ts = None;
         let mut i = 0;
         while i < events.len() {
@@ -312,17 +359,48 @@ pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
                 .map(|(_, k, data, identity, _, _)| Event { kind: k.clone(), data: data.clone().unwrap_or(Json::Null), identity: identity.clone() })
                 .collect();
             for s in plan(&target, &run) {
-                Spi::run_with_args(&s.sql, &[JsonB(s.param).into()]).expect("replayed");
-                applied += s.rows as i64;
+                if try_statement(&s.sql, &s.param).is_ok() {
+                    applied += s.rows as i64;
+                    continue;
+                }
+                // the set failed: row by row, so that only the bad rows are left out
+                let rows = match &s.param {
+                    Json::Array(items) if s.rows > 1 => items.clone(),
+                    other => vec![other.clone()],
+                };
+                for row in rows {
+                    let one = if s.rows > 1 { Json::Array(vec![row.clone()]) } else { row.clone() };
+                    match try_statement(&s.sql, &one) {
+                        Ok(()) => applied += 1,
+                        Err((sqlstate, reason)) => {
+                            // an update's row comes as {"new": .., "old": ..}
+                            let (data, identity) = match (row.get("new"), row.get("old")) {
+                                (Some(n), Some(o)) => (n.clone(), Some(o.clone())),
+                                _ => (row.clone(), None),
+                            };
+                            Spi::run_with_args(
+                                "INSERT INTO sch_chameleon.t_discarded_rows (i_id_source, i_id_batch, v_schema_name, v_table_name,
+                                        enm_binlog_event, jsb_event_data, jsb_event_update, t_sqlstate, t_reason)
+                                 VALUES ($1, $2, $3, $4, $5::sch_chameleon.en_binlog_event, $6, $7, $8, $9)",
+                                &[src.id.into(), batch_id.into(), src.conn.database.as_str().into(), table.as_str().into(),
+                                  events[i].1.as_str().into(), JsonB(data).into(), identity.map(JsonB).into(),
+                                  sqlstate.as_str().into(), reason.as_str().into()],
+                            )
+                            .expect("discarded row recorded");
+                            skipped += 1;
+                        }
+                    }
+                }
             }
             last_ts = events[end - 1].5.or(last_ts);
             i = end;
         }
         Spi::run_with_args("DELETE FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1", &[batch_id.into()]).expect("log rows deleted");
         Spi::run_with_args(
-            "UPDATE sch_chameleon.t_replica_batch SET b_replayed = true, ts_replayed = clock_timestamp(), i_replayed = $2, i_ddl = $3
+            "UPDATE sch_chameleon.t_replica_batch
+                SET b_replayed = true, ts_replayed = clock_timestamp(), i_replayed = $2, i_ddl = $3, i_skipped = $4
               WHERE i_id_batch = $1",
-            &[batch_id.into(), applied.into(), ddl.into()],
+            &[batch_id.into(), applied.into(), ddl.into(), skipped.into()],
         )
         .expect("batch marked");
         Spi::run_with_args(

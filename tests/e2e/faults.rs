@@ -47,12 +47,6 @@ fn pg_ctl(args: &[&str]) {
     assert!(st.success(), "pg_ctl {args:?}");
 }
 
-fn master_position() -> (String, i64) {
-    let s = mariadb("SHOW MASTER STATUS");
-    let mut f = s.split('\t');
-    (f.next().unwrap().to_string(), f.next().unwrap().parse().unwrap())
-}
-
 #[test]
 fn kill_and_crash_lose_and_duplicate_nothing() {
     mariadb("DROP DATABASE IF EXISTS it_fault; CREATE DATABASE it_fault;
@@ -100,20 +94,8 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
     workload.join().unwrap();
 
     // caught up, then equal
-    let (file, pos) = master_position();
-    let t0 = Instant::now();
     let mut c = connect_retry("faults_1");
-    loop {
-        let r = c.query_one("SELECT binlog_file, binlog_position, batches_pending, status, last_error FROM chameleon.show_status()", &[]).unwrap();
-        let (f, p, pending): (Option<String>, Option<i64>, i64) = (r.get(0), r.get(1), r.get(2));
-        if f.as_deref() == Some(file.as_str()) && p.unwrap_or(0) >= pos && pending == 0 {
-            break;
-        }
-        let status: String = r.get(3);
-        assert!(status.starts_with("running"), "{status}: {:?}", r.get::<_, Option<String>>(4));
-        assert!(t0.elapsed() < Duration::from_secs(120), "not caught up: {f:?}:{p:?} vs {file}:{pos}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    caught_up(&mut c);
     let (m, p) = checksums(&mut c, "it_fault", "it_fault", "items", "id", &["id", "v", "note"], &["id", "v", "note"]);
     assert_eq!(m, p, "items");
     let (m, p) = checksums(&mut c, "it_fault", "it_fault", "journal", "tag,n", &["n", "tag"], &["n", "tag"]);

@@ -9,30 +9,6 @@ use chameleon_e2e::*;
 const MY_ITEMS: [&str; 7] = ["id", "name", "qty", "price", "DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f')", "st", "doc"];
 const PG_ITEMS: [&str; 7] = ["id", "name", "qty", "price", "to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US')", "st", "doc"];
 
-fn master_position() -> (String, i64) {
-    let s = mariadb("SHOW MASTER STATUS");
-    let mut f = s.split('\t');
-    (f.next().unwrap().to_string(), f.next().unwrap().parse().unwrap())
-}
-
-/// Waits until the source stored and replayed everything up to MySQL's current position.
-fn caught_up(c: &mut Client) {
-    let (file, pos) = master_position();
-    let t0 = Instant::now();
-    loop {
-        let r = c.query_one("SELECT binlog_file, binlog_position, batches_pending, status, last_error FROM chameleon.show_status()", &[]).unwrap();
-        let (f, p, pending): (Option<String>, Option<i64>, i64) = (r.get(0), r.get(1), r.get(2));
-        if f.as_deref() == Some(file.as_str()) && p.unwrap_or(0) >= pos && pending == 0 {
-            return;
-        }
-        let status: String = r.get(3);
-        // "running (no worker)" is normal for a moment after start_replica
-        assert!(status.starts_with("running"), "status {status}: {:?}", r.get::<_, Option<String>>(4));
-        assert!(t0.elapsed() < Duration::from_secs(60), "not caught up with {file}:{pos} after 60 s: at {f:?}:{p:?}, {pending} pending");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 fn assert_equal(c: &mut Client) {
     let (m, p) = checksums(c, "it_rep", "it_rep", "items", "id", &MY_ITEMS, &PG_ITEMS);
     assert_eq!(m, p, "items");
@@ -50,11 +26,7 @@ fn follows_a_workload_and_resumes_after_a_stop() {
     let mut c = db_with_extension("replica_1");
     c.execute("SELECT chameleon.add_source('rep', 'it_rep', $1, batch_size => 500)", &[&mysql_url("it_rep")]).unwrap();
     c.batch_execute("SELECT chameleon.init_replica('rep'); SELECT chameleon.start_replica('rep')").unwrap();
-    let t0 = Instant::now();
-    while one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()").is_none() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the worker did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_worker(&mut c, true);
 
     mariadb("INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('new ', seq, ' 🦎'), seq, NULL, 'b' FROM mysql.seq_1_to_3000;
              UPDATE it_rep.items SET qty = qty + 1, price = 9.99, doc = JSON_OBJECT('k', id, 'tags', JSON_ARRAY('a', 'b')) WHERE id % 7 = 0;
@@ -74,11 +46,7 @@ fn follows_a_workload_and_resumes_after_a_stop() {
 
     // stopped: the worker leaves; changes made meanwhile arrive after the next start, once
     c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
-    let t0 = Instant::now();
-    while one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()").is_some() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the worker did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_worker(&mut c, false);
     mariadb("INSERT INTO it_rep.items (name, qty) VALUES ('while stopped', 1); DELETE FROM it_rep.items WHERE id = 10;");
     c.batch_execute("SELECT chameleon.start_replica('rep')").unwrap();
     caught_up(&mut c);
@@ -87,11 +55,7 @@ fn follows_a_workload_and_resumes_after_a_stop() {
     c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
 
     // batch retention: replayed batches older than it are removed when the worker starts
-    let t0 = Instant::now();
-    while one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()").is_some() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the worker did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_worker(&mut c, false);
     let batches: i64 = one(&mut c, "SELECT count(*) FROM sch_chameleon.t_replica_batch");
     c.batch_execute("UPDATE sch_chameleon.t_replica_batch SET ts_replayed = ts_replayed - interval '8 days' WHERE i_id_batch = (SELECT min(i_id_batch) FROM sch_chameleon.t_replica_batch);
                      SELECT chameleon.start_replica('rep')").unwrap();
@@ -144,11 +108,7 @@ fn upgrade_while_replicating() {
 
     // the release note: stop, upgrade, start
     c.batch_execute("SELECT chameleon.stop_replica('upg')").unwrap();
-    let t0 = Instant::now();
-    while one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()").is_some() {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the worker did not stop");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_worker(&mut c, false);
     c.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'").unwrap();
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM ONLY sch_chameleon.t_log_replica_1_src_1"), stored, "every stored row moved");
     c.batch_execute("SELECT chameleon.alter_source('upg', replay_paused => false); SELECT chameleon.start_replica('upg')").unwrap();
@@ -159,4 +119,34 @@ fn upgrade_while_replicating() {
     assert_eq!(one::<i64>(&mut c, "SELECT coalesce(sum(i_replayed), 0)::bigint FROM sch_chameleon.t_replica_batch"), stored);
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_replica_batch WHERE NOT b_replayed"), 0);
     c.batch_execute("SELECT chameleon.stop_replica('upg')").unwrap();
+}
+
+/// A row PostgreSQL refuses (here: a CHECK the DBA added on the destination) is set aside in
+/// t_discarded_rows with its SQLSTATE and reason; the other rows of its batch are applied and
+/// replication goes on.
+#[test]
+fn bad_rows_are_set_aside_and_the_rest_applied() {
+    mariadb("DROP DATABASE IF EXISTS it_bad; CREATE DATABASE it_bad;
+             CREATE TABLE it_bad.t (id INT PRIMARY KEY, qty INT NOT NULL);");
+    let mut c = db_with_extension("replica_bad");
+    c.execute("SELECT chameleon.add_source('bad', 'it_bad', $1)", &[&mysql_url("it_bad")]).unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('bad');
+                     ALTER TABLE it_bad.t ADD CONSTRAINT qty_small CHECK (qty < 1000);
+                     SELECT chameleon.start_replica('bad')").unwrap();
+    wait_for_worker(&mut c, true);
+    mariadb("INSERT INTO it_bad.t SELECT seq, seq * 10 FROM mysql.seq_1_to_200;
+             UPDATE it_bad.t SET qty = qty + 1 WHERE id <= 10;");
+    caught_up(&mut c);
+    // qty >= 1000 for id >= 100: 101 rows refused, 99 applied; the updates of ids 1..10 applied
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_bad.t"), 99);
+    assert_eq!(one::<i64>(&mut c, "SELECT sum(qty) FROM it_bad.t WHERE id <= 10"), (1..=10).map(|i| i * 10 + 1).sum::<i64>());
+    let (n, state, reason): (i64, String, String) = {
+        let r = c.query_one("SELECT count(*), min(sqlstate), min(reason) FROM chameleon.show_errors('bad')", &[]).unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!((n, state.as_str()), (101, "23514"));
+    assert!(reason.contains("qty_small"), "{reason}");
+    assert_eq!(one::<i64>(&mut c, "SELECT discarded_rows FROM chameleon.show_status()"), 101);
+    assert_eq!(one::<String>(&mut c, "SELECT status FROM chameleon.show_status()"), "running");
+    c.batch_execute("SELECT chameleon.stop_replica('bad')").unwrap();
 }

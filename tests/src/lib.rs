@@ -278,6 +278,41 @@ pub fn checksums(pg: &mut Client, mysql_db: &str, pg_schema: &str, table: &str, 
     ((my_count, my_sum), (r.get(0), r.get(1)))
 }
 
+/// MySQL's current binlog file and position.
+pub fn master_position() -> (String, i64) {
+    let s = mariadb("SHOW MASTER STATUS");
+    let mut f = s.split('\t');
+    (f.next().unwrap().to_string(), f.next().unwrap().parse().unwrap())
+}
+
+/// Waits until the (only) source has stored and replayed everything up to MySQL's current
+/// position; fails at once if the source stops in error.
+pub fn caught_up(c: &mut Client) {
+    let (file, pos) = master_position();
+    let t0 = std::time::Instant::now();
+    loop {
+        let r = c.query_one("SELECT binlog_file, binlog_position, batches_pending, status, last_error FROM chameleon.show_status()", &[]).unwrap();
+        let (f, p, pending): (Option<String>, Option<i64>, i64) = (r.get(0), r.get(1), r.get(2));
+        if f.as_deref() == Some(file.as_str()) && p.unwrap_or(0) >= pos && pending == 0 {
+            return;
+        }
+        let status: String = r.get(3);
+        // "running (no worker)" is normal for a moment after a start or a crash
+        assert!(status.starts_with("running"), "status {status}: {:?}", r.get::<_, Option<String>>(4));
+        assert!(t0.elapsed() < std::time::Duration::from_secs(120), "not caught up with {file}:{pos}: at {f:?}:{p:?}, {pending} pending");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// Waits until the (only) source has a worker (`present`) or none.
+pub fn wait_for_worker(c: &mut Client, present: bool) {
+    let t0 = std::time::Instant::now();
+    while one::<Option<i32>>(c, "SELECT worker_pid FROM chameleon.show_status()").is_some() != present {
+        assert!(t0.elapsed() < std::time::Duration::from_secs(30), "the worker did not {}", if present { "start" } else { "stop" });
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 pub fn extversion(c: &mut Client) -> String {
     one(c, "SELECT extversion FROM pg_extension WHERE extname = 'chameleon'")
 }
