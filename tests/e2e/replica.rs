@@ -150,3 +150,38 @@ fn bad_rows_are_set_aside_and_the_rest_applied() {
     assert_eq!(one::<String>(&mut c, "SELECT status FROM chameleon.show_status()"), "running");
     c.batch_execute("SELECT chameleon.stop_replica('bad')").unwrap();
 }
+
+/// Two sources replicate at once into two schemas of one database, each with its own worker,
+/// log tables and server id.
+#[test]
+fn two_sources_at_once() {
+    for db in ["it_two_a", "it_two_b"] {
+        mariadb(&format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};
+                          CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20), n INT);
+                          INSERT INTO {db}.t (v, n) SELECT CONCAT('{db} ', seq), seq FROM mysql.seq_1_to_500;"));
+    }
+    let mut c = db_with_extension("replica_two");
+    for (src, db) in [("a", "it_two_a"), ("b", "it_two_b")] {
+        c.execute(&format!("SELECT chameleon.add_source('{src}', '{db}', $1, batch_size => 200)"), &[&mysql_url(db)]).unwrap();
+        c.batch_execute(&format!("SELECT chameleon.init_replica('{src}'); SELECT chameleon.start_replica('{src}')")).unwrap();
+    }
+    let ids: Vec<i64> = c.query("SELECT i_server_id FROM sch_chameleon.t_sources ORDER BY 1", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    assert_ne!(ids[0], ids[1], "each source has its own server id");
+    for i in 0..5 {
+        for db in ["it_two_a", "it_two_b"] {
+            mariadb(&format!("INSERT INTO {db}.t (v, n) SELECT CONCAT('w{i}'), seq FROM mysql.seq_1_to_300;
+                              UPDATE {db}.t SET n = n * 2 WHERE id % 4 = {i}; DELETE FROM {db}.t WHERE id % 23 = {i};"));
+        }
+    }
+    caught_up(&mut c);
+    assert_eq!(one::<i64>(&mut c, "SELECT count(DISTINCT worker_pid) FROM chameleon.show_status()"), 2);
+    for db in ["it_two_a", "it_two_b"] {
+        let (m, p) = checksums(&mut c, db, db, "t", "id", &["id", "v", "n"], &["id", "v", "n"]);
+        assert_eq!(m, p, "{db}");
+        assert!(m.0 > 1500, "{db}: {} rows", m.0);
+    }
+    // both stored batches of their own, each in its own pair of log tables
+    assert_eq!(one::<i64>(&mut c, "SELECT count(DISTINCT i_id_source) FROM sch_chameleon.t_replica_batch"), 2);
+    assert_eq!(one::<i64>(&mut c, "SELECT count(DISTINCT v_log_table[1]) FROM sch_chameleon.t_sources"), 2);
+    c.batch_execute("SELECT chameleon.stop_replica('a'); SELECT chameleon.stop_replica('b')").unwrap();
+}

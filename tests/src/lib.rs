@@ -285,21 +285,27 @@ pub fn master_position() -> (String, i64) {
     (f.next().unwrap().to_string(), f.next().unwrap().parse().unwrap())
 }
 
-/// Waits until the (only) source has stored and replayed everything up to MySQL's current
-/// position; fails at once if the source stops in error.
+/// Waits until every source has stored and replayed everything up to MySQL's current
+/// position; fails at once if a source stops in error.
 pub fn caught_up(c: &mut Client) {
     let (file, pos) = master_position();
     let t0 = std::time::Instant::now();
     loop {
-        let r = c.query_one("SELECT binlog_file, binlog_position, batches_pending, status, last_error FROM chameleon.show_status()", &[]).unwrap();
-        let (f, p, pending): (Option<String>, Option<i64>, i64) = (r.get(0), r.get(1), r.get(2));
-        if f.as_deref() == Some(file.as_str()) && p.unwrap_or(0) >= pos && pending == 0 {
+        let mut done = true;
+        for r in c.query("SELECT binlog_file, binlog_position, batches_pending, status, last_error, source FROM chameleon.show_status()", &[]).unwrap() {
+            let (f, p, pending): (Option<String>, Option<i64>, i64) = (r.get(0), r.get(1), r.get(2));
+            let status: String = r.get(3);
+            let source: String = r.get(5);
+            // "running (no worker)" is normal for a moment after a start or a crash
+            assert!(status.starts_with("running"), "{source}: status {status}: {:?}", r.get::<_, Option<String>>(4));
+            let at_end = f.as_deref() == Some(file.as_str()) && p.unwrap_or(0) >= pos && pending == 0;
+            assert!(at_end || t0.elapsed() < std::time::Duration::from_secs(120),
+                    "{source} not caught up with {file}:{pos}: at {f:?}:{p:?}, {pending} pending");
+            done &= at_end;
+        }
+        if done {
             return;
         }
-        let status: String = r.get(3);
-        // "running (no worker)" is normal for a moment after a start or a crash
-        assert!(status.starts_with("running"), "status {status}: {:?}", r.get::<_, Option<String>>(4));
-        assert!(t0.elapsed() < std::time::Duration::from_secs(120), "not caught up with {file}:{pos}: at {f:?}:{p:?}, {pending} pending");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
