@@ -59,7 +59,8 @@ pub struct BatchBuilder {
     last_commit: Option<Position>,
 }
 
-fn image(cols: &[(MysqlColumn, PgColumn)], values: &[Option<mysql::Value>], zero: &mut u64, table: &TableInfo) -> Result<Json> {
+/// A row image as {column: input text}; takes the decoded values, nothing is copied.
+fn image(cols: &[(MysqlColumn, PgColumn)], values: Vec<Option<mysql::Value>>, zero: &mut u64, table: &TableInfo) -> Result<Json> {
     if values.len() != cols.len() {
         return Err(Error::new(
             SqlState::ObjectNotInPrerequisiteState,
@@ -71,7 +72,7 @@ fn image(cols: &[(MysqlColumn, PgColumn)], values: &[Option<mysql::Value>], zero
     for ((my, pg), v) in cols.iter().zip(values) {
         // a column the image does not carry stays out (MINIMAL images)
         let Some(v) = v else { continue };
-        let (text, was_zero) = value_text(pg, &from_binlog(my, v.clone()))
+        let (text, was_zero) = value_text(pg, &from_binlog(my, &pg.labels, v))
             .map_err(|e| e.detail(format!("{}.{} column {}", table.schema, table.name, my.name)))?;
         *zero += u64::from(was_zero);
         let value = match text {
@@ -148,8 +149,8 @@ impl BatchBuilder {
                 let Some(defs) = cols.columns(&table.schema, &table.name)? else { return Ok(None) };
                 for RowChange { before, after } in rows {
                     let mut zero = 0;
-                    let before = before.map(|b| image(&defs, &b, &mut zero, &table)).transpose()?;
-                    let after = after.map(|a| image(&defs, &a, &mut zero, &table)).transpose()?;
+                    let before = before.map(|b| image(&defs, b, &mut zero, &table)).transpose()?;
+                    let after = after.map(|a| image(&defs, a, &mut zero, &table)).transpose()?;
                     self.zero_dates += zero;
                     let (kind, data, identity) = match kind {
                         RowKind::Insert => ("insert", after, None),

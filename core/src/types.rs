@@ -97,6 +97,8 @@ pub struct PgColumn {
     pub default: Option<String>,
     /// a CHECK constraint body for ENUM columns
     pub check: Option<String>,
+    /// ENUM and SET labels in MySQL's order: the binlog sends indexes and bitmasks
+    pub labels: Vec<String>,
     pub auto_increment: bool,
 }
 
@@ -165,8 +167,9 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
             kind = Kind::Text; // binary overridden to a text type: sent as text
         }
     }
+    let labels = if matches!(c.data_type.as_str(), "enum" | "set") { c.enum_values() } else { Vec::new() };
     let check = (c.data_type == "enum").then(|| {
-        let vals: Vec<String> = c.enum_values().iter().map(|v| quote_literal(v)).collect();
+        let vals: Vec<String> = labels.iter().map(|v| quote_literal(v)).collect();
         format!("{} IN ({})", quote_ident(&c.name), vals.join(", "))
     });
     Ok(PgColumn {
@@ -176,6 +179,7 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
         kind,
         not_null: !c.nullable,
         check,
+        labels,
         auto_increment: c.auto_increment(),
     })
 }
@@ -311,8 +315,8 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
 /// Brings a value decoded from the binlog to the form MySQL's binary protocol gives for the
 /// same column, so that one encoder serves both the copy and replication:
 /// TIMESTAMP arrives as epoch seconds ("1700000000.5"), YEAR as text, ENUM as its 1-based
-/// index, SET as a bitmask.
-pub fn from_binlog(c: &MysqlColumn, v: mysql::Value) -> mysql::Value {
+/// index, SET as a bitmask (`labels`: the column's, from [`PgColumn::labels`], parsed once).
+pub fn from_binlog(c: &MysqlColumn, labels: &[String], v: mysql::Value) -> mysql::Value {
     use mysql::Value as V;
     match (c.data_type.as_str(), v) {
         ("timestamp", V::Bytes(b)) => {
@@ -329,12 +333,10 @@ pub fn from_binlog(c: &MysqlColumn, v: mysql::Value) -> mysql::Value {
         }
         ("year", V::Bytes(b)) => V::Int(String::from_utf8_lossy(&b).parse().unwrap_or(0)),
         ("enum", V::Int(i)) => {
-            let labels = c.enum_values();
             // 0 is MySQL's "invalid value" entry: the empty string
             V::Bytes(usize::try_from(i).ok().and_then(|i| i.checked_sub(1)).and_then(|i| labels.get(i)).cloned().unwrap_or_default().into_bytes())
         }
         ("set", V::Bytes(mask)) => {
-            let labels = c.enum_values();
             let chosen: Vec<&str> = labels
                 .iter()
                 .enumerate()
@@ -511,19 +513,19 @@ mod tests {
     fn binlog_values_meet_the_copy_encoding() {
         let ts = map_column("t", &col("timestamp", "timestamp(6)"), &json!({})).unwrap();
         let c = col("timestamp", "timestamp(6)");
-        let v = from_binlog(&c, V::Bytes(b"2147483647.999999".to_vec()));
+        let v = from_binlog(&c, &[], V::Bytes(b"2147483647.999999".to_vec()));
         assert_eq!(enc(&ts, v), "2038-01-19 03:14:07.999999+00");
-        assert_eq!(enc(&ts, from_binlog(&c, V::Bytes(b"1".to_vec()))), "1970-01-01 00:00:01.000000+00");
-        assert_eq!(enc(&ts, from_binlog(&c, V::Bytes(b"951782400.5".to_vec()))), "2000-02-29 00:00:00.500000+00");
-        assert_eq!(enc(&ts, from_binlog(&c, V::Bytes(b"0".to_vec()))), "\\N", "the zero timestamp");
+        assert_eq!(enc(&ts, from_binlog(&c, &[], V::Bytes(b"1".to_vec()))), "1970-01-01 00:00:01.000000+00");
+        assert_eq!(enc(&ts, from_binlog(&c, &[], V::Bytes(b"951782400.5".to_vec()))), "2000-02-29 00:00:00.500000+00");
+        assert_eq!(enc(&ts, from_binlog(&c, &[], V::Bytes(b"0".to_vec()))), "\\N", "the zero timestamp");
         let e = col("enum", "enum('a','b','c d')");
-        assert_eq!(from_binlog(&e, V::Int(3)), V::Bytes(b"c d".to_vec()));
-        assert_eq!(from_binlog(&e, V::Int(0)), V::Bytes(vec![]));
+        assert_eq!(from_binlog(&e, &e.enum_values(), V::Int(3)), V::Bytes(b"c d".to_vec()));
+        assert_eq!(from_binlog(&e, &e.enum_values(), V::Int(0)), V::Bytes(vec![]));
         let st = col("set", "set('x','y','z')");
-        assert_eq!(from_binlog(&st, V::Bytes(vec![0b101])), V::Bytes(b"x,z".to_vec()));
-        assert_eq!(from_binlog(&st, V::Bytes(vec![0])), V::Bytes(vec![]));
-        assert_eq!(from_binlog(&col("year", "year(4)"), V::Bytes(b"2155".to_vec())), V::Int(2155));
-        assert_eq!(from_binlog(&col("int", "int(11)"), V::Int(7)), V::Int(7));
+        assert_eq!(from_binlog(&st, &st.enum_values(), V::Bytes(vec![0b101])), V::Bytes(b"x,z".to_vec()));
+        assert_eq!(from_binlog(&st, &st.enum_values(), V::Bytes(vec![0])), V::Bytes(vec![]));
+        assert_eq!(from_binlog(&col("year", "year(4)"), &[], V::Bytes(b"2155".to_vec())), V::Int(2155));
+        assert_eq!(from_binlog(&col("int", "int(11)"), &[], V::Int(7)), V::Int(7));
     }
 
     #[test]

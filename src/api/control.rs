@@ -87,36 +87,24 @@ fn detach_replica(source: &str) {
     let t = plan(source, Verb::Detach, src.state).or_raise();
     catalog::apply(&src, &t);
         // sequences past their column's maximum: the application takes over the inserts
-    let setvals = Spi::connect(|c| {
-        c.select(
-            "SELECT format('SELECT setval(%L::regclass, coalesce((SELECT max(%I) FROM %s), 0)::bigint + 1, false)',
-                           c.oid::regclass::text, a.attname, d.refobjid::regclass)
-               FROM pg_class c
-               JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'a'
-               JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-              WHERE c.relkind = 'S' AND c.relnamespace = $1::regnamespace",
-            None,
-            &[src.dest_schema.as_str().into()],
-        )?
-        .map(|r| r.get::<String>(1).map(|s| s.unwrap_or_default()))
-        .collect::<Result<Vec<_>, _>>()
-    })
-    .or_raise();
+    let setvals = catalog::query_column::<String>(
+        "SELECT format('SELECT setval(%L::regclass, coalesce((SELECT max(%I) FROM %s), 0)::bigint + 1, false)',
+                       c.oid::regclass::text, a.attname, d.refobjid::regclass)
+           FROM pg_class c
+           JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'a'
+           JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+          WHERE c.relkind = 'S' AND c.relnamespace = $1::regnamespace",
+        &[src.dest_schema.as_str().into()],
+    );
     for sql in &setvals {
         Spi::run(sql).or_raise();
     }
     // foreign keys were created NOT VALID for replication; now they are checked
-    let fks = Spi::connect(|c| {
-        c.select(
-            "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname)
-               FROM pg_constraint WHERE connamespace = $1::regnamespace AND contype = 'f' AND NOT convalidated",
-            None,
-            &[src.dest_schema.as_str().into()],
-        )?
-        .map(|r| r.get::<String>(1).map(|s| s.unwrap_or_default()))
-        .collect::<Result<Vec<_>, _>>()
-    })
-    .or_raise();
+    let fks = catalog::query_column::<String>(
+        "SELECT format('ALTER TABLE %s VALIDATE CONSTRAINT %I', conrelid::regclass, conname)
+           FROM pg_constraint WHERE connamespace = $1::regnamespace AND contype = 'f' AND NOT convalidated",
+        &[src.dest_schema.as_str().into()],
+    );
     for sql in &fks {
         Spi::run(sql).or_raise();
     }

@@ -3,6 +3,8 @@
 //! Every API function goes through here to find and lock a source, so that two sessions
 //! cannot move the same source through two transitions at once.
 
+use chameleon_core::binlog::Position;
+use chameleon_core::conn::MysqlConn;
 use chameleon_core::state::{SourceState, Status, Transition};
 use chameleon_core::{Error, SqlState};
 use pgrx::prelude::*;
@@ -37,6 +39,92 @@ pub fn query_opt<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::Datum
         t.first().get::<T>(1)
     })
     .or_raise()
+}
+
+/// One column of every row of a query.
+pub fn query_column<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<T> {
+    Spi::connect(|c| {
+        c.select(sql, None, args)?.map(|r| r.get::<T>(1)).collect::<Result<Vec<_>, _>>()
+    })
+    .or_raise()
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Like [`query_opt`], for statements that write (UPDATE/INSERT ... RETURNING).
+pub fn write_opt<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Option<T> {
+    Spi::connect_mut(|c| c.update(sql, Some(1), args)?.first().get::<T>(1)).or_raise()
+}
+
+/// What the copy and the worker need of a source: settings, the connection with its
+/// password, the resume position.
+pub struct SourceConfig {
+    pub id: i64,
+    pub name: String,
+    pub dest_schema: String,
+    pub running: bool,
+    pub replay_paused: bool,
+    pub conn: MysqlConn,
+    pub server_id: u32,
+    pub batch_size: usize,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    pub type_overrides: serde_json::Value,
+    pub copy_options: serde_json::Value,
+    pub position: Position,
+    pub layout: Layout,
+}
+
+pub fn load_source(id: i64) -> Option<SourceConfig> {
+    let row = Spi::connect(|c| {
+        let t = c.select(
+            "SELECT s.t_source, s.t_dest_schema, s.enm_status = 'running', s.b_replay_paused, s.t_mysql_url,
+                    coalesce(x.t_mysql_password, ''), s.i_server_id, s.i_batch_size, s.t_include_tables,
+                    s.t_exclude_tables, s.jsb_type_overrides, s.jsb_copy_options, s.t_binlog_name,
+                    s.i_binlog_position, s.t_gtid
+               FROM sch_chameleon.t_sources s LEFT JOIN sch_chameleon.t_source_secrets x USING (i_id_source)
+              WHERE s.i_id_source = $1",
+            Some(1),
+            &[id.into()],
+        )?;
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let t = t.first();
+        Ok::<_, pgrx::spi::SpiError>(Some((
+            (t.get::<String>(1)?.unwrap_or_default(), t.get::<String>(2)?.unwrap_or_default()),
+            (t.get::<bool>(3)?.unwrap_or(false), t.get::<bool>(4)?.unwrap_or(false)),
+            (t.get::<String>(5)?.unwrap_or_default(), t.get::<String>(6)?.unwrap_or_default()),
+            (t.get::<i64>(7)?.unwrap_or(1), t.get::<i32>(8)?.unwrap_or(10_000)),
+            (t.get::<Vec<String>>(9)?.unwrap_or_default(), t.get::<Vec<String>>(10)?.unwrap_or_default()),
+            (
+                t.get::<pgrx::JsonB>(11)?.map(|j| j.0).unwrap_or_default(),
+                t.get::<pgrx::JsonB>(12)?.map(|j| j.0).unwrap_or_default(),
+            ),
+            (t.get::<String>(13)?.unwrap_or_default(), t.get::<i64>(14)?.unwrap_or(4), t.get::<String>(15)?),
+        )))
+    })
+    .or_raise()?;
+    let ((name, dest_schema), (running, replay_paused), (url, password), (server_id, batch_size), (include, exclude), (type_overrides, copy_options), (file, pos, gtid)) = row;
+    let mut conn = MysqlConn::parse(&url).or_raise();
+    conn.password = password;
+    Some(SourceConfig {
+        id,
+        name,
+        dest_schema,
+        running,
+        replay_paused,
+        conn,
+        server_id: server_id as u32,
+        batch_size: batch_size.max(1) as usize,
+        include,
+        exclude,
+        type_overrides,
+        copy_options,
+        position: Position { file, pos: pos as u64, gtid },
+        layout: layout(),
+    })
 }
 
 #[derive(Debug, Clone)]

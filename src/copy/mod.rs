@@ -7,7 +7,6 @@ mod feed;
 
 use std::time::Instant;
 
-use chameleon_core::conn::MysqlConn;
 use chameleon_core::ddl;
 use chameleon_core::snapshot::{self, TableDef};
 use chameleon_core::state::{plan, Verb};
@@ -17,41 +16,6 @@ use pgrx::prelude::*;
 
 use crate::catalog::{self, query_opt};
 use crate::error::{notice, raise, OrRaise};
-
-/// A source's copy settings, from t_sources and t_source_secrets.
-struct Settings {
-    conn: MysqlConn,
-    include: Vec<String>,
-    exclude: Vec<String>,
-    type_overrides: serde_json::Value,
-    copy_options: serde_json::Value,
-}
-
-fn settings(id: i64) -> Settings {
-    let row = Spi::connect(|c| {
-        let t = c.select(
-            "SELECT s.t_mysql_url, coalesce(x.t_mysql_password, ''), s.t_include_tables, s.t_exclude_tables,
-                    s.jsb_type_overrides, s.jsb_copy_options
-               FROM sch_chameleon.t_sources s LEFT JOIN sch_chameleon.t_source_secrets x USING (i_id_source)
-              WHERE s.i_id_source = $1",
-            Some(1),
-            &[id.into()],
-        )?;
-        let t = t.first();
-        Ok::<_, pgrx::spi::SpiError>((
-            t.get::<String>(1)?.unwrap_or_default(),
-            t.get::<String>(2)?.unwrap_or_default(),
-            t.get::<Vec<String>>(3)?.unwrap_or_default(),
-            t.get::<Vec<String>>(4)?.unwrap_or_default(),
-            t.get::<pgrx::JsonB>(5)?.map(|j| j.0).unwrap_or_default(),
-            t.get::<pgrx::JsonB>(6)?.map(|j| j.0).unwrap_or_default(),
-        ))
-    })
-    .or_raise();
-    let mut conn = MysqlConn::parse(&row.0).or_raise();
-    conn.password = row.1;
-    Settings { conn, include: row.2, exclude: row.3, type_overrides: row.4, copy_options: row.5 }
-}
 
 /// The destination schema is replaced only if it holds this source's previous copy (or
 /// nothing): a schema chameleon did not fill is never dropped.
@@ -89,7 +53,7 @@ fn regclass(schema: &str, table: &str) -> pg_sys::Oid {
 pub fn init_replica(source: &str, verb: Verb) -> i64 {
     let src = catalog::lock_source(source);
     plan(source, verb, src.state).or_raise();
-    let s = settings(src.id);
+    let s = catalog::load_source(src.id).expect("the source is locked");
     let dest = src.dest_schema.clone();
     let started = Instant::now();
 

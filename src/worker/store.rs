@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use chameleon_core::batch::Batch;
 use chameleon_core::binlog::Position;
-use chameleon_core::conn::MysqlConn;
 use chameleon_core::replay::{plan, Event, Target};
 use chameleon_core::types::{MysqlColumn, PgColumn};
 use chameleon_core::Error;
@@ -16,24 +15,10 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value as Json};
 
-use crate::catalog::{self, query_opt, Layout};
+use crate::catalog::{self, query_column, query_opt, write_opt, Layout};
 
 /// What the worker knows of its source.
-pub struct Source {
-    pub id: i64,
-    pub name: String,
-    pub dest_schema: String,
-    pub running: bool,
-    pub replay_paused: bool,
-    pub conn: MysqlConn,
-    pub server_id: u32,
-    pub batch_size: usize,
-    pub include: Vec<String>,
-    pub exclude: Vec<String>,
-    pub type_overrides: Json,
-    pub position: Position,
-    pub layout: Layout,
-}
+pub type Source = catalog::SourceConfig;
 
 fn tx<R>(f: impl FnOnce() -> R) -> R {
     BackgroundWorker::transaction(AssertUnwindSafe(f))
@@ -46,58 +31,7 @@ pub fn take_source_lock(id: i64) -> bool {
 }
 
 pub fn load(id: i64) -> Option<Source> {
-    tx(|| {
-        let row = Spi::connect(|c| {
-            let t = c.select(
-                "SELECT s.t_source, s.t_dest_schema, s.enm_status = 'running', s.b_replay_paused, s.t_mysql_url,
-                        coalesce(x.t_mysql_password, ''), s.i_server_id, s.i_batch_size, s.t_include_tables,
-                        s.t_exclude_tables, s.jsb_type_overrides, s.t_binlog_name, s.i_binlog_position, s.t_gtid
-                   FROM sch_chameleon.t_sources s LEFT JOIN sch_chameleon.t_source_secrets x USING (i_id_source)
-                  WHERE s.i_id_source = $1",
-                Some(1),
-                &[id.into()],
-            )?;
-            if t.is_empty() {
-                return Ok(None);
-            }
-            let t = t.first();
-            Ok::<_, pgrx::spi::SpiError>(Some((
-                t.get::<String>(1)?.unwrap_or_default(),
-                t.get::<String>(2)?.unwrap_or_default(),
-                t.get::<bool>(3)?.unwrap_or(false),
-                t.get::<bool>(4)?.unwrap_or(false),
-                t.get::<String>(5)?.unwrap_or_default(),
-                t.get::<String>(6)?.unwrap_or_default(),
-                t.get::<i64>(7)?.unwrap_or(1),
-                t.get::<i32>(8)?.unwrap_or(10_000),
-                t.get::<Vec<String>>(9)?.unwrap_or_default(),
-                t.get::<Vec<String>>(10)?.unwrap_or_default(),
-                t.get::<JsonB>(11)?.map(|j| j.0).unwrap_or_default(),
-                t.get::<String>(12)?.unwrap_or_default(),
-                t.get::<i64>(13)?.unwrap_or(4),
-                t.get::<String>(14)?,
-            )))
-        })
-        .ok()
-        .flatten()?;
-        let mut conn = MysqlConn::parse(&row.4).ok()?;
-        conn.password = row.5;
-        Some(Source {
-            id,
-            name: row.0,
-            dest_schema: row.1,
-            running: row.2,
-            replay_paused: row.3,
-            conn,
-            server_id: row.6 as u32,
-            batch_size: row.7.max(1) as usize,
-            include: row.8,
-            exclude: row.9,
-            type_overrides: row.10,
-            position: Position { file: row.11, pos: row.12 as u64, gtid: row.13 },
-            layout: catalog::layout(),
-        })
-    })
+    tx(|| catalog::load_source(id))
 }
 
 /// Some(replay paused?) while the source should run; None once it should stop.
@@ -125,10 +59,6 @@ pub fn record_error(id: i64, e: &Error) {
     .ok();
 }
 
-fn write_one<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Option<T> {
-    Spi::connect_mut(|c| c.update(sql, Some(1), args)?.first().get::<T>(1)).ok().flatten()
-}
-
 /// Stores `b` in one transaction: the batch row, its log rows in the table the layout picks,
 /// and the source's new resume position. Returns the batch id.
 pub fn store(src: &Source, b: &Batch) -> i64 {
@@ -145,13 +75,13 @@ pub fn store(src: &Source, b: &Batch) -> i64 {
         let (table, batch_id) = match src.layout {
             // 1.3: the pair rotates on every batch; this batch goes to the first table
             Layout::PerSource => {
-                let table = write_one::<String>(
+                let table = write_opt::<String>(
                     "UPDATE sch_chameleon.t_sources SET v_log_table = ARRAY[v_log_table[2], v_log_table[1]]
                       WHERE i_id_source = $1 RETURNING v_log_table[1]::text",
                     &[src.id.into()],
                 )
                 .expect("the source exists");
-                let id = write_one::<i64>(
+                let id = write_opt::<i64>(
                     "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, t_gtid,
                             b_started, b_processed, ts_processed)
                      VALUES ($1, $2, $3, $4, true, true, clock_timestamp()) RETURNING i_id_batch",
@@ -162,7 +92,7 @@ pub fn store(src: &Source, b: &Batch) -> i64 {
             }
             // 1.2: the source flips between the two shared tables
             Layout::Shared => {
-                let id = write_one::<i64>(
+                let id = write_opt::<i64>(
                     "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, t_gtid,
                             b_started, b_processed, ts_processed, v_log_table)
                      VALUES ($1, $2, $3, $4, true, true, clock_timestamp(),
@@ -231,16 +161,10 @@ pub fn clean_old_batches(id: i64) {
 
 pub fn pending_batches(id: i64) -> Vec<i64> {
     tx(|| {
-        Spi::connect(|c| {
-            c.select(
-                "SELECT i_id_batch FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1 AND b_processed AND NOT b_replayed ORDER BY i_id_batch",
-                None,
-                &[id.into()],
-            )?
-            .map(|r| r.get::<i64>(1).map(|v| v.unwrap_or_default()))
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .unwrap_or_default()
+        query_column::<i64>(
+            "SELECT i_id_batch FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1 AND b_processed AND NOT b_replayed ORDER BY i_id_batch",
+            &[id.into()],
+        )
     })
 }
 
