@@ -18,6 +18,8 @@ fn code(state: SqlState) -> PgSqlErrorCode {
         SqlState::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
         SqlState::InvalidCatalogName => ERRCODE_INVALID_CATALOG_NAME,
         SqlState::UndefinedTable => ERRCODE_UNDEFINED_TABLE,
+        SqlState::ConfigurationLimitExceeded => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+        SqlState::InvalidBinaryRepresentation => ERRCODE_INVALID_BINARY_REPRESENTATION,
     }
 }
 
@@ -58,7 +60,8 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
             Ok(v) => v,
             Err(e) => {
                 let msg = format!("chameleon catalogue access failed: {e}");
-                ErrorReport::new(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, msg, "chameleon").report(PgLogLevel::ERROR);
+                ErrorReport::new(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, msg, "chameleon")
+                    .report(PgLogLevel::ERROR);
                 unreachable!("ERROR does not return")
             }
         }
@@ -66,5 +69,9 @@ impl<T> OrRaise<T> for Result<T, pgrx::spi::SpiError> {
 }
 
 pub fn notice(msg: &str) {
-    ereport!(PgLogLevel::NOTICE, PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION, msg.to_string());
+    ereport!(
+        PgLogLevel::NOTICE,
+        PgSqlErrorCode::ERRCODE_SUCCESSFUL_COMPLETION,
+        msg.to_string()
+    );
 }

@@ -11,6 +11,7 @@ mod api;
 mod catalog;
 mod copy;
 mod error;
+mod settings;
 mod worker;
 
 ::pgrx::pg_module_magic!(name, version);

@@ -20,15 +20,26 @@ mod tests {
 
     #[pg_test]
     fn version_is_1_3() {
-        assert_eq!(Spi::get_one::<String>("SELECT t_version FROM sch_chameleon.v_version").unwrap().as_deref(), Some("1.3"));
-        assert_eq!(count("SELECT count(*) FROM pg_proc WHERE proname = 'fn_refresh_parts'"), 1);
+        assert_eq!(
+            Spi::get_one::<String>("SELECT t_version FROM sch_chameleon.v_version")
+                .unwrap()
+                .as_deref(),
+            Some("1.3")
+        );
+        assert_eq!(
+            count("SELECT count(*) FROM pg_proc WHERE proname = 'fn_refresh_parts'"),
+            1
+        );
     }
 
     #[pg_test]
     fn add_source_makes_the_pair_the_core_names() {
         let id = add("shop");
         let expected = chameleon_core::names::log_table_pair(id);
-        let stored = Spi::get_one::<Vec<String>>("SELECT v_log_table::text[] FROM sch_chameleon.t_sources").unwrap().unwrap();
+        let stored =
+            Spi::get_one::<Vec<String>>("SELECT v_log_table::text[] FROM sch_chameleon.t_sources")
+                .unwrap()
+                .unwrap();
         assert_eq!(stored, expected.to_vec());
         for t in &expected {
             let parent = Spi::get_one::<String>(&format!(
@@ -51,8 +62,16 @@ mod tests {
              SELECT sch_chameleon.fn_refresh_parts();"
         ))
         .unwrap();
-        assert_eq!(count(&format!("SELECT count(*) FROM sch_chameleon.{second}")), 0, "recreated");
-        assert_eq!(count(&format!("SELECT count(*) FROM sch_chameleon.{first}")), 1, "the existing table kept its row");
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM sch_chameleon.{second}")),
+            0,
+            "recreated"
+        );
+        assert_eq!(
+            count(&format!("SELECT count(*) FROM sch_chameleon.{first}")),
+            1,
+            "the existing table kept its row"
+        );
     }
 
     #[pg_test]
@@ -60,8 +79,16 @@ mod tests {
         add("shop");
         add("blog");
         assert_eq!(count("SELECT count(*) FROM chameleon.show_status()"), 2);
-        assert_eq!(count("SELECT count(*) FROM chameleon.show_status() s WHERE s::text LIKE '%pw%'"), 0);
-        assert_eq!(count("SELECT count(*) FROM chameleon.show_status() WHERE status = 'ready' AND enabled"), 2);
+        assert_eq!(
+            count("SELECT count(*) FROM chameleon.show_status() s WHERE s::text LIKE '%pw%'"),
+            0
+        );
+        assert_eq!(
+            count(
+                "SELECT count(*) FROM chameleon.show_status() WHERE status = 'ready' AND enabled"
+            ),
+            2
+        );
     }
 
     #[pg_test]
@@ -69,10 +96,16 @@ mod tests {
         add("shop");
         Spi::run("UPDATE sch_chameleon.t_sources SET enm_status = 'running'").unwrap();
         Spi::run("SELECT chameleon.stop_replica('shop')").unwrap();
-        assert_eq!(Spi::get_one::<String>("SELECT status FROM chameleon.show_status()").unwrap().as_deref(), Some("stopped"));
+        assert_eq!(
+            Spi::get_one::<String>("SELECT status FROM chameleon.show_status()")
+                .unwrap()
+                .as_deref(),
+            Some("stopped")
+        );
         Spi::run("UPDATE sch_chameleon.t_sources SET enm_status = 'running'; SELECT chameleon.disable_replica('shop')").unwrap();
         assert_eq!(
-            Spi::get_two::<String, bool>("SELECT status, enabled FROM chameleon.show_status()").unwrap(),
+            Spi::get_two::<String, bool>("SELECT status, enabled FROM chameleon.show_status()")
+                .unwrap(),
             (Some("stopped".into()), Some(false))
         );
     }

@@ -41,7 +41,11 @@ pub struct Batch {
 /// The column definitions of a replicated table (MySQL side and PostgreSQL side), or None
 /// when the table is not replicated (another schema, excluded, unknown).
 pub trait Columns {
-    fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>>;
+    fn columns(
+        &mut self,
+        schema: &str,
+        table: &str,
+    ) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>>;
 }
 
 pub struct BatchBuilder {
@@ -60,7 +64,12 @@ pub struct BatchBuilder {
 }
 
 /// A row image as {column: input text}; takes the decoded values, nothing is copied.
-fn image(cols: &[(MysqlColumn, PgColumn)], values: Vec<Option<mysql::Value>>, zero: &mut u64, table: &TableInfo) -> Result<Json> {
+fn image(
+    cols: &[(MysqlColumn, PgColumn)],
+    values: Vec<Option<mysql::Value>>,
+    zero: &mut u64,
+    table: &TableInfo,
+) -> Result<Json> {
     if values.len() != cols.len() {
         return Err(Error::new(
             SqlState::ObjectNotInPrerequisiteState,
@@ -72,14 +81,22 @@ fn image(cols: &[(MysqlColumn, PgColumn)], values: Vec<Option<mysql::Value>>, ze
     for ((my, pg), v) in cols.iter().zip(values) {
         // a column the image does not carry stays out (MINIMAL images)
         let Some(v) = v else { continue };
-        let (text, was_zero) = value_text(pg, &from_binlog(my, &pg.labels, v))
-            .map_err(|e| e.detail(format!("{}.{} column {}", table.schema, table.name, my.name)))?;
+        let (text, was_zero) = value_text(pg, &from_binlog(my, &pg.labels, v)).map_err(|e| {
+            e.detail(format!(
+                "{}.{} column {}",
+                table.schema, table.name, my.name
+            ))
+        })?;
         *zero += u64::from(was_zero);
         let value = match text {
             None => Json::Null,
             // a jsonb column takes the document itself, not a string holding it
             Some(t) if pg.kind == Kind::Json => serde_json::from_str(&t).map_err(|e| {
-                Error::invalid(format!("{}.{} column {}: not a JSON document", table.schema, table.name, my.name)).detail(e.to_string())
+                Error::invalid(format!(
+                    "{}.{} column {}: not a JSON document",
+                    table.schema, table.name, my.name
+                ))
+                .detail(e.to_string())
             })?,
             Some(t) => Json::String(t),
         };
@@ -134,7 +151,9 @@ impl BatchBuilder {
     fn concerns_database(&self, schema: &str, query: &str) -> bool {
         let q = query.to_lowercase();
         let db = self.database.to_lowercase();
-        schema.eq_ignore_ascii_case(&self.database) || q.contains(&format!("`{db}`.")) || q.contains(&format!("{db}."))
+        schema.eq_ignore_ascii_case(&self.database)
+            || q.contains(&format!("`{db}`."))
+            || q.contains(&format!("{db}."))
     }
 
     /// Feeds one change; returns a batch when one ends here.
@@ -145,12 +164,23 @@ impl BatchBuilder {
                 self.open_rows = 0;
                 Ok(None)
             }
-            Change::Rows { table, kind, rows, timestamp } => {
-                let Some(defs) = cols.columns(&table.schema, &table.name)? else { return Ok(None) };
+            Change::Rows {
+                table,
+                kind,
+                rows,
+                timestamp,
+            } => {
+                let Some(defs) = cols.columns(&table.schema, &table.name)? else {
+                    return Ok(None);
+                };
                 for RowChange { before, after } in rows {
                     let mut zero = 0;
-                    let before = before.map(|b| image(&defs, b, &mut zero, &table)).transpose()?;
-                    let after = after.map(|a| image(&defs, a, &mut zero, &table)).transpose()?;
+                    let before = before
+                        .map(|b| image(&defs, b, &mut zero, &table))
+                        .transpose()?;
+                    let after = after
+                        .map(|a| image(&defs, a, &mut zero, &table))
+                        .transpose()?;
                     self.zero_dates += zero;
                     let (kind, data, identity) = match kind {
                         RowKind::Insert => ("insert", after, None),
@@ -185,7 +215,12 @@ impl BatchBuilder {
                 }
                 Ok(None)
             }
-            Change::Query { schema, query, timestamp, next } => {
+            Change::Query {
+                schema,
+                query,
+                timestamp,
+                next,
+            } => {
                 // a statement is its own transaction and closes the batch (DDL is applied in
                 // order). Until statements are parsed (DDL replication), one belongs to the
                 // source when its default schema is the source's database or it names it.
@@ -238,51 +273,122 @@ mod tests {
 
     struct Shop;
     impl Columns for Shop {
-        fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>> {
+        fn columns(
+            &mut self,
+            schema: &str,
+            table: &str,
+        ) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>> {
             if schema != "shop" || table != "orders" {
                 return Ok(None);
             }
-            let defs = [("id", "int", "int(11)"), ("status", "enum", "enum('new','paid')"), ("at", "timestamp", "timestamp"), ("doc", "longtext", "longtext")]
-                .iter()
-                .map(|(n, d, c)| {
-                    let my = MysqlColumn { name: n.to_string(), data_type: d.to_string(), column_type: c.to_string(), nullable: true, is_json: *n == "doc", ..Default::default() };
-                    let pg = map_column(table, &my, &serde_json::json!({})).unwrap();
-                    (my, pg)
-                })
-                .collect();
+            let defs = [
+                ("id", "int", "int(11)"),
+                ("status", "enum", "enum('new','paid')"),
+                ("at", "timestamp", "timestamp"),
+                ("doc", "longtext", "longtext"),
+            ]
+            .iter()
+            .map(|(n, d, c)| {
+                let my = MysqlColumn {
+                    name: n.to_string(),
+                    data_type: d.to_string(),
+                    column_type: c.to_string(),
+                    nullable: true,
+                    is_json: *n == "doc",
+                    ..Default::default()
+                };
+                let pg = map_column(table, &my, &serde_json::json!({})).unwrap();
+                (my, pg)
+            })
+            .collect();
             Ok(Some(Arc::new(defs)))
         }
     }
 
     fn table(schema: &str, name: &str) -> Arc<TableInfo> {
-        let col = |t| ColumnInfo { name: None, ty: t, meta: vec![], unsigned: false };
+        let col = |t| ColumnInfo {
+            name: None,
+            ty: t,
+            meta: vec![],
+            unsigned: false,
+        };
         Arc::new(TableInfo {
             schema: schema.into(),
             name: name.into(),
-            columns: vec![col(ColumnType::MYSQL_TYPE_LONG), col(ColumnType::MYSQL_TYPE_ENUM), col(ColumnType::MYSQL_TYPE_TIMESTAMP2), col(ColumnType::MYSQL_TYPE_BLOB)],
+            columns: vec![
+                col(ColumnType::MYSQL_TYPE_LONG),
+                col(ColumnType::MYSQL_TYPE_ENUM),
+                col(ColumnType::MYSQL_TYPE_TIMESTAMP2),
+                col(ColumnType::MYSQL_TYPE_BLOB),
+            ],
             primary_key: vec![0],
         })
     }
     fn row(id: i64, st: i64) -> Vec<Option<V>> {
-        vec![Some(V::Int(id)), Some(V::Int(st)), Some(V::Bytes(b"1700000000".to_vec())), Some(V::Bytes(br#"{"a": [1, "x"]}"#.to_vec()))]
+        vec![
+            Some(V::Int(id)),
+            Some(V::Int(st)),
+            Some(V::Bytes(b"1700000000".to_vec())),
+            Some(V::Bytes(br#"{"a": [1, "x"]}"#.to_vec())),
+        ]
     }
     fn pos(p: u64) -> Position {
-        Position { file: "mysql-bin.000001".into(), pos: p, gtid: None }
+        Position {
+            file: "mysql-bin.000001".into(),
+            pos: p,
+            gtid: None,
+        }
     }
-    fn tx(b: &mut BatchBuilder, rows: Vec<(RowKind, Option<Vec<Option<V>>>, Option<Vec<Option<V>>>)>, end: u64) -> Option<Batch> {
+    fn tx(
+        b: &mut BatchBuilder,
+        rows: Vec<(RowKind, Option<Vec<Option<V>>>, Option<Vec<Option<V>>>)>,
+        end: u64,
+    ) -> Option<Batch> {
         b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
         for (kind, before, after) in rows {
-            b.push(Change::Rows { table: table("shop", "orders"), kind, rows: vec![RowChange { before, after }], timestamp: 1 }, &mut Shop).unwrap();
+            b.push(
+                Change::Rows {
+                    table: table("shop", "orders"),
+                    kind,
+                    rows: vec![RowChange { before, after }],
+                    timestamp: 1,
+                },
+                &mut Shop,
+            )
+            .unwrap();
         }
-        b.push(Change::Commit { next: pos(end), timestamp: 1 }, &mut Shop).unwrap()
+        b.push(
+            Change::Commit {
+                next: pos(end),
+                timestamp: 1,
+            },
+            &mut Shop,
+        )
+        .unwrap()
     }
 
     #[test]
     fn batches_end_on_commits_once_full() {
         let mut b = BatchBuilder::new(3, "shop");
-        assert!(tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1))), (RowKind::Insert, None, Some(row(2, 1)))], 100).is_none());
+        assert!(tx(
+            &mut b,
+            vec![
+                (RowKind::Insert, None, Some(row(1, 1))),
+                (RowKind::Insert, None, Some(row(2, 1)))
+            ],
+            100
+        )
+        .is_none());
         // the transaction that crosses batch_size is not split
-        let batch = tx(&mut b, vec![(RowKind::Update, Some(row(1, 1)), Some(row(1, 2))), (RowKind::Delete, Some(row(2, 1)), None)], 200).unwrap();
+        let batch = tx(
+            &mut b,
+            vec![
+                (RowKind::Update, Some(row(1, 1)), Some(row(1, 2))),
+                (RowKind::Delete, Some(row(2, 1)), None),
+            ],
+            200,
+        )
+        .unwrap();
         assert_eq!(batch.rows, 4);
         assert_eq!(batch.end, pos(200));
         let kinds: Vec<_> = batch.events.iter().map(|e| e.kind).collect();
@@ -290,19 +396,55 @@ mod tests {
         let upd = &batch.events[2];
         assert_eq!(upd.data.as_ref().unwrap()["status"], "paid");
         assert_eq!(upd.identity.as_ref().unwrap()["status"], "new");
-        assert_eq!(upd.data.as_ref().unwrap()["at"], "2023-11-14 22:13:20.000000+00");
-        assert_eq!(upd.data.as_ref().unwrap()["doc"], serde_json::json!({"a": [1, "x"]}), "jsonb columns carry the document");
+        assert_eq!(
+            upd.data.as_ref().unwrap()["at"],
+            "2023-11-14 22:13:20.000000+00"
+        );
+        assert_eq!(
+            upd.data.as_ref().unwrap()["doc"],
+            serde_json::json!({"a": [1, "x"]}),
+            "jsonb columns carry the document"
+        );
         assert_eq!(upd.binlog_pos, 200);
-        assert_eq!(batch.events[3].data.as_ref().unwrap()["id"], "2", "a delete carries the row it removes");
+        assert_eq!(
+            batch.events[3].data.as_ref().unwrap()["id"],
+            "2",
+            "a delete carries the row it removes"
+        );
     }
 
     #[test]
     fn an_open_transaction_is_never_in_a_batch() {
         let mut b = BatchBuilder::new(1, "shop");
         b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
-        b.push(Change::Rows { table: table("shop", "orders"), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(1, 1)) }], timestamp: 1 }, &mut Shop).unwrap();
-        assert_eq!(b.push(Change::Idle, &mut Shop).unwrap(), None, "idle in the middle of a transaction, nothing committed: nothing to store");
-        let batch = b.push(Change::Commit { next: pos(50), timestamp: 1 }, &mut Shop).unwrap().unwrap();
+        b.push(
+            Change::Rows {
+                table: table("shop", "orders"),
+                kind: RowKind::Insert,
+                rows: vec![RowChange {
+                    before: None,
+                    after: Some(row(1, 1)),
+                }],
+                timestamp: 1,
+            },
+            &mut Shop,
+        )
+        .unwrap();
+        assert_eq!(
+            b.push(Change::Idle, &mut Shop).unwrap(),
+            None,
+            "idle in the middle of a transaction, nothing committed: nothing to store"
+        );
+        let batch = b
+            .push(
+                Change::Commit {
+                    next: pos(50),
+                    timestamp: 1,
+                },
+                &mut Shop,
+            )
+            .unwrap()
+            .unwrap();
         assert_eq!(batch.rows, 1);
     }
 
@@ -311,30 +453,78 @@ mod tests {
         let mut b = BatchBuilder::new(100, "shop");
         tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 100);
         let ddl = b
-            .push(Change::Query { schema: "shop".into(), query: "ALTER TABLE orders ADD x INT".into(), timestamp: 2, next: pos(150) }, &mut Shop)
+            .push(
+                Change::Query {
+                    schema: "shop".into(),
+                    query: "ALTER TABLE orders ADD x INT".into(),
+                    timestamp: 2,
+                    next: pos(150),
+                },
+                &mut Shop,
+            )
             .unwrap()
             .unwrap();
         assert_eq!((ddl.rows, ddl.ddl, ddl.end.pos), (1, 1, 150));
-        assert_eq!(ddl.events[1].query.as_deref(), Some("ALTER TABLE orders ADD x INT"));
+        assert_eq!(
+            ddl.events[1].query.as_deref(),
+            Some("ALTER TABLE orders ADD x INT")
+        );
         tx(&mut b, vec![(RowKind::Insert, None, Some(row(2, 1)))], 200);
-        let next_file = Position { file: "mysql-bin.000002".into(), pos: 4, gtid: None };
-        let rot = b.push(Change::Rotate { next: next_file.clone() }, &mut Shop).unwrap().unwrap();
+        let next_file = Position {
+            file: "mysql-bin.000002".into(),
+            pos: 4,
+            gtid: None,
+        };
+        let rot = b
+            .push(
+                Change::Rotate {
+                    next: next_file.clone(),
+                },
+                &mut Shop,
+            )
+            .unwrap()
+            .unwrap();
         assert_eq!(rot.end, pos(200), "the batch ends in its own file");
         tx(&mut b, vec![(RowKind::Insert, None, Some(row(3, 1)))], 300);
         let idle = b.push(Change::Idle, &mut Shop).unwrap().unwrap();
         assert_eq!(idle.rows, 1);
-        assert_eq!(b.push(Change::Idle, &mut Shop).unwrap(), None, "nothing new since");
+        assert_eq!(
+            b.push(Change::Idle, &mut Shop).unwrap(),
+            None,
+            "nothing new since"
+        );
     }
 
     #[test]
     fn statements_on_other_databases_are_not_the_sources() {
         let mut b = BatchBuilder::new(100, "shop");
-        let q = |schema: &str, query: &str, p: u64| Change::Query { schema: schema.into(), query: query.into(), timestamp: 1, next: pos(p) };
-        assert_eq!(b.push(q("", "CREATE TABLE other.t (id int)", 10), &mut Shop).unwrap(), None);
-        assert_eq!(b.push(q("other", "DROP TABLE t", 20), &mut Shop).unwrap(), None);
-        let mine = b.push(q("", "ALTER TABLE `shop`.`orders` ADD x INT", 30), &mut Shop).unwrap().unwrap();
+        let q = |schema: &str, query: &str, p: u64| Change::Query {
+            schema: schema.into(),
+            query: query.into(),
+            timestamp: 1,
+            next: pos(p),
+        };
+        assert_eq!(
+            b.push(q("", "CREATE TABLE other.t (id int)", 10), &mut Shop)
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            b.push(q("other", "DROP TABLE t", 20), &mut Shop).unwrap(),
+            None
+        );
+        let mine = b
+            .push(
+                q("", "ALTER TABLE `shop`.`orders` ADD x INT", 30),
+                &mut Shop,
+            )
+            .unwrap()
+            .unwrap();
         assert_eq!(mine.ddl, 1);
-        let mine = b.push(q("shop", "ALTER TABLE orders DROP x", 40), &mut Shop).unwrap().unwrap();
+        let mine = b
+            .push(q("shop", "ALTER TABLE orders DROP x", 40), &mut Shop)
+            .unwrap()
+            .unwrap();
         assert_eq!(mine.end, pos(40));
     }
 
@@ -342,8 +532,30 @@ mod tests {
     fn other_tables_are_left_out_knowingly() {
         let mut b = BatchBuilder::new(1, "shop");
         b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
-        b.push(Change::Rows { table: table("other", "orders"), kind: RowKind::Insert, rows: vec![RowChange { before: None, after: Some(row(1, 1)) }], timestamp: 1 }, &mut Shop).unwrap();
-        assert_eq!(b.push(Change::Commit { next: pos(10), timestamp: 1 }, &mut Shop).unwrap(), None);
+        b.push(
+            Change::Rows {
+                table: table("other", "orders"),
+                kind: RowKind::Insert,
+                rows: vec![RowChange {
+                    before: None,
+                    after: Some(row(1, 1)),
+                }],
+                timestamp: 1,
+            },
+            &mut Shop,
+        )
+        .unwrap();
+        assert_eq!(
+            b.push(
+                Change::Commit {
+                    next: pos(10),
+                    timestamp: 1
+                },
+                &mut Shop
+            )
+            .unwrap(),
+            None
+        );
         // when idle, the resume point moves past them without a batch of events
         let moved = b.flush().unwrap();
         assert!(moved.events.is_empty());

@@ -16,7 +16,10 @@ use mysql::{BinlogDumpFlags, BinlogRequest, Value};
 
 use crate::conn::MysqlConn;
 use crate::error::{Error, Result, SqlState};
-use crate::source::connect;
+use crate::source::{client_opts, connect_error};
+
+/// Read timeout of the binlog connection (the server sends a heartbeat every second).
+pub const STREAM_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where to resume reading: after the last complete transaction.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -66,10 +69,20 @@ pub enum Change {
     /// a transaction starts; MariaDB gives its GTID here
     Begin { gtid: Option<String> },
     /// rows of one table and kind, in binlog order
-    Rows { table: Arc<TableInfo>, kind: RowKind, rows: Vec<RowChange>, timestamp: u32 },
+    Rows {
+        table: Arc<TableInfo>,
+        kind: RowKind,
+        rows: Vec<RowChange>,
+        timestamp: u32,
+    },
     /// a statement outside row events (DDL), with its default schema; it is a transaction of
     /// its own: resume after it from `next`
-    Query { schema: String, query: String, timestamp: u32, next: Position },
+    Query {
+        schema: String,
+        query: String,
+        timestamp: u32,
+        next: Position,
+    },
     /// the transaction is committed; resume after it from `next`
     Commit { next: Position, timestamp: u32 },
     /// the server switched to a new binlog file
@@ -79,38 +92,86 @@ pub enum Change {
 }
 
 fn stream_err(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::new(SqlState::ConnectionFailure, format!("binlog stream: {what}")).detail(e.to_string())
+    Error::new(
+        SqlState::ConnectionFailure,
+        format!("binlog stream: {what}"),
+    )
+    .detail(e.to_string())
+}
+
+/// An event that cannot be decoded: retrying would fail the same way, so the source stops.
+fn decode_err(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        SqlState::InvalidBinaryRepresentation,
+        format!("binlog event: {what}"),
+    )
+    .detail(e.to_string())
 }
 
 fn unsupported_event(raw: u8, name: &str, fix: &str) -> Error {
-    Error::new(SqlState::FeatureNotSupported, format!("binlog event {raw} ({name}) is not supported")).hint(fix.to_string())
+    Error::new(
+        SqlState::FeatureNotSupported,
+        format!("binlog event {raw} ({name}) is not supported"),
+    )
+    .hint(fix.to_string())
 }
 
 /// mysql_common 0.37.3 does not sign-extend a signed MEDIUMINT: -1 arrives as 16777215.
 fn fix_int24(col: &ColumnInfo, v: Value) -> Value {
     match v {
-        Value::Int(i) if col.ty == ColumnType::MYSQL_TYPE_INT24 && !col.unsigned && i >= 0x80_0000 => Value::Int(i - 0x100_0000),
+        Value::Int(i)
+            if col.ty == ColumnType::MYSQL_TYPE_INT24 && !col.unsigned && i >= 0x80_0000 =>
+        {
+            Value::Int(i - 0x100_0000)
+        }
         other => other,
     }
 }
 
 fn table_info(tme: &TableMapEvent<'_>) -> Result<TableInfo> {
-    let ex = OptionalMetaExtractor::new(tme.iter_optional_meta()).map_err(|e| stream_err("table map metadata", e))?;
+    let ex = OptionalMetaExtractor::new(tme.iter_optional_meta())
+        .map_err(|e| decode_err("table map metadata", e))?;
     let mut names = ex.iter_column_name();
     let mut sign = ex.iter_signedness();
     let mut columns = Vec::with_capacity(tme.columns_count() as usize);
     for i in 0..tme.columns_count() as usize {
         let ty = tme
             .get_column_type(i)
-            .map_err(|e| stream_err("column type", e))?
-            .ok_or_else(|| stream_err("column type", format!("column {i} of {} has none", tme.table_name())))?;
+            .map_err(|e| decode_err("column type", e))?
+            .ok_or_else(|| {
+                decode_err(
+                    "column type",
+                    format!("column {i} of {} has none", tme.table_name()),
+                )
+            })?;
         // signedness is listed for numeric columns only
-        let unsigned = if ty.is_numeric_type() { sign.next().unwrap_or(false) } else { false };
-        let name = names.next().and_then(|n| n.ok()).map(|n| n.name().into_owned());
-        columns.push(ColumnInfo { name, ty, meta: tme.get_column_metadata(i).unwrap_or(&[]).to_vec(), unsigned });
+        let unsigned = if ty.is_numeric_type() {
+            sign.next().unwrap_or(false)
+        } else {
+            false
+        };
+        let name = names
+            .next()
+            .and_then(|n| n.ok())
+            .map(|n| n.name().into_owned());
+        columns.push(ColumnInfo {
+            name,
+            ty,
+            meta: tme.get_column_metadata(i).unwrap_or(&[]).to_vec(),
+            unsigned,
+        });
     }
-    let primary_key = ex.iter_primary_key().filter_map(|k| k.ok()).map(|k| k as usize).collect();
-    Ok(TableInfo { schema: tme.database_name().into_owned(), name: tme.table_name().into_owned(), columns, primary_key })
+    let primary_key = ex
+        .iter_primary_key()
+        .filter_map(|k| k.ok())
+        .map(|k| k as usize)
+        .collect();
+    Ok(TableInfo {
+        schema: tme.database_name().into_owned(),
+        name: tme.table_name().into_owned(),
+        columns,
+        primary_key,
+    })
 }
 
 fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<RowChange>> {
@@ -119,11 +180,16 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<RowCha
     let mut buf = ParseBuf(rows.rows_data());
     let mut out = Vec::new();
     while !buf.is_empty() {
-        let mut change = RowChange { before: None, after: None };
+        let mut change = RowChange {
+            before: None,
+            after: None,
+        };
         for (which, present) in images.iter().enumerate() {
             let Some(present) = present else { continue };
             let n_present = present.count_ones();
-            let nullmap: &[u8] = buf.checked_eat(n_present.div_ceil(8)).ok_or_else(|| stream_err("rows event", "truncated null bitmap"))?;
+            let nullmap: &[u8] = buf
+                .checked_eat(n_present.div_ceil(8))
+                .ok_or_else(|| decode_err("rows event", "truncated null bitmap"))?;
             let mut values = Vec::with_capacity(table.columns.len());
             let mut k = 0usize;
             for (i, col) in table.columns.iter().enumerate() {
@@ -139,16 +205,30 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<RowCha
                 }
                 let v: BinlogValue = buf
                     .parse((col.ty, col.meta.as_slice(), col.unsigned, false))
-                    .map_err(|e| stream_err(&format!("decoding {}.{} column {i}", table.schema, table.name), e))?;
-                let v = match v {
-                    BinlogValue::Value(v) => fix_int24(col, v),
-                    other => {
-                        return Err(Error::new(SqlState::FeatureNotSupported, format!("{}.{}: a MySQL 8 binary JSON value ({other:?}) is not decoded yet", table.schema, table.name)))
-                    }
-                };
+                    .map_err(|e| {
+                        decode_err(
+                            &format!("decoding {}.{} column {i}", table.schema, table.name),
+                            e,
+                        )
+                    })?;
+                let v =
+                    match v {
+                        BinlogValue::Value(v) => fix_int24(col, v),
+                        other => return Err(Error::new(
+                            SqlState::FeatureNotSupported,
+                            format!(
+                                "{}.{}: a MySQL 8 binary JSON value ({other:?}) is not decoded yet",
+                                table.schema, table.name
+                            ),
+                        )),
+                    };
                 values.push(Some(v));
             }
-            if which == 0 { change.before = Some(values) } else { change.after = Some(values) }
+            if which == 0 {
+                change.before = Some(values)
+            } else {
+                change.after = Some(values)
+            }
         }
         out.push(change);
     }
@@ -193,34 +273,67 @@ pub struct BinlogReader {
     seen_fde: bool,
     /// where this stream started, for error messages
     from: Position,
+    /// the server ends a non-blocking stream at the end of its binlog; a blocking stream only
+    /// ends when the connection does
+    non_block: bool,
 }
 
 impl BinlogReader {
     /// Connects as replica `server_id` and streams from `from`. With `non_block` the server
     /// ends the stream at the end of the last binlog (used by tests); otherwise it waits.
     pub fn open(c: &MysqlConn, server_id: u32, from: &Position, non_block: bool) -> Result<Self> {
-        let mut conn = connect(c)?;
+        // heartbeats come every second, so 10 s of silence means a dead link (a cut network
+        // would otherwise hold the stream until the general 60 s read timeout)
+        let opts =
+            mysql::OptsBuilder::from_opts(client_opts(c)?).read_timeout(Some(STREAM_READ_TIMEOUT));
+        let mut conn = mysql::Conn::new(opts).map_err(|e| connect_error(c, e))?;
         // real MariaDB GTID events instead of rewritten dummies
-        conn.query_drop("SET @mariadb_slave_capability = 4").map_err(|e| stream_err("capability", e))?;
+        conn.query_drop("SET @mariadb_slave_capability = 4")
+            .map_err(|e| stream_err("capability", e))?;
         // a heartbeat every second keeps an idle stream inside the read timeout, and shows a
         // dead connection quickly (nanoseconds)
-        conn.query_drop("SET @master_heartbeat_period = 1000000000").map_err(|e| stream_err("heartbeat", e))?;
-        let mut req = BinlogRequest::new(server_id).with_filename(from.file.clone().into_bytes()).with_pos(from.pos);
+        conn.query_drop("SET @master_heartbeat_period = 1000000000")
+            .map_err(|e| stream_err("heartbeat", e))?;
+        let mut req = BinlogRequest::new(server_id)
+            .with_filename(from.file.clone().into_bytes())
+            .with_pos(from.pos);
         if non_block {
             req = req.with_flags(BinlogDumpFlags::BINLOG_DUMP_NON_BLOCK);
         }
-        let stream = conn.get_binlog_stream(req).map_err(|e| dump_error(from, e))?;
-        Ok(BinlogReader { stream, tables: HashMap::new(), file: from.file.clone(), gtid: from.gtid.clone(), seen_fde: false, from: from.clone() })
+        let stream = conn
+            .get_binlog_stream(req)
+            .map_err(|e| dump_error(from, e))?;
+        Ok(BinlogReader {
+            stream,
+            tables: HashMap::new(),
+            file: from.file.clone(),
+            gtid: from.gtid.clone(),
+            seen_fde: false,
+            from: from.clone(),
+            non_block,
+        })
     }
 
     fn position(&self, log_pos: u32) -> Position {
-        Position { file: self.file.clone(), pos: u64::from(log_pos), gtid: self.gtid.clone() }
+        Position {
+            file: self.file.clone(),
+            pos: u64::from(log_pos),
+            gtid: self.gtid.clone(),
+        }
     }
 
-    /// The next change, or `Idle` when a non-blocking stream ended.
+    /// The next change; `Idle` when a non-blocking stream ended, an error when a blocking one did.
     pub fn next_change(&mut self) -> Result<Change> {
         loop {
-            let Some(ev) = self.stream.next() else { return Ok(Change::Idle) };
+            let Some(ev) = self.stream.next() else {
+                if self.non_block {
+                    return Ok(Change::Idle);
+                }
+                return Err(stream_err(
+                    "reading",
+                    "the server closed the connection (a restart or a kill)",
+                ));
+            };
             let ev = ev.map_err(|e| dump_error(&self.from, e))?;
             let header = ev.header();
             let raw = header.event_type_raw();
@@ -236,9 +349,15 @@ impl BinlogReader {
                 165..=171 => return Err(unsupported_event(raw, "compressed event", "Set log_bin_compress = OFF on the server.")),
                 _ => {}
             }
-            let data = ev.read_data().map_err(|e| stream_err("decoding an event", e))?;
+            let data = ev
+                .read_data()
+                .map_err(|e| decode_err("decoding an event", e))?;
             let Some(data) = data else {
-                return Err(unsupported_event(raw, "unknown", "Report this event type; chameleon stops rather than skip it."));
+                return Err(unsupported_event(
+                    raw,
+                    "unknown",
+                    "Report this event type; chameleon stops rather than skip it.",
+                ));
             };
             match data {
                 EventData::FormatDescriptionEvent(_) => self.seen_fde = true,
@@ -258,7 +377,7 @@ impl BinlogReader {
                     self.tables.insert(tme.table_id(), Arc::new(info));
                 }
                 EventData::RowsEvent(rows) => {
-                    let table = self.tables.get(&rows.table_id()).cloned().ok_or_else(|| stream_err("rows event", "no table map before it"))?;
+                    let table = self.tables.get(&rows.table_id()).cloned().ok_or_else(|| decode_err("rows event", "no table map before it"))?;
                     let kind = match &rows {
                         RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => RowKind::Insert,
                         RowsEventData::UpdateRowsEvent(_) | RowsEventData::UpdateRowsEventV1(_) => RowKind::Update,
@@ -284,7 +403,18 @@ impl BinlogReader {
                     let next = self.position(header.log_pos());
                     return Ok(Change::Query { schema: q.schema().into_owned(), query, timestamp: ts, next });
                 }
+                // the server is idle: say so, which also lets the reader thread notice that
+                // its worker has gone
+                EventData::HeartbeatEvent if !self.non_block => return Ok(Change::Idle),
                 EventData::HeartbeatEvent => continue,
+                // the server stopped cleanly: the stream goes on with the next file's rotate
+                EventData::StopEvent => continue,
+                // flagged by the server as safe for a replica to ignore
+                EventData::IgnorableEvent(_) => continue,
+                EventData::IncidentEvent(_) => {
+                    return Err(Error::new(SqlState::ObjectNotInPrerequisiteState, "the binlog records an incident: changes may be missing from it")
+                        .hint("The server lost changes it could not log; copy the source again with init_replica."))
+                }
                 // MySQL: GTIDs and their lists; the transaction follows
                 EventData::GtidEvent(_) | EventData::AnonymousGtidEvent(_) | EventData::PreviousGtidsEvent(_) | EventData::RowsQueryEvent(_) => continue,
                 EventData::TransactionPayloadEvent(_) => {
@@ -316,11 +446,28 @@ mod tests {
 
     #[test]
     fn signed_mediumint_is_sign_extended() {
-        let col = ColumnInfo { name: None, ty: ColumnType::MYSQL_TYPE_INT24, meta: vec![], unsigned: false };
+        let col = ColumnInfo {
+            name: None,
+            ty: ColumnType::MYSQL_TYPE_INT24,
+            meta: vec![],
+            unsigned: false,
+        };
         assert_eq!(fix_int24(&col, Value::Int(16_777_215)), Value::Int(-1));
-        assert_eq!(fix_int24(&col, Value::Int(8_388_608)), Value::Int(-8_388_608));
-        assert_eq!(fix_int24(&col, Value::Int(8_388_607)), Value::Int(8_388_607));
-        let unsigned = ColumnInfo { unsigned: true, ..col };
-        assert_eq!(fix_int24(&unsigned, Value::Int(16_777_215)), Value::Int(16_777_215));
+        assert_eq!(
+            fix_int24(&col, Value::Int(8_388_608)),
+            Value::Int(-8_388_608)
+        );
+        assert_eq!(
+            fix_int24(&col, Value::Int(8_388_607)),
+            Value::Int(8_388_607)
+        );
+        let unsigned = ColumnInfo {
+            unsigned: true,
+            ..col
+        };
+        assert_eq!(
+            fix_int24(&unsigned, Value::Int(16_777_215)),
+            Value::Int(16_777_215)
+        );
     }
 }

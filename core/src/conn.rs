@@ -50,10 +50,19 @@ impl MysqlConn {
     pub fn parse(url: &str) -> Result<Self> {
         let u = Url::parse(url.trim()).map_err(|e| bad_url(format!("{e}")))?;
         if u.scheme() != "mysql" && u.scheme() != "mariadb" {
-            return Err(bad_url(format!("the scheme is \"{}\", expected \"mysql\"", u.scheme())));
+            return Err(bad_url(format!(
+                "the scheme is \"{}\", expected \"mysql\"",
+                u.scheme()
+            )));
         }
-        let host = u.host_str().filter(|h| !h.is_empty()).ok_or_else(|| bad_url("the host is missing"))?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let host = u
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| bad_url("the host is missing"))?;
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
         let user = decode(u.username())?;
         if user.is_empty() {
             return Err(bad_url("the user is missing"));
@@ -67,31 +76,46 @@ impl MysqlConn {
             return Err(bad_url("the database (path of the URL) is missing"));
         }
         if database.contains('/') {
-            return Err(bad_url("a source replicates one MySQL database: the path must be a single name"));
+            return Err(bad_url(
+                "a source replicates one MySQL database: the path must be a single name",
+            ));
         }
         let mut params = Vec::new();
         for (k, v) in u.query_pairs() {
             if !KNOWN_PARAMS.contains(&k.as_ref()) {
-                return Err(bad_url(format!("unknown parameter \"{k}\"")).hint(format!(
-                    "Known parameters: {}.",
-                    KNOWN_PARAMS.join(", ")
-                )));
+                return Err(bad_url(format!("unknown parameter \"{k}\""))
+                    .hint(format!("Known parameters: {}.", KNOWN_PARAMS.join(", "))));
             }
             params.push((k.into_owned(), v.into_owned()));
         }
-        Ok(MysqlConn { host, port: u.port().unwrap_or(DEFAULT_PORT), user, password, database, params })
+        Ok(MysqlConn {
+            host,
+            port: u.port().unwrap_or(DEFAULT_PORT),
+            user,
+            password,
+            database,
+            params,
+        })
     }
 
     /// The value of URL parameter `key`, if given.
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     fn build(&self, password: Option<&str>) -> String {
         let mut u = Url::parse("mysql://placeholder/").expect("static URL");
         // set_host handles IPv6 literals and validates the name
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        u.set_host(Some(&host)).expect("host was validated by parse");
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        u.set_host(Some(&host))
+            .expect("host was validated by parse");
         u.set_port(Some(self.port)).expect("mysql URLs take ports");
         u.set_username(&self.user).expect("mysql URLs take users");
         if let Some(p) = password.filter(|p| !p.is_empty()) {
@@ -121,13 +145,19 @@ mod tests {
 
     #[test]
     fn parses_full_url() {
-        let c = MysqlConn::parse("mysql://usr_replica:s%40cret@127.0.0.1:3307/sakila?prefer_socket=false").unwrap();
+        let c = MysqlConn::parse(
+            "mysql://usr_replica:s%40cret@127.0.0.1:3307/sakila?prefer_socket=false",
+        )
+        .unwrap();
         assert_eq!(c.host, "127.0.0.1");
         assert_eq!(c.port, 3307);
         assert_eq!(c.user, "usr_replica");
         assert_eq!(c.password, "s@cret");
         assert_eq!(c.database, "sakila");
-        assert_eq!(c.params, vec![("prefer_socket".to_string(), "false".to_string())]);
+        assert_eq!(
+            c.params,
+            vec![("prefer_socket".to_string(), "false".to_string())]
+        );
     }
 
     #[test]
@@ -170,7 +200,10 @@ mod tests {
         ] {
             let e = MysqlConn::parse(url).unwrap_err();
             assert_eq!(e.state, crate::SqlState::InvalidParameterValue);
-            assert!(e.detail.as_deref().unwrap_or("").contains(needle), "{url}: {e:?}");
+            assert!(
+                e.detail.as_deref().unwrap_or("").contains(needle),
+                "{url}: {e:?}"
+            );
             assert!(e.hint.is_some(), "{url}");
         }
     }

@@ -28,11 +28,19 @@ fn mysql_ident(s: &str) -> String {
 
 /// Copies `tables` (name, MySQL column names, PostgreSQL columns) in order. Stops quietly
 /// when the receiver is gone (the backend's copy failed or was cancelled).
-pub fn run_reader(mut conn: mysql::Conn, db: &str, tables: Vec<(String, Vec<PgColumn>)>, tx: SyncSender<Msg>) {
+pub fn run_reader(
+    mut conn: mysql::Conn,
+    db: &str,
+    tables: Vec<(String, Vec<PgColumn>)>,
+    tx: SyncSender<Msg>,
+) {
     for (table, cols) in tables {
         let select = format!(
             "SELECT {} FROM {}.{}",
-            cols.iter().map(|c| mysql_ident(&c.name)).collect::<Vec<_>>().join(", "),
+            cols.iter()
+                .map(|c| mysql_ident(&c.name))
+                .collect::<Vec<_>>()
+                .join(", "),
             mysql_ident(db),
             mysql_ident(&table)
         );
@@ -41,14 +49,18 @@ pub fn run_reader(mut conn: mysql::Conn, db: &str, tables: Vec<(String, Vec<PgCo
             let mut zero_dates = 0u64;
             let mut buf = Vec::with_capacity(CHUNK + 4096);
             let stmt = conn.prep(&select).map_err(|e| format!("{table}: {e}"))?;
-            let result = conn.exec_iter(stmt, ()).map_err(|e| format!("{table}: {e}"))?;
+            let result = conn
+                .exec_iter(stmt, ())
+                .map_err(|e| format!("{table}: {e}"))?;
             for row in result {
                 let row = row.map_err(|e| format!("{table}: {e}"))?;
                 for (i, (col, v)) in cols.iter().zip(row.unwrap()).enumerate() {
                     if i > 0 {
                         buf.push(b'\t');
                     }
-                    if encode(&mut buf, col, &v).map_err(|e| format!("{table}.{}: {}", col.name, e.message))? {
+                    if encode(&mut buf, col, &v)
+                        .map_err(|e| format!("{table}.{}: {}", col.name, e.message))?
+                    {
                         zero_dates += 1;
                     }
                 }

@@ -32,7 +32,11 @@ pub fn create_table(schema: &str, table: &str, cols: &[PgColumn]) -> String {
             s
         })
         .collect();
-    format!("CREATE TABLE {} ({})", qualified(schema, table), body.join(", "))
+    format!(
+        "CREATE TABLE {} ({})",
+        qualified(schema, table),
+        body.join(", ")
+    )
 }
 
 /// One statement to run after the load, with what t_index_def records of it.
@@ -45,7 +49,10 @@ pub struct PostLoad {
 }
 
 fn cols_list(cols: &[String]) -> String {
-    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+    cols.iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Keys, indexes, checks and sequences of one table; foreign keys separately (they need every
@@ -74,21 +81,31 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
             let name = pg_name(&format!("{}_{}_check", t.name, c.name));
             out.push(PostLoad {
                 kind: "check",
-                sql: format!("ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({check})", quote_ident(&name)),
+                sql: format!(
+                    "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({check})",
+                    quote_ident(&name)
+                ),
                 name,
             });
         }
     }
     for i in &t.indexes {
         if i.index_type == "FULLTEXT" || i.index_type == "SPATIAL" {
-            skipped.push(format!("{} index \"{}\" on \"{}\"", i.index_type, i.name, t.name));
+            skipped.push(format!(
+                "{} index \"{}\" on \"{}\"",
+                i.index_type, i.name, t.name
+            ));
             continue;
         }
         if i.primary {
             let name = pg_name(&format!("{}_pkey", t.name));
             out.push(PostLoad {
                 kind: "primary",
-                sql: format!("ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({})", quote_ident(&name), cols_list(&i.columns)),
+                sql: format!(
+                    "ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({})",
+                    quote_ident(&name),
+                    cols_list(&i.columns)
+                ),
                 name,
             });
         } else {
@@ -152,20 +169,62 @@ mod tests {
     use crate::types::{map_column, MysqlColumn};
 
     fn table() -> (TableDef, Vec<PgColumn>) {
-        let id = MysqlColumn { name: "id".into(), data_type: "int".into(), column_type: "int(10) unsigned".into(), extra: "auto_increment".into(), ..Default::default() };
-        let st = MysqlColumn { name: "state".into(), data_type: "enum".into(), column_type: "enum('a','b')".into(), nullable: true, default: Some("'a'".into()), ..Default::default() };
+        let id = MysqlColumn {
+            name: "id".into(),
+            data_type: "int".into(),
+            column_type: "int(10) unsigned".into(),
+            extra: "auto_increment".into(),
+            ..Default::default()
+        };
+        let st = MysqlColumn {
+            name: "state".into(),
+            data_type: "enum".into(),
+            column_type: "enum('a','b')".into(),
+            nullable: true,
+            default: Some("'a'".into()),
+            ..Default::default()
+        };
         let t = TableDef {
             name: "Order Items".into(),
             columns: vec![id.clone(), st.clone()],
             indexes: vec![
-                IndexDef { name: "PRIMARY".into(), unique: true, primary: true, columns: vec!["id".into()], index_type: "BTREE".into() },
-                IndexDef { name: "k_state".into(), unique: false, primary: false, columns: vec!["state".into(), "id".into()], index_type: "BTREE".into() },
-                IndexDef { name: "ft".into(), unique: false, primary: false, columns: vec!["state".into()], index_type: "FULLTEXT".into() },
+                IndexDef {
+                    name: "PRIMARY".into(),
+                    unique: true,
+                    primary: true,
+                    columns: vec!["id".into()],
+                    index_type: "BTREE".into(),
+                },
+                IndexDef {
+                    name: "k_state".into(),
+                    unique: false,
+                    primary: false,
+                    columns: vec!["state".into(), "id".into()],
+                    index_type: "BTREE".into(),
+                },
+                IndexDef {
+                    name: "ft".into(),
+                    unique: false,
+                    primary: false,
+                    columns: vec!["state".into()],
+                    index_type: "FULLTEXT".into(),
+                },
             ],
-            foreign_keys: vec![ForeignKey { name: "fk_o".into(), columns: vec!["id".into()], ref_table: "orders".into(), ref_columns: vec!["id".into()], on_update: "CASCADE".into(), on_delete: "RESTRICT".into() }],
+            foreign_keys: vec![ForeignKey {
+                name: "fk_o".into(),
+                columns: vec!["id".into()],
+                ref_table: "orders".into(),
+                ref_columns: vec!["id".into()],
+                on_update: "CASCADE".into(),
+                on_delete: "RESTRICT".into(),
+            }],
             approx_rows: 0,
         };
-        let cols = t.columns.iter().map(|c| map_column(&t.name, c, &serde_json::json!({})).unwrap()).collect();
+        let cols = t
+            .columns
+            .iter()
+            .map(|c| map_column(&t.name, c, &serde_json::json!({})).unwrap())
+            .collect();
         (t, cols)
     }
 
@@ -177,9 +236,14 @@ mod tests {
         let (post, skipped) = post_load("shop", &t, &cols);
         let kinds: Vec<_> = post.iter().map(|p| p.kind).collect();
         assert_eq!(kinds, vec!["sequence", "check", "primary", "index"]);
-        assert!(post[0].sql.contains("setval('\"shop\".\"Order Items_id_seq\"'::regclass"));
+        assert!(post[0]
+            .sql
+            .contains("setval('\"shop\".\"Order Items_id_seq\"'::regclass"));
         assert_eq!(post[2].sql, "ALTER TABLE \"shop\".\"Order Items\" ADD CONSTRAINT \"Order Items_pkey\" PRIMARY KEY (\"id\")");
-        assert_eq!(post[3].sql, "CREATE INDEX \"Order Items_k_state\" ON \"shop\".\"Order Items\" (\"state\", \"id\")");
+        assert_eq!(
+            post[3].sql,
+            "CREATE INDEX \"Order Items_k_state\" ON \"shop\".\"Order Items\" (\"state\", \"id\")"
+        );
         assert_eq!(skipped, vec!["FULLTEXT index \"ft\" on \"Order Items\""]);
     }
 

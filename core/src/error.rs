@@ -25,6 +25,10 @@ pub enum SqlState {
     InvalidCatalogName,
     /// 42P01 undefined_table
     UndefinedTable,
+    /// 22P03 invalid_binary_representation (a binlog event that cannot be decoded)
+    InvalidBinaryRepresentation,
+    /// 53400 configuration_limit_exceeded
+    ConfigurationLimitExceeded,
 }
 
 impl SqlState {
@@ -41,6 +45,8 @@ impl SqlState {
             SqlState::InsufficientPrivilege => "42501",
             SqlState::InvalidCatalogName => "3D000",
             SqlState::UndefinedTable => "42P01",
+            SqlState::ConfigurationLimitExceeded => "53400",
+            SqlState::InvalidBinaryRepresentation => "22P03",
         }
     }
 }
@@ -57,7 +63,12 @@ pub struct Error {
 
 impl Error {
     pub fn new(state: SqlState, message: impl Into<String>) -> Self {
-        Error { state, message: message.into(), detail: None, hint: None }
+        Error {
+            state,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
     }
     pub fn invalid(message: impl Into<String>) -> Self {
         Self::new(SqlState::InvalidParameterValue, message)

@@ -6,9 +6,15 @@ use serde_json::Value;
 
 /// Keys accepted in `copy_options` (used by init_replica).
 pub const COPY_OPTION_KEYS: &[(&str, &str)] = &[
-    ("rows_per_chunk", "rows read from MySQL per fetch during the copy (integer > 0)"),
+    (
+        "rows_per_chunk",
+        "rows read from MySQL per fetch during the copy (integer > 0)",
+    ),
     ("parallel_tables", "tables copied at once (integer 1..64)"),
-    ("lock_timeout_ms", "how long init_replica waits for the global read lock (integer > 0)"),
+    (
+        "lock_timeout_ms",
+        "how long init_replica waits for the global read lock (integer > 0)",
+    ),
 ];
 
 /// Where an unreplayable row or untranslatable statement leads.
@@ -39,8 +45,9 @@ impl OnError {
 
 pub fn validate_batch_size(n: i32) -> Result<()> {
     if !(1..=1_000_000).contains(&n) {
-        return Err(Error::invalid(format!("invalid batch_size {n}"))
-            .hint("batch_size is the number of rows per stored batch, from 1 to 1000000 (default 10000)."));
+        return Err(Error::invalid(format!("invalid batch_size {n}")).hint(
+            "batch_size is the number of rows per stored batch, from 1 to 1000000 (default 10000).",
+        ));
     }
     Ok(())
 }
@@ -59,7 +66,12 @@ pub fn validate_server_id(id: i64) -> Result<()> {
 pub fn default_server_id(system_identifier: i64, database_oid: u32, id_source: i64) -> i64 {
     // FNV-1a: stable across builds and platforms, unlike std's hasher
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in system_identifier.to_le_bytes().iter().chain(&database_oid.to_le_bytes()).chain(&id_source.to_le_bytes()) {
+    for b in system_identifier
+        .to_le_bytes()
+        .iter()
+        .chain(&database_oid.to_le_bytes())
+        .chain(&id_source.to_le_bytes())
+    {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
@@ -80,19 +92,31 @@ pub fn validate_table_list(what: &str, tables: &[String]) -> Result<()> {
 
 pub fn validate_copy_options(v: &Value) -> Result<()> {
     let obj = v.as_object().ok_or_else(|| {
-        Error::invalid("copy_options must be a JSON object").hint("e.g. copy_options => '{\"rows_per_chunk\": 50000}'")
+        Error::invalid("copy_options must be a JSON object")
+            .hint("e.g. copy_options => '{\"rows_per_chunk\": 50000}'")
     })?;
     for (k, val) in obj {
         let Some(_) = COPY_OPTION_KEYS.iter().find(|(name, _)| name == k) else {
-            let known: Vec<_> = COPY_OPTION_KEYS.iter().map(|(n, d)| format!("{n}: {d}")).collect();
+            let known: Vec<_> = COPY_OPTION_KEYS
+                .iter()
+                .map(|(n, d)| format!("{n}: {d}"))
+                .collect();
             return Err(Error::invalid(format!("unknown copy option \"{k}\""))
                 .hint(format!("Known copy options: {}.", known.join("; "))));
         };
-        let n = val.as_i64().ok_or_else(|| Error::invalid(format!("copy option \"{k}\" must be an integer")))?;
-        let max = if k == "parallel_tables" { 64 } else { i64::from(i32::MAX) };
+        let n = val
+            .as_i64()
+            .ok_or_else(|| Error::invalid(format!("copy option \"{k}\" must be an integer")))?;
+        let max = if k == "parallel_tables" {
+            64
+        } else {
+            i64::from(i32::MAX)
+        };
         if n < 1 || n > max {
-            return Err(Error::invalid(format!("copy option \"{k}\" is out of range: {n}"))
-                .hint(format!("{k} goes from 1 to {max}.")));
+            return Err(
+                Error::invalid(format!("copy option \"{k}\" is out of range: {n}"))
+                    .hint(format!("{k} goes from 1 to {max}.")),
+            );
         }
     }
     Ok(())
@@ -102,16 +126,25 @@ pub fn validate_copy_options(v: &Value) -> Result<()> {
 /// ("table.column") to a PostgreSQL type name: `{"tinyint(1)": "boolean", "film.rating": "text"}`.
 pub fn validate_type_overrides(v: &Value) -> Result<()> {
     let obj = v.as_object().ok_or_else(|| {
-        Error::invalid("type_overrides must be a JSON object")
-            .hint("e.g. type_overrides => '{\"tinyint(1)\": \"boolean\", \"film.rating\": \"text\"}'")
+        Error::invalid("type_overrides must be a JSON object").hint(
+            "e.g. type_overrides => '{\"tinyint(1)\": \"boolean\", \"film.rating\": \"text\"}'",
+        )
     })?;
     for (k, val) in obj {
-        let target = val.as_str().filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-            Error::invalid(format!("type override \"{k}\" must map to a PostgreSQL type name (a string)"))
-        })?;
+        let target = val
+            .as_str()
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "type override \"{k}\" must map to a PostgreSQL type name (a string)"
+                ))
+            })?;
         if k.trim().is_empty() || target.contains(';') {
-            return Err(Error::invalid(format!("invalid type override \"{k}\": \"{target}\""))
-                .hint("Keys are MySQL types or table.column; values are PostgreSQL type names."));
+            return Err(
+                Error::invalid(format!("invalid type override \"{k}\": \"{target}\"")).hint(
+                    "Keys are MySQL types or table.column; values are PostgreSQL type names.",
+                ),
+            );
         }
     }
     Ok(())
@@ -139,10 +172,26 @@ mod tests {
         assert!(validate_server_id(0).is_err());
         assert!(validate_server_id(4_294_967_296).is_err());
         let a = default_server_id(7_300_000_000_000_000_001, 16384, 1);
-        assert_eq!(a, default_server_id(7_300_000_000_000_000_001, 16384, 1), "stable");
-        assert_ne!(a, default_server_id(7_300_000_000_000_000_001, 16385, 1), "another database");
-        assert_ne!(a, default_server_id(7_300_000_000_000_000_001, 16384, 2), "another source");
-        assert_ne!(a, default_server_id(7_300_000_000_000_000_002, 16384, 1), "another cluster");
+        assert_eq!(
+            a,
+            default_server_id(7_300_000_000_000_000_001, 16384, 1),
+            "stable"
+        );
+        assert_ne!(
+            a,
+            default_server_id(7_300_000_000_000_000_001, 16385, 1),
+            "another database"
+        );
+        assert_ne!(
+            a,
+            default_server_id(7_300_000_000_000_000_001, 16384, 2),
+            "another source"
+        );
+        assert_ne!(
+            a,
+            default_server_id(7_300_000_000_000_000_002, 16384, 1),
+            "another cluster"
+        );
         for id in 1..1000 {
             let s = default_server_id(42, 5, id);
             assert!(validate_server_id(s).is_ok() && s >= 1_000_000);
@@ -151,7 +200,9 @@ mod tests {
 
     #[test]
     fn table_lists() {
-        assert!(validate_table_list("include_tables", &["film".into(), "Film Text".into()]).is_ok());
+        assert!(
+            validate_table_list("include_tables", &["film".into(), "Film Text".into()]).is_ok()
+        );
         assert!(validate_table_list("include_tables", &["sakila.film".into()]).is_err());
         assert!(validate_table_list("exclude_tables", &["".into()]).is_err());
     }
@@ -159,7 +210,9 @@ mod tests {
     #[test]
     fn copy_options() {
         assert!(validate_copy_options(&json!({})).is_ok());
-        assert!(validate_copy_options(&json!({"rows_per_chunk": 5000, "parallel_tables": 2})).is_ok());
+        assert!(
+            validate_copy_options(&json!({"rows_per_chunk": 5000, "parallel_tables": 2})).is_ok()
+        );
         let e = validate_copy_options(&json!({"rows_per_chunks": 1})).unwrap_err();
         assert!(e.hint.unwrap().contains("rows_per_chunk"));
         assert!(validate_copy_options(&json!({"parallel_tables": 65})).is_err());
@@ -169,7 +222,10 @@ mod tests {
 
     #[test]
     fn type_overrides() {
-        assert!(validate_type_overrides(&json!({"tinyint(1)": "boolean", "film.rating": "text"})).is_ok());
+        assert!(
+            validate_type_overrides(&json!({"tinyint(1)": "boolean", "film.rating": "text"}))
+                .is_ok()
+        );
         assert!(validate_type_overrides(&json!({"x": 1})).is_err());
         assert!(validate_type_overrides(&json!({"x": "int; drop table t"})).is_err());
         assert!(validate_type_overrides(&json!("boolean")).is_err());

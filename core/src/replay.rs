@@ -44,7 +44,13 @@ fn key_of(t: &Target, image: &Json) -> String {
     if t.key.is_empty() {
         image.to_string()
     } else {
-        Json::Array(t.key.iter().map(|k| image.get(k).cloned().unwrap_or(Json::Null)).collect()).to_string()
+        Json::Array(
+            t.key
+                .iter()
+                .map(|k| image.get(k).cloned().unwrap_or(Json::Null))
+                .collect(),
+        )
+        .to_string()
     }
 }
 
@@ -52,14 +58,24 @@ fn key_match(t: &Target, left: &str, right: &str) -> String {
     if t.key.is_empty() {
         format!("({left}.*) IS NOT DISTINCT FROM ({right}.*)")
     } else {
-        let cols = |side: &str| t.key.iter().map(|k| format!("{side}.{}", quote_ident(k))).collect::<Vec<_>>().join(", ");
+        let cols = |side: &str| {
+            t.key
+                .iter()
+                .map(|k| format!("{side}.{}", quote_ident(k)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         format!("({}) = ({})", cols(left), cols(right))
     }
 }
 
 fn set_list(t: &Target) -> String {
     let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(c)).collect();
-    let vals: Vec<String> = t.columns.iter().map(|c| format!("n.{}", quote_ident(c))).collect();
+    let vals: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| format!("n.{}", quote_ident(c)))
+        .collect();
     format!("({}) = ROW({})", cols.join(", "), vals.join(", "))
 }
 
@@ -123,15 +139,26 @@ pub fn plan(t: &Target, events: &[Event]) -> Vec<Statement> {
     let mut keys: HashSet<String> = HashSet::new();
     for e in events {
         // the key an event touches: updates by their old image, others by their row
-        let key = key_of(t, e.identity.as_ref().filter(|_| e.kind == "update").unwrap_or(&e.data));
+        let key = key_of(
+            t,
+            e.identity
+                .as_ref()
+                .filter(|_| e.kind == "update")
+                .unwrap_or(&e.data),
+        );
         let new_key = (e.kind == "update").then(|| key_of(t, &e.data));
         let single = t.key.is_empty() && e.kind != "insert";
         // rows an update or delete touches twice must be changed in order; inserts of the same
         // row twice only happen in keyless tables, where they are meant
-        let repeats = e.kind != "insert" && (keys.contains(&key) || new_key.as_ref().is_some_and(|k| keys.contains(k)));
+        let repeats = e.kind != "insert"
+            && (keys.contains(&key) || new_key.as_ref().is_some_and(|k| keys.contains(k)));
         let breaks = group.first().is_some_and(|g| g.kind != e.kind) || repeats || single;
         if breaks && !group.is_empty() {
-            out.push(statement(t, &group[0].kind.clone(), std::mem::take(&mut group)));
+            out.push(statement(
+                t,
+                &group[0].kind.clone(),
+                std::mem::take(&mut group),
+            ));
             keys.clear();
         }
         group.push(e);
@@ -164,7 +191,11 @@ mod tests {
         }
     }
     fn ev(kind: &str, data: Json, identity: Option<Json>) -> Event {
-        Event { kind: kind.into(), data, identity }
+        Event {
+            kind: kind.into(),
+            data,
+            identity,
+        }
     }
 
     #[test]
@@ -173,29 +204,60 @@ mod tests {
         let events = vec![
             ev("insert", json!({"id": "1", "qty": "1"}), None),
             ev("insert", json!({"id": "2", "qty": "1"}), None),
-            ev("update", json!({"id": "1", "qty": "5"}), Some(json!({"id": "1", "qty": "1"}))),
-            ev("update", json!({"id": "2", "qty": "6"}), Some(json!({"id": "2", "qty": "1"}))),
+            ev(
+                "update",
+                json!({"id": "1", "qty": "5"}),
+                Some(json!({"id": "1", "qty": "1"})),
+            ),
+            ev(
+                "update",
+                json!({"id": "2", "qty": "6"}),
+                Some(json!({"id": "2", "qty": "1"})),
+            ),
             ev("delete", json!({"id": "1", "qty": "5"}), None),
         ];
         let p = plan(&t, &events);
         assert_eq!(p.iter().map(|s| s.rows).collect::<Vec<_>>(), vec![2, 2, 1]);
-        assert!(p[0].sql.starts_with("INSERT INTO \"shop\".\"orders\" SELECT * FROM jsonb_populate_recordset"));
+        assert!(p[0]
+            .sql
+            .starts_with("INSERT INTO \"shop\".\"orders\" SELECT * FROM jsonb_populate_recordset"));
         assert!(p[1].sql.contains("WHERE (t.\"id\") = (o.\"id\")"));
         assert_eq!(p[1].param[1]["new"]["qty"], "6");
-        assert!(p[2].sql.starts_with("DELETE FROM \"shop\".\"orders\" AS t USING"));
+        assert!(p[2]
+            .sql
+            .starts_with("DELETE FROM \"shop\".\"orders\" AS t USING"));
     }
 
     #[test]
     fn a_repeated_key_starts_a_new_statement() {
         let t = target(&["id"]);
         let events = vec![
-            ev("update", json!({"id": "1", "qty": "2"}), Some(json!({"id": "1", "qty": "1"}))),
-            ev("update", json!({"id": "1", "qty": "3"}), Some(json!({"id": "1", "qty": "2"}))),
+            ev(
+                "update",
+                json!({"id": "1", "qty": "2"}),
+                Some(json!({"id": "1", "qty": "1"})),
+            ),
+            ev(
+                "update",
+                json!({"id": "1", "qty": "3"}),
+                Some(json!({"id": "1", "qty": "2"})),
+            ),
             // a key change 1 -> 7, then 7 -> 8: in order
-            ev("update", json!({"id": "7", "qty": "3"}), Some(json!({"id": "1", "qty": "3"}))),
-            ev("update", json!({"id": "8", "qty": "3"}), Some(json!({"id": "7", "qty": "3"}))),
+            ev(
+                "update",
+                json!({"id": "7", "qty": "3"}),
+                Some(json!({"id": "1", "qty": "3"})),
+            ),
+            ev(
+                "update",
+                json!({"id": "8", "qty": "3"}),
+                Some(json!({"id": "7", "qty": "3"})),
+            ),
         ];
-        assert_eq!(plan(&t, &events).iter().map(|s| s.rows).collect::<Vec<_>>(), vec![1, 1, 1, 1]);
+        assert_eq!(
+            plan(&t, &events).iter().map(|s| s.rows).collect::<Vec<_>>(),
+            vec![1, 1, 1, 1]
+        );
     }
 
     #[test]
@@ -208,7 +270,13 @@ mod tests {
             ev("delete", json!({"id": "1", "qty": "1"}), None),
         ];
         let p = plan(&t, &events);
-        assert_eq!(p.iter().map(|s| s.rows).collect::<Vec<_>>(), vec![2, 1, 1], "inserts together; each delete removes one copy");
-        assert!(p[1].sql.contains("ctid = (SELECT x.ctid") && p[1].sql.contains("IS NOT DISTINCT FROM"));
+        assert_eq!(
+            p.iter().map(|s| s.rows).collect::<Vec<_>>(),
+            vec![2, 1, 1],
+            "inserts together; each delete removes one copy"
+        );
+        assert!(
+            p[1].sql.contains("ctid = (SELECT x.ctid") && p[1].sql.contains("IS NOT DISTINCT FROM")
+        );
     }
 }

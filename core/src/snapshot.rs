@@ -18,22 +18,34 @@ pub struct Coordinates {
 }
 
 fn mysql_err(what: &str, e: mysql::Error) -> Error {
-    Error::new(SqlState::ConnectionFailure, format!("MySQL failed while {what}")).detail(e.to_string())
+    Error::new(
+        SqlState::ConnectionFailure,
+        format!("MySQL failed while {what}"),
+    )
+    .detail(e.to_string())
 }
 
 /// Opens a connection whose transaction sees the database exactly at the returned
 /// coordinates. The global read lock is held only while the coordinates are read and the
 /// snapshot is opened.
-pub fn consistent_snapshot(c: &MysqlConn, lock_timeout_s: u64) -> Result<(mysql::Conn, Coordinates)> {
+pub fn consistent_snapshot(
+    c: &MysqlConn,
+    lock_timeout_s: u64,
+) -> Result<(mysql::Conn, Coordinates)> {
     let mut locker = connect(c)?;
     let mut reader = connect(c)?;
     // TIMESTAMP values in UTC, whatever the server's zone
-    reader.query_drop("SET time_zone = '+00:00'").map_err(|e| mysql_err("setting the time zone", e))?;
+    reader
+        .query_drop("SET time_zone = '+00:00'")
+        .map_err(|e| mysql_err("setting the time zone", e))?;
     reader
         .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         .map_err(|e| mysql_err("setting the isolation level", e))?;
     locker
-        .query_drop(format!("SET SESSION lock_wait_timeout = {}", lock_timeout_s.max(1)))
+        .query_drop(format!(
+            "SET SESSION lock_wait_timeout = {}",
+            lock_timeout_s.max(1)
+        ))
         .map_err(|e| mysql_err("setting lock_wait_timeout", e))?;
     locker.query_drop("FLUSH TABLES WITH READ LOCK").map_err(|e| {
         Error::new(SqlState::ObjectNotInPrerequisiteState, "could not take MySQL's global read lock")
@@ -41,10 +53,15 @@ pub fn consistent_snapshot(c: &MysqlConn, lock_timeout_s: u64) -> Result<(mysql:
             .hint("A long transaction or DDL holds the tables; retry, or raise copy_options lock_timeout_ms.")
     })?;
     let result = (|| {
-        let row: Option<mysql::Row> = locker.query_first("SHOW MASTER STATUS").map_err(|e| mysql_err("SHOW MASTER STATUS", e))?;
+        let row: Option<mysql::Row> = locker
+            .query_first("SHOW MASTER STATUS")
+            .map_err(|e| mysql_err("SHOW MASTER STATUS", e))?;
         let row = row.ok_or_else(|| {
-            Error::new(SqlState::ObjectNotInPrerequisiteState, "binary logging is off on the MySQL server")
-                .hint("Start the server with log_bin and binlog_format = ROW.")
+            Error::new(
+                SqlState::ObjectNotInPrerequisiteState,
+                "binary logging is off on the MySQL server",
+            )
+            .hint("Start the server with log_bin and binlog_format = ROW.")
         })?;
         let binlog_file: String = row.get(0).unwrap_or_default();
         let binlog_position: u64 = row.get(1).unwrap_or_default();
@@ -57,7 +74,11 @@ pub fn consistent_snapshot(c: &MysqlConn, lock_timeout_s: u64) -> Result<(mysql:
         reader
             .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
             .map_err(|e| mysql_err("opening the snapshot", e))?;
-        Ok(Coordinates { binlog_file, binlog_position, gtid })
+        Ok(Coordinates {
+            binlog_file,
+            binlog_position,
+            gtid,
+        })
     })();
     // released in every case; the snapshot stays open in `reader`
     let unlock = locker.query_drop("UNLOCK TABLES");
@@ -99,7 +120,11 @@ pub struct TableDef {
 
 impl TableDef {
     pub fn primary_key(&self) -> Vec<String> {
-        self.indexes.iter().find(|i| i.primary).map(|i| i.columns.clone()).unwrap_or_default()
+        self.indexes
+            .iter()
+            .find(|i| i.primary)
+            .map(|i| i.columns.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -112,7 +137,19 @@ pub fn select_tables(all: &[String], include: &[String], exclude: &[String]) -> 
         .collect()
 }
 
-type ColumnRow = (String, String, String, String, String, Option<String>, String, Option<u64>, Option<u64>, Option<u64>, Option<u64>);
+type ColumnRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+    Option<u64>,
+);
 
 /// Reads the definitions of `tables` of database `db`.
 pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Result<Vec<TableDef>> {
@@ -155,7 +192,10 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
         )
         .map_err(|e| mysql_err("reading foreign keys", e))?;
     let counts: Vec<(String, Option<u64>)> = conn
-        .exec("SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = ?", (db,))
+        .exec(
+            "SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = ?",
+            (db,),
+        )
         .map_err(|e| mysql_err("reading table sizes", e))?;
 
     let mut out = Vec::new();
@@ -174,11 +214,16 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
                 numeric_precision: c.8,
                 numeric_scale: c.9,
                 datetime_precision: c.10,
-                is_json: json_checks.iter().any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.1))),
+                is_json: json_checks
+                    .iter()
+                    .any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.1))),
             })
             .collect();
         if columns.is_empty() {
-            return Err(Error::new(SqlState::UndefinedTable, format!("table \"{db}\".\"{t}\" disappeared from MySQL")));
+            return Err(Error::new(
+                SqlState::UndefinedTable,
+                format!("table \"{db}\".\"{t}\" disappeared from MySQL"),
+            ));
         }
         let mut indexes: Vec<IndexDef> = Vec::new();
         for (_, name, non_unique, column, itype) in idx.iter().filter(|i| &i.0 == t) {
@@ -201,7 +246,11 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
                 _ => {
                     if create_table.is_none() {
                         let row: Option<(String, String)> = conn
-                            .query_first(format!("SHOW CREATE TABLE `{}`.`{}`", db.replace('`', "``"), t.replace('`', "``")))
+                            .query_first(format!(
+                                "SHOW CREATE TABLE `{}`.`{}`",
+                                db.replace('`', "``"),
+                                t.replace('`', "``")
+                            ))
                             .map_err(|e| mysql_err("reading a table's foreign keys", e))?;
                         create_table = Some(row.map(|r| r.1).unwrap_or_default());
                     }
@@ -223,8 +272,18 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
                 }),
             }
         }
-        let approx_rows = counts.iter().find(|c| &c.0 == t).and_then(|c| c.1).unwrap_or(0);
-        out.push(TableDef { name: t.clone(), columns, indexes, foreign_keys, approx_rows });
+        let approx_rows = counts
+            .iter()
+            .find(|c| &c.0 == t)
+            .and_then(|c| c.1)
+            .unwrap_or(0);
+        out.push(TableDef {
+            name: t.clone(),
+            columns,
+            indexes,
+            foreign_keys,
+            approx_rows,
+        });
     }
     Ok(out)
 }
@@ -232,15 +291,26 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
 /// ON UPDATE / ON DELETE of constraint `name` in a SHOW CREATE TABLE text (MySQL's
 /// default, RESTRICT, where none is written).
 pub fn fk_rules(create_table: &str, name: &str) -> (String, String) {
-    let line = create_table.lines().find(|l| l.contains(&format!("CONSTRAINT `{name}` FOREIGN KEY"))).unwrap_or("");
+    let line = create_table
+        .lines()
+        .find(|l| l.contains(&format!("CONSTRAINT `{name}` FOREIGN KEY")))
+        .unwrap_or("");
     let rule = |what: &str| {
-        let Some(at) = line.find(what) else { return "RESTRICT".to_string() };
+        let Some(at) = line.find(what) else {
+            return "RESTRICT".to_string();
+        };
         let rest = &line[at + what.len()..];
-        ["SET NULL", "SET DEFAULT", "NO ACTION", "CASCADE", "RESTRICT"]
-            .into_iter()
-            .find(|r| rest.trim_start().starts_with(r))
-            .unwrap_or("RESTRICT")
-            .to_string()
+        [
+            "SET NULL",
+            "SET DEFAULT",
+            "NO ACTION",
+            "CASCADE",
+            "RESTRICT",
+        ]
+        .into_iter()
+        .find(|r| rest.trim_start().starts_with(r))
+        .unwrap_or("RESTRICT")
+        .to_string()
     };
     (rule("ON UPDATE "), rule("ON DELETE "))
 }
@@ -252,16 +322,34 @@ mod tests {
     #[test]
     fn foreign_key_rules_from_show_create_table() {
         let sql = "CREATE TABLE `orders` (\n  `id` int,\n  CONSTRAINT `fk_a` FOREIGN KEY (`c`) REFERENCES `customer` (`id`) ON DELETE CASCADE,\n  CONSTRAINT `fk_b` FOREIGN KEY (`p`) REFERENCES `product` (`id`) ON DELETE SET NULL ON UPDATE NO ACTION,\n  CONSTRAINT `fk_c` FOREIGN KEY (`q`) REFERENCES `q` (`id`)\n)".replace("\\n", "\n");
-        assert_eq!(fk_rules(&sql, "fk_a"), ("RESTRICT".into(), "CASCADE".into()));
-        assert_eq!(fk_rules(&sql, "fk_b"), ("NO ACTION".into(), "SET NULL".into()));
-        assert_eq!(fk_rules(&sql, "fk_c"), ("RESTRICT".into(), "RESTRICT".into()));
+        assert_eq!(
+            fk_rules(&sql, "fk_a"),
+            ("RESTRICT".into(), "CASCADE".into())
+        );
+        assert_eq!(
+            fk_rules(&sql, "fk_b"),
+            ("NO ACTION".into(), "SET NULL".into())
+        );
+        assert_eq!(
+            fk_rules(&sql, "fk_c"),
+            ("RESTRICT".into(), "RESTRICT".into())
+        );
     }
 
     #[test]
     fn include_and_exclude() {
-        let all: Vec<String> = ["actor", "audit", "film"].iter().map(|s| s.to_string()).collect();
+        let all: Vec<String> = ["actor", "audit", "film"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(select_tables(&all, &[], &[]), all);
-        assert_eq!(select_tables(&all, &[], &["audit".into()]), vec!["actor", "film"]);
-        assert_eq!(select_tables(&all, &["film".into(), "audit".into()], &["audit".into()]), vec!["film"]);
+        assert_eq!(
+            select_tables(&all, &[], &["audit".into()]),
+            vec!["actor", "film"]
+        );
+        assert_eq!(
+            select_tables(&all, &["film".into(), "audit".into()], &["audit".into()]),
+            vec!["film"]
+        );
     }
 }

@@ -17,11 +17,15 @@ use crate::error::{Error, Result, SqlState};
 /// (default 10000), `compress` (true, fast, best or 0-9).
 pub fn client_opts(c: &MysqlConn) -> Result<mysql::Opts> {
     let bad = |k: &str, v: &str| {
-        Error::invalid(format!("invalid value \"{v}\" for connection parameter \"{k}\""))
-            .hint("Booleans are true or false; timeouts are milliseconds.")
+        Error::invalid(format!(
+            "invalid value \"{v}\" for connection parameter \"{k}\""
+        ))
+        .hint("Booleans are true or false; timeouts are milliseconds.")
     };
     let flag = |k: &str| -> Result<Option<bool>> {
-        c.param(k).map(|v| v.parse::<bool>().map_err(|_| bad(k, v))).transpose()
+        c.param(k)
+            .map(|v| v.parse::<bool>().map_err(|_| bad(k, v)))
+            .transpose()
     };
     let timeout = match c.param("tcp_connect_timeout_ms") {
         Some(v) => Duration::from_millis(v.parse().map_err(|_| bad("tcp_connect_timeout_ms", v))?),
@@ -44,14 +48,23 @@ pub fn client_opts(c: &MysqlConn) -> Result<mysql::Opts> {
             "true" => mysql::Compression::default(),
             "fast" => mysql::Compression::fast(),
             "best" => mysql::Compression::best(),
-            n => mysql::Compression::new(n.parse().ok().filter(|l| *l <= 9).ok_or_else(|| bad("compress", v))?),
+            n => mysql::Compression::new(
+                n.parse()
+                    .ok()
+                    .filter(|l| *l <= 9)
+                    .ok_or_else(|| bad("compress", v))?,
+            ),
         };
         b = b.compress(Some(level));
     }
     let root = c.param("root_cert_path");
     let accept_invalid = flag("danger_accept_invalid_certs")?;
     let skip_domain = flag("danger_skip_domain_validation")?;
-    if flag("ssl")?.unwrap_or(false) || root.is_some() || accept_invalid.is_some() || skip_domain.is_some() {
+    if flag("ssl")?.unwrap_or(false)
+        || root.is_some()
+        || accept_invalid.is_some()
+        || skip_domain.is_some()
+    {
         let mut ssl = mysql::SslOpts::default();
         if let Some(path) = root {
             ssl = ssl.with_root_cert_path(Some(std::path::PathBuf::from(path)));
@@ -90,7 +103,11 @@ pub fn connect(c: &MysqlConn) -> Result<mysql::Conn> {
 }
 
 fn query_error(what: &str, e: mysql::Error) -> Error {
-    Error::new(SqlState::ConnectionFailure, format!("MySQL failed while {what}")).detail(e.to_string())
+    Error::new(
+        SqlState::ConnectionFailure,
+        format!("MySQL failed while {what}"),
+    )
+    .detail(e.to_string())
 }
 
 /// What chameleon needs to know about a source server.
@@ -116,11 +133,18 @@ impl ServerFacts {
 
 pub fn gather_facts(conn: &mut mysql::Conn, database: &str) -> Result<ServerFacts> {
     let row: Option<(String, String, String, String)> = conn
-        .query_first("SELECT @@version, CAST(@@log_bin AS CHAR), @@binlog_format, @@binlog_row_image")
+        .query_first(
+            "SELECT @@version, CAST(@@log_bin AS CHAR), @@binlog_format, @@binlog_row_image",
+        )
         .map_err(|e| query_error("reading server settings", e))?;
     let (version, log_bin, binlog_format, binlog_row_image) = row.unwrap_or_default();
-    let binlog_row_metadata: Option<String> = conn.query_first("SELECT @@binlog_row_metadata").ok().flatten();
-    let grants: Vec<String> = conn.query("SHOW GRANTS").map_err(|e| query_error("reading the user's grants", e))?;
+    let binlog_row_metadata: Option<String> = conn
+        .query_first("SELECT @@binlog_row_metadata")
+        .ok()
+        .flatten();
+    let grants: Vec<String> = conn
+        .query("SHOW GRANTS")
+        .map_err(|e| query_error("reading the user's grants", e))?;
     let tables: Vec<String> = conn
         .exec(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
@@ -151,17 +175,32 @@ fn parse_grant(line: &str) -> Option<Grant> {
     let on = rest.find(" ON ")?;
     let privileges = rest[..on]
         .split(',')
-        .map(|p| p.trim().split('(').next().unwrap_or("").trim().to_ascii_uppercase())
+        .map(|p| {
+            p.trim()
+                .split('(')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_uppercase()
+        })
         .collect();
     let after = &rest[on + 4..];
-    let scope = after.split(" TO ").next()?.trim().replace('`', "").replace("\\_", "_");
+    let scope = after
+        .split(" TO ")
+        .next()?
+        .trim()
+        .replace('`', "")
+        .replace("\\_", "_");
     Some(Grant { privileges, scope })
 }
 
 fn has(grants: &[Grant], privilege: &str, database: &str) -> bool {
     grants.iter().any(|g| {
         let in_scope = g.scope == "*.*" || g.scope == format!("{database}.*");
-        in_scope && g.privileges.iter().any(|p| p == privilege || p == "ALL PRIVILEGES" || p == "ALL")
+        in_scope
+            && g.privileges
+                .iter()
+                .any(|p| p == privilege || p == "ALL PRIVILEGES" || p == "ALL")
     })
 }
 
@@ -180,7 +219,11 @@ pub fn missing_privileges(facts: &ServerFacts, database: &str) -> Vec<&'static s
     }
     // SHOW MASTER STATUS: MariaDB 10.5+ calls it BINLOG MONITOR, older servers REPLICATION CLIENT
     if !has(&grants, "BINLOG MONITOR", database) && !has(&grants, "REPLICATION CLIENT", database) {
-        missing.push(if facts.is_mariadb() { "BINLOG MONITOR" } else { "REPLICATION CLIENT" });
+        missing.push(if facts.is_mariadb() {
+            "BINLOG MONITOR"
+        } else {
+            "REPLICATION CLIENT"
+        });
     }
     missing
 }
@@ -209,22 +252,44 @@ pub fn problems(facts: &ServerFacts, c: &MysqlConn, include_tables: &[String]) -
         out.push(
             Error::new(
                 SqlState::InsufficientPrivilege,
-                format!("MySQL user \"{}\" lacks privileges replication needs: {}", c.user, missing.join(", ")),
+                format!(
+                    "MySQL user \"{}\" lacks privileges replication needs: {}",
+                    c.user,
+                    missing.join(", ")
+                ),
             )
             .detail(format!("SHOW GRANTS: {}", facts.grants.join("; ")))
-            .hint(format!("GRANT {} ON *.* TO '{}'@'%';", missing.join(", "), c.user)),
+            .hint(format!(
+                "GRANT {} ON *.* TO '{}'@'%';",
+                missing.join(", "),
+                c.user
+            )),
         );
     }
-    let unknown: Vec<&String> = include_tables.iter().filter(|t| !facts.tables.contains(t)).collect();
+    let unknown: Vec<&String> = include_tables
+        .iter()
+        .filter(|t| !facts.tables.contains(t))
+        .collect();
     if !unknown.is_empty() {
         let some: Vec<&str> = facts.tables.iter().take(20).map(|s| s.as_str()).collect();
         out.push(
             Error::new(
                 SqlState::UndefinedTable,
-                format!("include_tables names tables that database \"{}\" does not have: {}", c.database,
-                    unknown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")),
+                format!(
+                    "include_tables names tables that database \"{}\" does not have: {}",
+                    c.database,
+                    unknown
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             )
-            .hint(format!("Tables there: {}{}", some.join(", "), if facts.tables.len() > 20 { ", ..." } else { "" })),
+            .hint(format!(
+                "Tables there: {}{}",
+                some.join(", "),
+                if facts.tables.len() > 20 { ", ..." } else { "" }
+            )),
         );
     }
     out
@@ -238,9 +303,24 @@ pub fn combine(mut errors: Vec<Error>) -> Option<Error> {
         1 => errors.pop(),
         n => {
             let first = errors[0].clone();
-            let detail = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
-            let hint = errors.iter().filter_map(|e| e.hint.as_deref()).collect::<Vec<_>>().join(" ");
-            Some(Error::new(first.state, format!("{} (and {} more problems)", first.message, n - 1)).detail(detail).hint(hint))
+            let detail = errors
+                .iter()
+                .map(|e| e.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let hint = errors
+                .iter()
+                .filter_map(|e| e.hint.as_deref())
+                .collect::<Vec<_>>()
+                .join(" ");
+            Some(
+                Error::new(
+                    first.state,
+                    format!("{} (and {} more problems)", first.message, n - 1),
+                )
+                .detail(detail)
+                .hint(hint),
+            )
         }
     }
 }
@@ -291,10 +371,19 @@ mod tests {
         assert!(missing_privileges(&f, "sakila").is_empty());
         assert_eq!(missing_privileges(&f, "other"), vec!["SELECT"]);
         // a table-level or column-level grant does not cover the database
-        let f = facts(&["GRANT SELECT (id) ON `sakila`.`film` TO `u`@`%`", "GRANT USAGE ON *.* TO `u`@`%`"]);
-        assert_eq!(missing_privileges(&f, "sakila"), vec!["SELECT", "RELOAD", "REPLICATION SLAVE", "BINLOG MONITOR"]);
+        let f = facts(&[
+            "GRANT SELECT (id) ON `sakila`.`film` TO `u`@`%`",
+            "GRANT USAGE ON *.* TO `u`@`%`",
+        ]);
+        assert_eq!(
+            missing_privileges(&f, "sakila"),
+            vec!["SELECT", "RELOAD", "REPLICATION SLAVE", "BINLOG MONITOR"]
+        );
         // underscores escaped by SHOW GRANTS
-        let f = facts(&["GRANT SELECT ON `my\\_db`.* TO `u`@`%`", "GRANT RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `u`@`%`"]);
+        let f = facts(&[
+            "GRANT SELECT ON `my\\_db`.* TO `u`@`%`",
+            "GRANT RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `u`@`%`",
+        ]);
         assert!(missing_privileges(&f, "my_db").is_empty());
     }
 
@@ -307,9 +396,17 @@ mod tests {
         let p = problems(&f, &conn(), &["film".into(), "nope".into()]);
         let states: Vec<_> = p.iter().map(|e| e.state.code()).collect();
         assert_eq!(states, vec!["55000", "55000", "55000", "42501", "42P01"]);
-        assert!(p[1].hint.as_deref().unwrap().contains("binlog_format = 'ROW'"));
-        assert!(p[3].message.contains("RELOAD, REPLICATION SLAVE, BINLOG MONITOR"));
-        assert!(p[3].hint.as_deref().unwrap().starts_with("GRANT RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'usr_replica'"));
+        assert!(p[1]
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("binlog_format = 'ROW'"));
+        assert!(p[3]
+            .message
+            .contains("RELOAD, REPLICATION SLAVE, BINLOG MONITOR"));
+        assert!(p[3].hint.as_deref().unwrap().starts_with(
+            "GRANT RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'usr_replica'"
+        ));
         assert!(p[4].message.contains("nope") && p[4].hint.as_deref().unwrap().contains("actor"));
         let all = combine(p).unwrap();
         assert_eq!(all.state.code(), "55000");
@@ -320,16 +417,27 @@ mod tests {
 
     #[test]
     fn client_options_from_the_url() {
-        let c = MysqlConn::parse("mysql://u:p@db.example:3307/shop?ssl=true&compress=fast&tcp_connect_timeout_ms=2500").unwrap();
+        let c = MysqlConn::parse(
+            "mysql://u:p@db.example:3307/shop?ssl=true&compress=fast&tcp_connect_timeout_ms=2500",
+        )
+        .unwrap();
         let o = client_opts(&c).unwrap();
         assert_eq!(o.get_ip_or_hostname(), "db.example");
         assert_eq!(o.get_tcp_port(), 3307);
         assert!(!o.get_prefer_socket(), "a replica talks TCP unless asked");
         assert!(o.get_ssl_opts().is_some());
-        assert_eq!(o.get_tcp_connect_timeout(), Some(Duration::from_millis(2500)));
+        assert_eq!(
+            o.get_tcp_connect_timeout(),
+            Some(Duration::from_millis(2500))
+        );
         let plain = client_opts(&MysqlConn::parse("mysql://u:p@h/shop").unwrap()).unwrap();
         assert!(plain.get_ssl_opts().is_none());
-        for bad in ["ssl=yes", "compress=11", "tcp_connect_timeout_ms=soon", "prefer_socket=1"] {
+        for bad in [
+            "ssl=yes",
+            "compress=11",
+            "tcp_connect_timeout_ms=soon",
+            "prefer_socket=1",
+        ] {
             let c = MysqlConn::parse(&format!("mysql://u:p@h/shop?{bad}")).unwrap();
             assert!(client_opts(&c).is_err(), "{bad}");
         }

@@ -17,8 +17,14 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 6] =
-        [Status::Ready, Status::Initialising, Status::Initialised, Status::Stopped, Status::Running, Status::Error];
+    pub const ALL: [Status; 6] = [
+        Status::Ready,
+        Status::Initialising,
+        Status::Initialised,
+        Status::Stopped,
+        Status::Running,
+        Status::Error,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -82,10 +88,18 @@ pub struct Transition {
 
 impl Transition {
     fn to(s: Status) -> Self {
-        Transition { to: Some(s), enabled: None, notice: None }
+        Transition {
+            to: Some(s),
+            enabled: None,
+            notice: None,
+        }
     }
     fn noop(msg: String) -> Self {
-        Transition { to: None, enabled: None, notice: Some(msg) }
+        Transition {
+            to: None,
+            enabled: None,
+            notice: Some(msg),
+        }
     }
 }
 
@@ -101,7 +115,11 @@ pub struct SourceState {
 fn refuse(source: &str, verb: Verb, st: Status, hint: &str) -> Error {
     Error::new(
         SqlState::ObjectNotInPrerequisiteState,
-        format!("{} cannot run on source \"{source}\" while it is {}", verb.name(), st.as_str()),
+        format!(
+            "{} cannot run on source \"{source}\" while it is {}",
+            verb.name(),
+            st.as_str()
+        ),
     )
     .hint(hint.to_string())
 }
@@ -112,27 +130,66 @@ pub fn plan(source: &str, verb: Verb, s: SourceState) -> Result<Transition> {
     let st = s.status;
     match verb {
         Verb::Init | Verb::Sync => match st {
-            Running => Err(refuse(source, verb, st, "Stop it first: SELECT chameleon.stop_replica(...).")),
-            Initialising => Err(refuse(source, verb, st, "Another init_replica is copying this source; wait for it or cancel it.")),
-            _ if !s.enabled => Err(refuse(source, verb, st, "The source is disabled: SELECT chameleon.enable_replica(...) first.")),
+            Running => Err(refuse(
+                source,
+                verb,
+                st,
+                "Stop it first: SELECT chameleon.stop_replica(...).",
+            )),
+            Initialising => Err(refuse(
+                source,
+                verb,
+                st,
+                "Another init_replica is copying this source; wait for it or cancel it.",
+            )),
+            _ if !s.enabled => Err(refuse(
+                source,
+                verb,
+                st,
+                "The source is disabled: SELECT chameleon.enable_replica(...) first.",
+            )),
             _ => Ok(Transition::to(Initialising)),
         },
         Verb::Start => match st {
-            _ if !s.enabled => Err(refuse(source, verb, st, "The source is disabled: SELECT chameleon.enable_replica(...) first.")),
-            Running => Ok(Transition::noop(format!("source \"{source}\" is already running"))),
+            _ if !s.enabled => Err(refuse(
+                source,
+                verb,
+                st,
+                "The source is disabled: SELECT chameleon.enable_replica(...) first.",
+            )),
+            Running => Ok(Transition::noop(format!(
+                "source \"{source}\" is already running"
+            ))),
             Initialised | Stopped => Ok(Transition::to(Running)),
-            Ready => Err(refuse(source, verb, st, "Copy it first: SELECT chameleon.init_replica(...).")),
+            Ready => Err(refuse(
+                source,
+                verb,
+                st,
+                "Copy it first: SELECT chameleon.init_replica(...).",
+            )),
             Initialising => Err(refuse(source, verb, st, "Wait for init_replica to finish.")),
-            Error => Err(refuse(source, verb, st, "See chameleon.show_errors(), then SELECT chameleon.enable_replica(...).")),
+            Error => Err(refuse(
+                source,
+                verb,
+                st,
+                "See chameleon.show_errors(), then SELECT chameleon.enable_replica(...).",
+            )),
         },
         Verb::Stop => match st {
             Running => Ok(Transition::to(Stopped)),
-            _ => Ok(Transition::noop(format!("source \"{source}\" is not running ({})", st.as_str()))),
+            _ => Ok(Transition::noop(format!(
+                "source \"{source}\" is not running ({})",
+                st.as_str()
+            ))),
         },
         Verb::Disable => {
             let to = if st == Running { Some(Stopped) } else { None };
             let notice = (!s.enabled).then(|| format!("source \"{source}\" is already disabled"));
-            Ok(Transition { to, enabled: Some(false), notice })
+            Ok(Transition {
+                to,
+                enabled: Some(false),
+                notice,
+            })
         }
         Verb::Enable => {
             let to = match st {
@@ -140,18 +197,41 @@ pub fn plan(source: &str, verb: Verb, s: SourceState) -> Result<Transition> {
                 Error => Some(Ready),
                 _ => None,
             };
-            let notice = (s.enabled && to.is_none()).then(|| format!("source \"{source}\" is already enabled"));
-            Ok(Transition { to, enabled: Some(true), notice })
+            let notice = (s.enabled && to.is_none())
+                .then(|| format!("source \"{source}\" is already enabled"));
+            Ok(Transition {
+                to,
+                enabled: Some(true),
+                notice,
+            })
         }
         Verb::Drop => match st {
-            Running | Initialising => Err(refuse(source, verb, st, "Stop it first: SELECT chameleon.stop_replica(...).")),
-            _ => Ok(Transition { to: None, enabled: None, notice: None }),
+            Running | Initialising => Err(refuse(
+                source,
+                verb,
+                st,
+                "Stop it first: SELECT chameleon.stop_replica(...).",
+            )),
+            _ => Ok(Transition {
+                to: None,
+                enabled: None,
+                notice: None,
+            }),
         },
         Verb::Detach => match st {
             Initialising => Err(refuse(source, verb, st, "Wait for init_replica to finish.")),
-            Ready => Err(refuse(source, verb, st, "The source holds no copy yet: use drop_source.")),
+            Ready => Err(refuse(
+                source,
+                verb,
+                st,
+                "The source holds no copy yet: use drop_source.",
+            )),
             Running => Ok(Transition::to(Stopped)),
-            _ => Ok(Transition { to: None, enabled: None, notice: None }),
+            _ => Ok(Transition {
+                to: None,
+                enabled: None,
+                notice: None,
+            }),
         },
     }
 }
@@ -162,7 +242,11 @@ mod tests {
     use Status::*;
 
     fn st(status: Status) -> SourceState {
-        SourceState { status, enabled: true, has_position: true }
+        SourceState {
+            status,
+            enabled: true,
+            has_position: true,
+        }
     }
 
     #[test]
@@ -175,27 +259,49 @@ mod tests {
 
     #[test]
     fn upgrade_guard_matches_release_note() {
-        let allowed: Vec<_> = Status::ALL.into_iter().filter(|s| s.allows_upgrade()).collect();
+        let allowed: Vec<_> = Status::ALL
+            .into_iter()
+            .filter(|s| s.allows_upgrade())
+            .collect();
         assert_eq!(allowed, vec![Ready, Initialised, Stopped]);
     }
 
     #[test]
     fn start_needs_a_copy_and_no_error() {
-        assert_eq!(plan("s", Verb::Start, st(Initialised)).unwrap().to, Some(Running));
-        assert_eq!(plan("s", Verb::Start, st(Stopped)).unwrap().to, Some(Running));
-        assert!(plan("s", Verb::Start, st(Running)).unwrap().notice.is_some());
+        assert_eq!(
+            plan("s", Verb::Start, st(Initialised)).unwrap().to,
+            Some(Running)
+        );
+        assert_eq!(
+            plan("s", Verb::Start, st(Stopped)).unwrap().to,
+            Some(Running)
+        );
+        assert!(plan("s", Verb::Start, st(Running))
+            .unwrap()
+            .notice
+            .is_some());
         for bad in [Ready, Initialising, Error] {
             let e = plan("s", Verb::Start, st(bad)).unwrap_err();
             assert_eq!(e.state, SqlState::ObjectNotInPrerequisiteState);
             assert!(e.hint.is_some());
         }
-        let disabled = SourceState { enabled: false, ..st(Stopped) };
-        assert!(plan("s", Verb::Start, disabled).unwrap_err().hint.unwrap().contains("enable_replica"));
+        let disabled = SourceState {
+            enabled: false,
+            ..st(Stopped)
+        };
+        assert!(plan("s", Verb::Start, disabled)
+            .unwrap_err()
+            .hint
+            .unwrap()
+            .contains("enable_replica"));
     }
 
     #[test]
     fn stop_is_idempotent() {
-        assert_eq!(plan("s", Verb::Stop, st(Running)).unwrap().to, Some(Stopped));
+        assert_eq!(
+            plan("s", Verb::Stop, st(Running)).unwrap().to,
+            Some(Stopped)
+        );
         for other in [Ready, Initialised, Stopped, Error] {
             let t = plan("s", Verb::Stop, st(other)).unwrap();
             assert_eq!(t.to, None);
@@ -207,11 +313,35 @@ mod tests {
     fn disable_stops_and_enable_clears_error() {
         let t = plan("s", Verb::Disable, st(Running)).unwrap();
         assert_eq!((t.to, t.enabled), (Some(Stopped), Some(false)));
-        let t = plan("s", Verb::Enable, SourceState { status: Error, enabled: false, has_position: true }).unwrap();
-        assert_eq!((t.to, t.enabled, t.notice), (Some(Stopped), Some(true), None));
-        let t = plan("s", Verb::Enable, SourceState { status: Error, enabled: true, has_position: false }).unwrap();
+        let t = plan(
+            "s",
+            Verb::Enable,
+            SourceState {
+                status: Error,
+                enabled: false,
+                has_position: true,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            (t.to, t.enabled, t.notice),
+            (Some(Stopped), Some(true), None)
+        );
+        let t = plan(
+            "s",
+            Verb::Enable,
+            SourceState {
+                status: Error,
+                enabled: true,
+                has_position: false,
+            },
+        )
+        .unwrap();
         assert_eq!(t.to, Some(Ready));
-        assert!(plan("s", Verb::Enable, st(Stopped)).unwrap().notice.is_some());
+        assert!(plan("s", Verb::Enable, st(Stopped))
+            .unwrap()
+            .notice
+            .is_some());
     }
 
     #[test]
@@ -220,8 +350,14 @@ mod tests {
             assert!(plan("s", Verb::Drop, st(busy)).is_err());
             assert!(plan("s", Verb::Init, st(busy)).is_err());
         }
-        assert_eq!(plan("s", Verb::Init, st(Error)).unwrap().to, Some(Initialising));
+        assert_eq!(
+            plan("s", Verb::Init, st(Error)).unwrap().to,
+            Some(Initialising)
+        );
         assert!(plan("s", Verb::Detach, st(Ready)).is_err());
-        assert_eq!(plan("s", Verb::Detach, st(Running)).unwrap().to, Some(Stopped));
+        assert_eq!(
+            plan("s", Verb::Detach, st(Running)).unwrap().to,
+            Some(Stopped)
+        );
     }
 }

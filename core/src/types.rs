@@ -36,8 +36,14 @@ impl MysqlColumn {
     }
     /// The values of ENUM('a','b') or SET('a','b'), unquoted.
     pub fn enum_values(&self) -> Vec<String> {
-        let Some(open) = self.column_type.find('(') else { return vec![] };
-        let inner = &self.column_type[open + 1..self.column_type.rfind(')').unwrap_or(self.column_type.len())];
+        let Some(open) = self.column_type.find('(') else {
+            return vec![];
+        };
+        let inner = &self.column_type[open + 1
+            ..self
+                .column_type
+                .rfind(')')
+                .unwrap_or(self.column_type.len())];
         let mut out = Vec::new();
         let mut cur = String::new();
         let mut chars = inner.chars().peekable();
@@ -133,7 +139,11 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
         "bigint" if c.unsigned() => ("numeric(20,0)".into(), Kind::Int),
         "bigint" => ("bigint".into(), Kind::Int),
         "decimal" | "numeric" => (
-            format!("numeric({},{})", c.numeric_precision.unwrap_or(10), c.numeric_scale.unwrap_or(0)),
+            format!(
+                "numeric({},{})",
+                c.numeric_precision.unwrap_or(10),
+                c.numeric_scale.unwrap_or(0)
+            ),
             Kind::Decimal,
         ),
         "float" => ("real".into(), Kind::Float),
@@ -147,27 +157,42 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
         "datetime" => (format!("timestamp({})", prec(0)), Kind::DateTime),
         "timestamp" => (format!("timestamptz({})", prec(0)), Kind::Timestamp),
         "time" => ("interval".into(), Kind::Time),
-        "char" | "varchar" => (format!("varchar({})", c.char_max_length.unwrap_or(255).max(1)), Kind::Text),
-        "tinytext" | "text" | "mediumtext" | "longtext" if c.is_json => ("jsonb".into(), Kind::Json),
+        "char" | "varchar" => (
+            format!("varchar({})", c.char_max_length.unwrap_or(255).max(1)),
+            Kind::Text,
+        ),
+        "tinytext" | "text" | "mediumtext" | "longtext" if c.is_json => {
+            ("jsonb".into(), Kind::Json)
+        }
         "tinytext" | "text" | "mediumtext" | "longtext" => ("text".into(), Kind::Text),
         "json" => ("jsonb".into(), Kind::Json),
-        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => ("bytea".into(), Kind::Bytes),
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" => {
+            ("bytea".into(), Kind::Bytes)
+        }
         "enum" | "set" => ("text".into(), Kind::Text),
-        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring" | "multipolygon"
-        | "geometrycollection" => ("bytea".into(), Kind::Bytes),
+        "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" => ("bytea".into(), Kind::Bytes),
         _ => return Err(unsupported(c)),
     };
     let by_column = overrides.get(format!("{table}.{}", c.name));
-    let by_type = overrides.get(&c.column_type).or_else(|| overrides.get(&c.data_type));
+    let by_type = overrides
+        .get(&c.column_type)
+        .or_else(|| overrides.get(&c.data_type));
     if let Some(target) = by_column.or(by_type).and_then(|v| v.as_str()) {
         sql_type = target.to_string();
         if matches!(target.to_ascii_lowercase().as_str(), "boolean" | "bool") {
             kind = Kind::Bool;
-        } else if matches!(kind, Kind::Bytes | Kind::Bit(_)) && !target.eq_ignore_ascii_case("bytea") {
+        } else if matches!(kind, Kind::Bytes | Kind::Bit(_))
+            && !target.eq_ignore_ascii_case("bytea")
+        {
             kind = Kind::Text; // binary overridden to a text type: sent as text
         }
     }
-    let labels = if matches!(c.data_type.as_str(), "enum" | "set") { c.enum_values() } else { Vec::new() };
+    let labels = if matches!(c.data_type.as_str(), "enum" | "set") {
+        c.enum_values()
+    } else {
+        Vec::new()
+    };
     let check = (c.data_type == "enum").then(|| {
         let vals: Vec<String> = labels.iter().map(|v| quote_literal(v)).collect();
         format!("{} IN ({})", quote_ident(&c.name), vals.join(", "))
@@ -192,7 +217,10 @@ pub fn translate_default(c: &MysqlColumn, kind: Kind) -> Option<String> {
         return None;
     }
     let lower = d.to_ascii_lowercase();
-    if lower.starts_with("current_timestamp") || lower.starts_with("now(") || lower == "localtimestamp()" {
+    if lower.starts_with("current_timestamp")
+        || lower.starts_with("now(")
+        || lower == "localtimestamp()"
+    {
         return Some("CURRENT_TIMESTAMP".into());
     }
     // 'quoted literal' (MariaDB) or a bare value (MySQL)
@@ -208,11 +236,26 @@ pub fn translate_default(c: &MysqlColumn, kind: Kind) -> Option<String> {
     };
     match kind {
         Kind::Date | Kind::DateTime | Kind::Timestamp if literal.starts_with("0000-00-00") => None,
-        Kind::Bool => Some(if literal == "0" { "false".into() } else { "true".into() }),
-        Kind::Int | Kind::Decimal | Kind::Float | Kind::Double => literal.parse::<f64>().ok().map(|_| literal),
+        Kind::Bool => Some(if literal == "0" {
+            "false".into()
+        } else {
+            "true".into()
+        }),
+        Kind::Int | Kind::Decimal | Kind::Float | Kind::Double => {
+            literal.parse::<f64>().ok().map(|_| literal)
+        }
         Kind::Bit(_) => literal.parse::<u64>().ok().map(|v| format!("B'{v:b}'")),
-        Kind::Bytes => Some(format!("'\\x{}'::bytea", literal.bytes().map(|b| format!("{b:02x}")).collect::<String>())),
-        Kind::Timestamp => Some(format!("{}::timestamptz", quote_literal(&format!("{literal}+00")))),
+        Kind::Bytes => Some(format!(
+            "'\\x{}'::bytea",
+            literal
+                .bytes()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        )),
+        Kind::Timestamp => Some(format!(
+            "{}::timestamptz",
+            quote_literal(&format!("{literal}+00"))
+        )),
         _ => Some(quote_literal(&literal)),
     }
 }
@@ -243,7 +286,11 @@ pub fn value_text(col: &PgColumn, v: &mysql::Value) -> Result<(Option<String>, b
     write_value(&mut out, col, v, Escape::None)?;
     // text types hold UTF-8 (the session and the binlog of utf8mb4 columns); bytea is hex
     let s = String::from_utf8(out).map_err(|e| {
-        Error::invalid(format!("column \"{}\" holds bytes that are not UTF-8", col.name)).detail(e.to_string())
+        Error::invalid(format!(
+            "column \"{}\" holds bytes that are not UTF-8",
+            col.name
+        ))
+        .detail(e.to_string())
     })?;
     Ok((Some(s), zero))
 }
@@ -272,7 +319,11 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
         }
         V::Bytes(b) => match col.kind {
             Kind::Bytes => {
-                out.extend_from_slice(if esc == Escape::Copy { b"\\\\x" } else { b"\\x" });
+                out.extend_from_slice(if esc == Escape::Copy {
+                    b"\\\\x"
+                } else {
+                    b"\\x"
+                });
                 for byte in b {
                     let _ = write!(Buf(out), "{byte:02x}");
                 }
@@ -286,7 +337,11 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
                     out.push(if bits >> i & 1 == 1 { b'1' } else { b'0' });
                 }
             }
-            Kind::Bool => out.push(if b.iter().any(|c| *c != b'0') { b't' } else { b'f' }),
+            Kind::Bool => out.push(if b.iter().any(|c| *c != b'0') {
+                b't'
+            } else {
+                b'f'
+            }),
             _ if esc == Escape::Copy => escape_text(out, b),
             // NUL cannot be stored in PostgreSQL text (nor jsonb): dropped, as in the copy
             _ => out.extend(b.iter().copied().filter(|c| *c != 0)),
@@ -306,7 +361,11 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
         }
         V::Time(neg, days, h, mi, s, us) => {
             let hours = u64::from(*days) * 24 + u64::from(*h);
-            let _ = write!(Buf(out), "{}{hours}:{mi:02}:{s:02}.{us:06}", if *neg { "-" } else { "" });
+            let _ = write!(
+                Buf(out),
+                "{}{hours}:{mi:02}:{s:02}.{us:06}",
+                if *neg { "-" } else { "" }
+            );
         }
     }
     Ok(false)
@@ -329,12 +388,28 @@ pub fn from_binlog(c: &MysqlColumn, labels: &[String], v: mysql::Value) -> mysql
             }
             let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
             let t = secs.rem_euclid(86_400);
-            V::Date(y as u16, m as u8, d as u8, (t / 3600) as u8, (t / 60 % 60) as u8, (t % 60) as u8, micros)
+            V::Date(
+                y as u16,
+                m as u8,
+                d as u8,
+                (t / 3600) as u8,
+                (t / 60 % 60) as u8,
+                (t % 60) as u8,
+                micros,
+            )
         }
         ("year", V::Bytes(b)) => V::Int(String::from_utf8_lossy(&b).parse().unwrap_or(0)),
         ("enum", V::Int(i)) => {
             // 0 is MySQL's "invalid value" entry: the empty string
-            V::Bytes(usize::try_from(i).ok().and_then(|i| i.checked_sub(1)).and_then(|i| labels.get(i)).cloned().unwrap_or_default().into_bytes())
+            V::Bytes(
+                usize::try_from(i)
+                    .ok()
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| labels.get(i))
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_bytes(),
+            )
         }
         ("set", V::Bytes(mask)) => {
             let chosen: Vec<&str> = labels
@@ -392,10 +467,18 @@ mod tests {
     use serde_json::json;
 
     fn col(data_type: &str, column_type: &str) -> MysqlColumn {
-        MysqlColumn { name: "c".into(), data_type: data_type.into(), column_type: column_type.into(), nullable: true, ..Default::default() }
+        MysqlColumn {
+            name: "c".into(),
+            data_type: data_type.into(),
+            column_type: column_type.into(),
+            nullable: true,
+            ..Default::default()
+        }
     }
     fn ty(data_type: &str, column_type: &str) -> String {
-        map_column("t", &col(data_type, column_type), &json!({})).unwrap().sql_type
+        map_column("t", &col(data_type, column_type), &json!({}))
+            .unwrap()
+            .sql_type
     }
     fn enc(c: &PgColumn, v: V) -> String {
         let mut out = Vec::new();
@@ -421,27 +504,39 @@ mod tests {
         let mut d = col("decimal", "decimal(65,30)");
         d.numeric_precision = Some(65);
         d.numeric_scale = Some(30);
-        assert_eq!(map_column("t", &d, &json!({})).unwrap().sql_type, "numeric(65,30)");
+        assert_eq!(
+            map_column("t", &d, &json!({})).unwrap().sql_type,
+            "numeric(65,30)"
+        );
         let mut b = col("bit", "bit(64)");
         b.numeric_precision = Some(64);
         assert_eq!(map_column("t", &b, &json!({})).unwrap().sql_type, "bit(64)");
         let mut dt = col("datetime", "datetime(6)");
         dt.datetime_precision = Some(6);
-        assert_eq!(map_column("t", &dt, &json!({})).unwrap().sql_type, "timestamp(6)");
+        assert_eq!(
+            map_column("t", &dt, &json!({})).unwrap().sql_type,
+            "timestamp(6)"
+        );
         assert_eq!(ty("timestamp", "timestamp"), "timestamptz(0)");
         assert_eq!(ty("time", "time(3)"), "interval");
         assert_eq!(ty("float", "float"), "real");
         assert_eq!(ty("double", "double"), "double precision");
         let mut v = col("varchar", "varchar(20)");
         v.char_max_length = Some(20);
-        assert_eq!(map_column("t", &v, &json!({})).unwrap().sql_type, "varchar(20)");
+        assert_eq!(
+            map_column("t", &v, &json!({})).unwrap().sql_type,
+            "varchar(20)"
+        );
         assert_eq!(ty("longblob", "longblob"), "bytea");
         assert_eq!(ty("json", "json"), "jsonb");
         let mut j = col("longtext", "longtext");
         j.is_json = true;
         assert_eq!(map_column("t", &j, &json!({})).unwrap().sql_type, "jsonb");
         assert_eq!(ty("point", "point"), "bytea");
-        assert!(map_column("t", &col("vector", "vector(3)"), &json!({})).unwrap_err().hint.is_some());
+        assert!(map_column("t", &col("vector", "vector(3)"), &json!({}))
+            .unwrap_err()
+            .hint
+            .is_some());
     }
 
     #[test]
@@ -460,32 +555,63 @@ mod tests {
         assert_eq!((p.sql_type.as_str(), p.kind), ("boolean", Kind::Bool));
         assert_eq!(enc(&p, V::Int(1)), "t");
         assert_eq!(enc(&p, V::Int(0)), "f");
-        let p = map_column("film", &c, &json!({"tinyint(1)": "boolean", "film.c": "integer"})).unwrap();
-        assert_eq!(p.sql_type, "integer", "a column override wins over a type override");
+        let p = map_column(
+            "film",
+            &c,
+            &json!({"tinyint(1)": "boolean", "film.c": "integer"}),
+        )
+        .unwrap();
+        assert_eq!(
+            p.sql_type, "integer",
+            "a column override wins over a type override"
+        );
     }
 
     #[test]
     fn defaults() {
         let mut c = col("varchar", "varchar(10)");
         c.default = Some("'it''s'".into());
-        assert_eq!(map_column("t", &c, &json!({})).unwrap().default.as_deref(), Some("'it''s'"));
+        assert_eq!(
+            map_column("t", &c, &json!({})).unwrap().default.as_deref(),
+            Some("'it''s'")
+        );
         let mut c = col("int", "int(11)");
         c.default = Some("42".into());
-        assert_eq!(map_column("t", &c, &json!({})).unwrap().default.as_deref(), Some("42"));
+        assert_eq!(
+            map_column("t", &c, &json!({})).unwrap().default.as_deref(),
+            Some("42")
+        );
         let mut c = col("datetime", "datetime");
         c.default = Some("current_timestamp()".into());
-        assert_eq!(map_column("t", &c, &json!({})).unwrap().default.as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(
+            map_column("t", &c, &json!({})).unwrap().default.as_deref(),
+            Some("CURRENT_TIMESTAMP")
+        );
         c.default = Some("'0000-00-00 00:00:00'".into());
-        assert_eq!(map_column("t", &c, &json!({})).unwrap().default, None, "a zero date default is dropped");
+        assert_eq!(
+            map_column("t", &c, &json!({})).unwrap().default,
+            None,
+            "a zero date default is dropped"
+        );
         let mut c = col("bit", "bit(3)");
         c.default = Some("b'101'".into());
-        assert_eq!(map_column("t", &c, &json!({})).unwrap().default.as_deref(), Some("B'101'"));
+        assert_eq!(
+            map_column("t", &c, &json!({})).unwrap().default.as_deref(),
+            Some("B'101'")
+        );
         let mut c = col("int", "int(11)");
         c.default = Some("(1 + rand())".into());
-        assert_eq!(map_column("t", &c, &json!({})).unwrap().default, None, "expressions are not carried");
+        assert_eq!(
+            map_column("t", &c, &json!({})).unwrap().default,
+            None,
+            "expressions are not carried"
+        );
         let mut c = col("timestamp", "timestamp");
         c.default = Some("'2020-01-01 00:00:00'".into());
-        assert_eq!(map_column("t", &c, &json!({})).unwrap().default.as_deref(), Some("'2020-01-01 00:00:00+00'::timestamptz"));
+        assert_eq!(
+            map_column("t", &c, &json!({})).unwrap().default.as_deref(),
+            Some("'2020-01-01 00:00:00+00'::timestamptz")
+        );
     }
 
     #[test]
@@ -495,12 +621,24 @@ mod tests {
         assert_eq!(enc(&int, V::Int(i64::MIN)), "-9223372036854775808");
         assert_eq!(enc(&int, V::NULL), "\\N");
         let f = map_column("t", &col("float", "float"), &json!({})).unwrap();
-        assert_eq!(enc(&f, V::Float(3.4028235e38)).parse::<f32>().unwrap(), 3.4028235e38);
-        assert_eq!(enc(&f, V::Float(-1.1754944e-38)).parse::<f32>().unwrap(), -1.1754944e-38);
+        assert_eq!(
+            enc(&f, V::Float(3.4028235e38)).parse::<f32>().unwrap(),
+            3.4028235e38
+        );
+        assert_eq!(
+            enc(&f, V::Float(-1.1754944e-38)).parse::<f32>().unwrap(),
+            -1.1754944e-38
+        );
         let d = map_column("t", &col("double", "double"), &json!({})).unwrap();
-        assert_eq!(enc(&d, V::Double(0.1 + 0.2)).parse::<f64>().unwrap(), 0.1 + 0.2);
+        assert_eq!(
+            enc(&d, V::Double(0.1 + 0.2)).parse::<f64>().unwrap(),
+            0.1 + 0.2
+        );
         let text = map_column("t", &col("text", "text"), &json!({})).unwrap();
-        assert_eq!(enc(&text, V::Bytes("a\\b\tc\nd\re🦎\0".as_bytes().to_vec())), "a\\\\b\\tc\\nd\\re🦎");
+        assert_eq!(
+            enc(&text, V::Bytes("a\\b\tc\nd\re🦎\0".as_bytes().to_vec())),
+            "a\\\\b\\tc\\nd\\re🦎"
+        );
         let blob = map_column("t", &col("blob", "blob"), &json!({})).unwrap();
         assert_eq!(enc(&blob, V::Bytes(vec![0, 255, 10])), "\\\\x00ff0a");
         let mut b = col("bit", "bit(10)");
@@ -515,29 +653,72 @@ mod tests {
         let c = col("timestamp", "timestamp(6)");
         let v = from_binlog(&c, &[], V::Bytes(b"2147483647.999999".to_vec()));
         assert_eq!(enc(&ts, v), "2038-01-19 03:14:07.999999+00");
-        assert_eq!(enc(&ts, from_binlog(&c, &[], V::Bytes(b"1".to_vec()))), "1970-01-01 00:00:01.000000+00");
-        assert_eq!(enc(&ts, from_binlog(&c, &[], V::Bytes(b"951782400.5".to_vec()))), "2000-02-29 00:00:00.500000+00");
-        assert_eq!(enc(&ts, from_binlog(&c, &[], V::Bytes(b"0".to_vec()))), "\\N", "the zero timestamp");
+        assert_eq!(
+            enc(&ts, from_binlog(&c, &[], V::Bytes(b"1".to_vec()))),
+            "1970-01-01 00:00:01.000000+00"
+        );
+        assert_eq!(
+            enc(&ts, from_binlog(&c, &[], V::Bytes(b"951782400.5".to_vec()))),
+            "2000-02-29 00:00:00.500000+00"
+        );
+        assert_eq!(
+            enc(&ts, from_binlog(&c, &[], V::Bytes(b"0".to_vec()))),
+            "\\N",
+            "the zero timestamp"
+        );
         let e = col("enum", "enum('a','b','c d')");
-        assert_eq!(from_binlog(&e, &e.enum_values(), V::Int(3)), V::Bytes(b"c d".to_vec()));
-        assert_eq!(from_binlog(&e, &e.enum_values(), V::Int(0)), V::Bytes(vec![]));
+        assert_eq!(
+            from_binlog(&e, &e.enum_values(), V::Int(3)),
+            V::Bytes(b"c d".to_vec())
+        );
+        assert_eq!(
+            from_binlog(&e, &e.enum_values(), V::Int(0)),
+            V::Bytes(vec![])
+        );
         let st = col("set", "set('x','y','z')");
-        assert_eq!(from_binlog(&st, &st.enum_values(), V::Bytes(vec![0b101])), V::Bytes(b"x,z".to_vec()));
-        assert_eq!(from_binlog(&st, &st.enum_values(), V::Bytes(vec![0])), V::Bytes(vec![]));
-        assert_eq!(from_binlog(&col("year", "year(4)"), &[], V::Bytes(b"2155".to_vec())), V::Int(2155));
-        assert_eq!(from_binlog(&col("int", "int(11)"), &[], V::Int(7)), V::Int(7));
+        assert_eq!(
+            from_binlog(&st, &st.enum_values(), V::Bytes(vec![0b101])),
+            V::Bytes(b"x,z".to_vec())
+        );
+        assert_eq!(
+            from_binlog(&st, &st.enum_values(), V::Bytes(vec![0])),
+            V::Bytes(vec![])
+        );
+        assert_eq!(
+            from_binlog(&col("year", "year(4)"), &[], V::Bytes(b"2155".to_vec())),
+            V::Int(2155)
+        );
+        assert_eq!(
+            from_binlog(&col("int", "int(11)"), &[], V::Int(7)),
+            V::Int(7)
+        );
     }
 
     #[test]
     fn value_text_for_row_images() {
         let blob = map_column("t", &col("blob", "blob"), &json!({})).unwrap();
-        assert_eq!(value_text(&blob, &V::Bytes(vec![0, 255])).unwrap(), (Some("\\x00ff".to_string()), false));
+        assert_eq!(
+            value_text(&blob, &V::Bytes(vec![0, 255])).unwrap(),
+            (Some("\\x00ff".to_string()), false)
+        );
         let text = map_column("t", &col("text", "text"), &json!({})).unwrap();
-        assert_eq!(value_text(&text, &V::Bytes(b"a\tb\\c\0".to_vec())).unwrap().0.as_deref(), Some("a\tb\\c"));
+        assert_eq!(
+            value_text(&text, &V::Bytes(b"a\tb\\c\0".to_vec()))
+                .unwrap()
+                .0
+                .as_deref(),
+            Some("a\tb\\c")
+        );
         assert_eq!(value_text(&text, &V::NULL).unwrap(), (None, false));
-        assert!(value_text(&text, &V::Bytes(vec![0xff, 0xfe])).is_err(), "not UTF-8: an error, not a guess");
+        assert!(
+            value_text(&text, &V::Bytes(vec![0xff, 0xfe])).is_err(),
+            "not UTF-8: an error, not a guess"
+        );
         let date = map_column("t", &col("date", "date"), &json!({})).unwrap();
-        assert_eq!(value_text(&date, &V::Date(0, 0, 0, 0, 0, 0, 0)).unwrap(), (None, true));
+        assert_eq!(
+            value_text(&date, &V::Date(0, 0, 0, 0, 0, 0, 0)).unwrap(),
+            (None, true)
+        );
     }
 
     #[test]
@@ -545,9 +726,15 @@ mod tests {
         let mut c = col("datetime", "datetime(6)");
         c.datetime_precision = Some(6);
         let dt = map_column("t", &c, &json!({})).unwrap();
-        assert_eq!(enc(&dt, V::Date(2038, 1, 19, 3, 14, 7, 999_999)), "2038-01-19 03:14:07.999999");
+        assert_eq!(
+            enc(&dt, V::Date(2038, 1, 19, 3, 14, 7, 999_999)),
+            "2038-01-19 03:14:07.999999"
+        );
         let ts = map_column("t", &col("timestamp", "timestamp(6)"), &json!({})).unwrap();
-        assert_eq!(enc(&ts, V::Date(1970, 1, 1, 0, 0, 1, 0)), "1970-01-01 00:00:01.000000+00");
+        assert_eq!(
+            enc(&ts, V::Date(1970, 1, 1, 0, 0, 1, 0)),
+            "1970-01-01 00:00:01.000000+00"
+        );
         let date = map_column("t", &col("date", "date"), &json!({})).unwrap();
         assert_eq!(enc(&date, V::Date(9999, 12, 31, 0, 0, 0, 0)), "9999-12-31");
         // zero dates: NULL where allowed, -infinity where not; reported
@@ -559,7 +746,13 @@ mod tests {
         let date_nn = map_column("t", &nn, &json!({})).unwrap();
         assert_eq!(enc(&date_nn, V::Date(2020, 0, 1, 0, 0, 0, 0)), "-infinity");
         let time = map_column("t", &col("time", "time(6)"), &json!({})).unwrap();
-        assert_eq!(enc(&time, V::Time(true, 34, 22, 59, 59, 0)), "-838:59:59.000000");
-        assert_eq!(enc(&time, V::Time(false, 1, 1, 2, 3, 500_000)), "25:02:03.500000");
+        assert_eq!(
+            enc(&time, V::Time(true, 34, 22, 59, 59, 0)),
+            "-838:59:59.000000"
+        );
+        assert_eq!(
+            enc(&time, V::Time(false, 1, 1, 2, 3, 500_000)),
+            "25:02:03.500000"
+        );
     }
 }

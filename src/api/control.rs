@@ -86,7 +86,7 @@ fn detach_replica(source: &str) {
     let src = catalog::lock_source(source);
     let t = plan(source, Verb::Detach, src.state).or_raise();
     catalog::apply(&src, &t);
-        // sequences past their column's maximum: the application takes over the inserts
+    // sequences past their column's maximum: the application takes over the inserts
     let setvals = catalog::query_column::<String>(
         "SELECT format('SELECT setval(%L::regclass, coalesce((SELECT max(%I) FROM %s), 0)::bigint + 1, false)',
                        c.oid::regclass::text, a.attname, d.refobjid::regclass)

@@ -19,13 +19,31 @@ fn validate_options(
     on_error: Option<&str>,
     server_id: Option<i64>,
 ) {
-    batch_size.map(options::validate_batch_size).transpose().or_raise();
-    include_tables.map(|t| options::validate_table_list("include_tables", t)).transpose().or_raise();
-    exclude_tables.map(|t| options::validate_table_list("exclude_tables", t)).transpose().or_raise();
-    type_overrides.map(|j| options::validate_type_overrides(&j.0)).transpose().or_raise();
-    copy_options.map(|j| options::validate_copy_options(&j.0)).transpose().or_raise();
+    batch_size
+        .map(options::validate_batch_size)
+        .transpose()
+        .or_raise();
+    include_tables
+        .map(|t| options::validate_table_list("include_tables", t))
+        .transpose()
+        .or_raise();
+    exclude_tables
+        .map(|t| options::validate_table_list("exclude_tables", t))
+        .transpose()
+        .or_raise();
+    type_overrides
+        .map(|j| options::validate_type_overrides(&j.0))
+        .transpose()
+        .or_raise();
+    copy_options
+        .map(|j| options::validate_copy_options(&j.0))
+        .transpose()
+        .or_raise();
     on_error.map(options::OnError::parse).transpose().or_raise();
-    server_id.map(options::validate_server_id).transpose().or_raise();
+    server_id
+        .map(options::validate_server_id)
+        .transpose()
+        .or_raise();
 }
 
 fn query_opt_i64(sql: &str) -> i64 {
@@ -37,8 +55,11 @@ fn query_opt_i64(sql: &str) -> i64 {
 fn required<'a>(func: &str, arg: &str, v: Option<&'a str>) -> &'a str {
     v.unwrap_or_else(|| {
         raise(
-            Error::new(SqlState::NullValueNotAllowed, format!("{func}: {arg} must not be NULL"))
-                .hint(format!("Give {arg} a value.")),
+            Error::new(
+                SqlState::NullValueNotAllowed,
+                format!("{func}: {arg} must not be NULL"),
+            )
+            .hint(format!("Give {arg} a value.")),
         )
     })
 }
@@ -49,9 +70,19 @@ fn check_mysql(conn: &MysqlConn, include_tables: &[String]) {
     let facts = chameleon_core::source::check(conn, include_tables).or_raise();
     notice(&format!(
         "connected to {} at {}:{}: binlog {} with row image {}, {} tables in database \"{}\"",
-        facts.version, conn.host, conn.port, facts.binlog_format, facts.binlog_row_image, facts.tables.len(), conn.database
+        facts.version,
+        conn.host,
+        conn.port,
+        facts.binlog_format,
+        facts.binlog_row_image,
+        facts.tables.len(),
+        conn.database
     ));
-    if let Some(meta) = facts.binlog_row_metadata.as_deref().filter(|m| !m.eq_ignore_ascii_case("FULL")) {
+    if let Some(meta) = facts
+        .binlog_row_metadata
+        .as_deref()
+        .filter(|m| !m.eq_ignore_ascii_case("FULL"))
+    {
         notice(&format!(
             "binlog_row_metadata is {meta}: the replica will take column names and signedness from its catalogue; FULL is more robust (SET GLOBAL binlog_row_metadata = 'FULL')"
         ));
@@ -65,8 +96,11 @@ fn check_unique(column: &str, value: &str, what: &str) {
     );
     if let Some(owner) = taken {
         raise(
-            Error::new(SqlState::DuplicateObject, format!("{what} \"{value}\" is already used by source \"{owner}\""))
-                .hint("Pick another name, or SELECT chameleon.drop_source(...) first."),
+            Error::new(
+                SqlState::DuplicateObject,
+                format!("{what} \"{value}\" is already used by source \"{owner}\""),
+            )
+            .hint("Pick another name, or SELECT chameleon.drop_source(...) first."),
         );
     }
 }
@@ -124,7 +158,11 @@ fn add_source(
     });
     // 1.3: the source's own pair of log tables (release note: "log tables per source")
     let per_source = catalog::layout() == Layout::PerSource;
-    let (log_col, log_val) = if per_source { (", v_log_table", ", $13::varchar[]") } else { ("", "") };
+    let (log_col, log_val) = if per_source {
+        (", v_log_table", ", $13::varchar[]")
+    } else {
+        ("", "")
+    };
     let mut args: Vec<pgrx::datum::DatumWithOid> = vec![
         id.into(),
         source.into(),
@@ -204,7 +242,9 @@ fn alter_source(
             &[src.id.into()],
         )
         .unwrap_or_default();
-        let mut target = conn.clone().unwrap_or_else(|| MysqlConn::parse(&stored).or_raise());
+        let mut target = conn
+            .clone()
+            .unwrap_or_else(|| MysqlConn::parse(&stored).or_raise());
         if target.password.is_empty() {
             target.password = catalog::query_opt::<String>(
                 "SELECT t_mysql_password FROM sch_chameleon.t_source_secrets WHERE i_id_source = $1",
@@ -281,9 +321,17 @@ pub(crate) fn remove_source(src: &catalog::Source) {
         )
         .unwrap_or_default();
         for t in tables {
-            Spi::run(&format!("DROP TABLE IF EXISTS sch_chameleon.{}", spi::quote_identifier(&t))).or_raise();
+            Spi::run(&format!(
+                "DROP TABLE IF EXISTS sch_chameleon.{}",
+                spi::quote_identifier(&t)
+            ))
+            .or_raise();
         }
     }
     // batches, log rows (1.2), secrets, tables, index definitions and discarded rows cascade
-    Spi::run_with_args("DELETE FROM sch_chameleon.t_sources WHERE i_id_source = $1", &[src.id.into()]).or_raise();
+    Spi::run_with_args(
+        "DELETE FROM sch_chameleon.t_sources WHERE i_id_source = $1",
+        &[src.id.into()],
+    )
+    .or_raise();
 }

@@ -37,8 +37,7 @@ fn show_status() -> TableIterator<
     // Counted through the root log table, so the same query serves both layouts.
     let sql = "
         SELECT s.t_source, s.t_dest_schema,
-               CASE WHEN s.enm_status = 'running' AND w.pid IS NULL THEN 'running (no worker)' ELSE s.enm_status::text END,
-               s.b_enabled, s.b_replay_paused, w.pid,
+               s.enm_status::text, s.b_enabled, s.b_replay_paused, s.i_id_source,
                CASE WHEN s.enm_status = 'running' THEN clock_timestamp() - s.ts_last_event END,
                CASE WHEN s.ts_last_event IS NOT NULL
                     THEN greatest(s.ts_last_event - coalesce(s.ts_last_replayed, s.ts_last_event), '0'::interval) END,
@@ -54,20 +53,33 @@ fn show_status() -> TableIterator<
                (SELECT count(*) FROM sch_chameleon.t_discarded_rows d WHERE d.i_id_source = s.i_id_source),
                s.t_last_error, s.t_mysql_url
           FROM sch_chameleon.t_sources s
-          LEFT JOIN LATERAL (SELECT a.pid FROM pg_stat_activity a
-                              WHERE a.backend_type = 'chameleon replica' AND a.datname = current_database()
-                                AND a.application_name = 'chameleon replica ' || s.t_source LIMIT 1) w ON true
          ORDER BY s.t_source";
+    // the live part comes from the worker slots in shared memory
+    let live = crate::worker::live_workers();
     let rows = Spi::connect(|c| {
         let mut out = Vec::new();
         for r in c.select(sql, None, &[])? {
+            let status = r.get::<String>(3)?.unwrap_or_default();
+            let worker = live
+                .iter()
+                .find(|w| Some(w.source) == r.get::<i64>(6).ok().flatten());
+            let mut last_error = r.get::<String>(19)?;
+            let status = match worker {
+                None if status == "running" => "running (no worker)".to_string(),
+                Some(w) if w.retries > 0 => {
+                    // MySQL is unreachable: the worker retries; say why and how often
+                    last_error = Some(w.reason.clone());
+                    format!("{status} (reconnecting, attempt {})", w.retries)
+                }
+                _ => status,
+            };
             out.push((
                 r.get::<String>(1)?.unwrap_or_default(),
                 r.get::<String>(2)?.unwrap_or_default(),
-                r.get::<String>(3)?.unwrap_or_default(),
+                status,
                 r.get::<bool>(4)?.unwrap_or(true),
                 r.get::<bool>(5)?.unwrap_or(false),
-                r.get::<i32>(6)?,
+                worker.map(|w| w.pid),
                 r.get::<Interval>(7)?,
                 r.get::<Interval>(8)?,
                 r.get::<TimestampWithTimeZone>(9)?,
@@ -80,7 +92,7 @@ fn show_status() -> TableIterator<
                 r.get::<i64>(16)?.unwrap_or(0),
                 r.get::<i64>(17)?.unwrap_or(0),
                 r.get::<i64>(18)?.unwrap_or(0),
-                r.get::<String>(19)?,
+                last_error,
                 r.get::<String>(20)?.unwrap_or_default(),
             ));
         }
@@ -130,7 +142,8 @@ fn show_errors(
             out.push((
                 r.get::<String>(1)?.unwrap_or_default(),
                 r.get::<i64>(2)?.unwrap_or_default(),
-                r.get::<TimestampWithTimeZone>(3)?.expect("ts_discarded is NOT NULL"),
+                r.get::<TimestampWithTimeZone>(3)?
+                    .expect("ts_discarded is NOT NULL"),
                 r.get::<i64>(4)?,
                 r.get::<String>(5)?,
                 r.get::<String>(6)?,

@@ -30,7 +30,10 @@ pub fn layout() -> Layout {
 
 /// The first column of the first row, or None when there is no row (pgrx's `get_one` calls
 /// an empty result an error).
-pub fn query_opt<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Option<T> {
+pub fn query_opt<T: FromDatum + IntoDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> Option<T> {
     Spi::connect(|c| {
         let t = c.select(sql, Some(1), args)?;
         if t.is_empty() {
@@ -42,9 +45,14 @@ pub fn query_opt<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::Datum
 }
 
 /// One column of every row of a query.
-pub fn query_column<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<T> {
+pub fn query_column<T: FromDatum + IntoDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> Vec<T> {
     Spi::connect(|c| {
-        c.select(sql, None, args)?.map(|r| r.get::<T>(1)).collect::<Result<Vec<_>, _>>()
+        c.select(sql, None, args)?
+            .map(|r| r.get::<T>(1))
+            .collect::<Result<Vec<_>, _>>()
     })
     .or_raise()
     .into_iter()
@@ -53,7 +61,10 @@ pub fn query_column<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::Da
 }
 
 /// Like [`query_opt`], for statements that write (UPDATE/INSERT ... RETURNING).
-pub fn write_opt<T: FromDatum + IntoDatum>(sql: &str, args: &[pgrx::datum::DatumWithOid]) -> Option<T> {
+pub fn write_opt<T: FromDatum + IntoDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> Option<T> {
     Spi::connect_mut(|c| c.update(sql, Some(1), args)?.first().get::<T>(1)).or_raise()
 }
 
@@ -106,7 +117,15 @@ pub fn load_source(id: i64) -> Option<SourceConfig> {
         )))
     })
     .or_raise()?;
-    let ((name, dest_schema), (running, replay_paused), (url, password), (server_id, batch_size), (include, exclude), (type_overrides, copy_options), (file, pos, gtid)) = row;
+    let (
+        (name, dest_schema),
+        (running, replay_paused),
+        (url, password),
+        (server_id, batch_size),
+        (include, exclude),
+        (type_overrides, copy_options),
+        (file, pos, gtid),
+    ) = row;
     let mut conn = MysqlConn::parse(&url).or_raise();
     conn.password = password;
     Some(SourceConfig {
@@ -122,7 +141,11 @@ pub fn load_source(id: i64) -> Option<SourceConfig> {
         exclude,
         type_overrides,
         copy_options,
-        position: Position { file, pos: pos as u64, gtid },
+        position: Position {
+            file,
+            pos: pos as u64,
+            gtid,
+        },
         layout: layout(),
     })
 }
@@ -163,14 +186,30 @@ pub fn lock_source(name: &str) -> Source {
             &[],
         );
         crate::error::raise(
-            Error::new(SqlState::UndefinedObject, format!("source \"{name}\" does not exist")).hint(match known {
-                Some(k) => format!("Known sources: {k}. SELECT * FROM chameleon.show_status() lists them."),
-                None => "No source is registered yet: SELECT chameleon.add_source(...).".to_string(),
+            Error::new(
+                SqlState::UndefinedObject,
+                format!("source \"{name}\" does not exist"),
+            )
+            .hint(match known {
+                Some(k) => {
+                    format!("Known sources: {k}. SELECT * FROM chameleon.show_status() lists them.")
+                }
+                None => {
+                    "No source is registered yet: SELECT chameleon.add_source(...).".to_string()
+                }
             }),
         );
     };
     let status = Status::parse(&status).unwrap_or(Status::Error);
-    Source { id, dest_schema, state: SourceState { status, enabled, has_position } }
+    Source {
+        id,
+        dest_schema,
+        state: SourceState {
+            status,
+            enabled,
+            has_position,
+        },
+    }
 }
 
 /// Writes a transition decided by `chameleon_core::state::plan`.
@@ -186,7 +225,11 @@ pub fn apply(source: &Source, t: &Transition) {
             SET enm_status = coalesce($2::sch_chameleon.en_src_status, enm_status),
                 b_enabled  = coalesce($3, b_enabled)
           WHERE i_id_source = $1",
-        &[source.id.into(), t.to.map(|s| s.as_str()).into(), t.enabled.into()],
+        &[
+            source.id.into(),
+            t.to.map(|s| s.as_str()).into(),
+            t.enabled.into(),
+        ],
     )
     .or_raise();
 }

@@ -27,7 +27,11 @@ thread_local! {
 /// COPY's data source: hands out the buffered chunk, waits for the next one (checking for
 /// cancel requests), returns 0 at the end of the table.
 #[pg_guard]
-unsafe extern "C-unwind" fn copy_source(outbuf: *mut c_void, _minread: c_int, maxread: c_int) -> c_int {
+unsafe extern "C-unwind" fn copy_source(
+    outbuf: *mut c_void,
+    _minread: c_int,
+    maxread: c_int,
+) -> c_int {
     loop {
         let step = FEED.with(|f| {
             let mut f = f.borrow_mut();
@@ -35,7 +39,13 @@ unsafe extern "C-unwind" fn copy_source(outbuf: *mut c_void, _minread: c_int, ma
             if feed.pos < feed.buf.len() {
                 let n = (feed.buf.len() - feed.pos).min(maxread as usize);
                 // SAFETY: COPY gives us a buffer of maxread bytes
-                unsafe { std::ptr::copy_nonoverlapping(feed.buf[feed.pos..].as_ptr(), outbuf as *mut u8, n) };
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        feed.buf[feed.pos..].as_ptr(),
+                        outbuf as *mut u8,
+                        n,
+                    )
+                };
                 feed.pos += n;
                 return Ok(Some(n as c_int));
             }
@@ -54,7 +64,9 @@ unsafe extern "C-unwind" fn copy_source(outbuf: *mut c_void, _minread: c_int, ma
                 }
                 Ok(Msg::Failed(e)) => Err(e),
                 Err(RecvTimeoutError::Timeout) => Ok(None),
-                Err(RecvTimeoutError::Disconnected) => Err("the MySQL reader stopped unexpectedly".to_string()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    Err("the MySQL reader stopped unexpectedly".to_string())
+                }
             }
         });
         match step {
@@ -77,7 +89,14 @@ pub struct FeedGuard;
 
 impl FeedGuard {
     pub fn install(rx: Receiver<Msg>) -> FeedGuard {
-        FEED.with(|f| *f.borrow_mut() = Some(Feed { rx, buf: Vec::new(), pos: 0, end: None }));
+        FEED.with(|f| {
+            *f.borrow_mut() = Some(Feed {
+                rx,
+                buf: Vec::new(),
+                pos: 0,
+                end: None,
+            })
+        });
         FeedGuard
     }
 }
@@ -103,7 +122,14 @@ pub fn copy_table(_guard: &FeedGuard, rel: pg_sys::Oid) -> (u64, u64) {
         let lock = pg_sys::RowExclusiveLock as pg_sys::LOCKMODE;
         let relation = pg_sys::table_open(rel, lock);
         let pstate = pg_sys::make_parsestate(std::ptr::null_mut());
-        pg_sys::addRangeTableEntryForRelation(pstate, relation, lock, std::ptr::null_mut(), false, false);
+        pg_sys::addRangeTableEntryForRelation(
+            pstate,
+            relation,
+            lock,
+            std::ptr::null_mut(),
+            false,
+            false,
+        );
         let cstate = pg_sys::BeginCopyFrom(
             pstate,
             relation,
@@ -120,7 +146,9 @@ pub fn copy_table(_guard: &FeedGuard, rel: pg_sys::Oid) -> (u64, u64) {
         pg_sys::table_close(relation, pg_sys::NoLock as pg_sys::LOCKMODE);
         n
     };
-    let (rows, zero_dates) = FEED.with(|f| f.borrow().as_ref().and_then(|f| f.end)).unwrap_or((copied, 0));
+    let (rows, zero_dates) = FEED
+        .with(|f| f.borrow().as_ref().and_then(|f| f.end))
+        .unwrap_or((copied, 0));
     debug_assert_eq!(rows, copied);
     (copied, zero_dates)
 }

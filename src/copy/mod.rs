@@ -24,8 +24,11 @@ fn prepare_destination(id: i64, dest: &str) {
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
         &[dest.into()],
     );
-    let exists = query_opt::<bool>("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", &[dest.into()])
-        .unwrap_or(false);
+    let exists = query_opt::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)",
+        &[dest.into()],
+    )
+    .unwrap_or(false);
     if exists {
         let had_copy = query_opt::<bool>(
             "SELECT EXISTS (SELECT 1 FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1)",
@@ -39,14 +42,21 @@ fn prepare_destination(id: i64, dest: &str) {
                     .hint("Drop or rename that schema, or register the source again with another dest_schema."),
             );
         }
-        Spi::run(&format!("DROP SCHEMA {} CASCADE", spi::quote_identifier(dest))).or_raise();
+        Spi::run(&format!(
+            "DROP SCHEMA {} CASCADE",
+            spi::quote_identifier(dest)
+        ))
+        .or_raise();
     }
     Spi::run(&format!("CREATE SCHEMA {}", spi::quote_identifier(dest))).or_raise();
 }
 
 fn regclass(schema: &str, table: &str) -> pg_sys::Oid {
-    query_opt::<pg_sys::Oid>("SELECT format('%I.%I', $1::text, $2::text)::regclass::oid", &[schema.into(), table.into()])
-        .expect("the table was just created")
+    query_opt::<pg_sys::Oid>(
+        "SELECT format('%I.%I', $1::text, $2::text)::regclass::oid",
+        &[schema.into(), table.into()],
+    )
+    .expect("the table was just created")
 }
 
 /// init_replica and 1.2's sync_replica.
@@ -59,14 +69,22 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
 
     let facts = chameleon_core::source::check(&s.conn, &s.include).or_raise();
     let tables = snapshot::select_tables(&facts.tables, &s.include, &s.exclude);
-    let lock_timeout_s = s.copy_options.get("lock_timeout_ms").and_then(|v| v.as_u64()).map_or(60, |ms| ms.div_ceil(1000));
+    let lock_timeout_s = s
+        .copy_options
+        .get("lock_timeout_ms")
+        .and_then(|v| v.as_u64())
+        .map_or(60, |ms| ms.div_ceil(1000));
     let (mut reader, coords) = snapshot::consistent_snapshot(&s.conn, lock_timeout_s).or_raise();
     notice(&format!(
         "init_replica \"{source}\": snapshot of \"{}\" at {}:{}{} ({} tables)",
         s.conn.database,
         coords.binlog_file,
         coords.binlog_position,
-        if coords.gtid.is_empty() { String::new() } else { format!(", GTID {}", coords.gtid) },
+        if coords.gtid.is_empty() {
+            String::new()
+        } else {
+            format!(", GTID {}", coords.gtid)
+        },
         tables.len()
     ));
     let defs = snapshot::read_tables(&mut reader, &s.conn.database, &tables).or_raise();
@@ -74,8 +92,14 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
     let mapped: Vec<(TableDef, Vec<PgColumn>)> = defs
         .into_iter()
         .map(|t| {
-            let cols = t.columns.iter().map(|c| map_column(&t.name, c, &s.type_overrides)).collect::<Result<Vec<_>, _>>();
-            let cols = cols.map_err(|e| e.detail(format!("table \"{}\"", t.name))).or_raise();
+            let cols = t
+                .columns
+                .iter()
+                .map(|c| map_column(&t.name, c, &s.type_overrides))
+                .collect::<Result<Vec<_>, _>>();
+            let cols = cols
+                .map_err(|e| e.detail(format!("table \"{}\"", t.name)))
+                .or_raise();
             (t, cols)
         })
         .collect();
@@ -87,12 +111,20 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
 
     // rows: a reader thread streams from the snapshot, this backend COPYs
     let (tx, rx) = std::sync::mpsc::sync_channel(8);
-    let work: Vec<(String, Vec<PgColumn>)> = mapped.iter().map(|(t, c)| (t.name.clone(), c.clone())).collect();
+    let work: Vec<(String, Vec<PgColumn>)> = mapped
+        .iter()
+        .map(|(t, c)| (t.name.clone(), c.clone()))
+        .collect();
     let db = s.conn.database.clone();
     let reader_thread = std::thread::Builder::new()
         .name("chameleon-copy".into())
         .spawn(move || chameleon_core::copy::run_reader(reader, &db, work, tx))
-        .unwrap_or_else(|e| raise(Error::new(SqlState::ConnectionFailure, format!("could not start the copy thread: {e}"))));
+        .unwrap_or_else(|e| {
+            raise(Error::new(
+                SqlState::ConnectionFailure,
+                format!("could not start the copy thread: {e}"),
+            ))
+        });
     let guard = feed::FeedGuard::install(rx);
     let mut copied = Vec::new();
     let mut total = 0u64;
@@ -104,7 +136,11 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
             "init_replica \"{source}\": {}: {rows} rows in {secs:.2} s ({:.0} rows/s){}",
             t.name,
             rows as f64 / secs.max(1e-6),
-            if zero_dates > 0 { format!(", {zero_dates} zero dates replaced") } else { String::new() }
+            if zero_dates > 0 {
+                format!(", {zero_dates} zero dates replaced")
+            } else {
+                String::new()
+            }
         ));
         total += rows;
         copied.push((t.name.clone(), rows, zero_dates));
@@ -131,7 +167,15 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
             index_defs.push((t.name.clone(), p));
         }
     }
-    record(src.id, &s.conn.database, &dest, &mapped, &copied, &index_defs, &coords);
+    record(
+        src.id,
+        &s.conn.database,
+        &dest,
+        &mapped,
+        &copied,
+        &index_defs,
+        &coords,
+    );
     notice(&format!(
         "init_replica \"{source}\": {total} rows in {} tables copied in {:.1} s; replication starts at {}:{}",
         mapped.len(),
@@ -152,10 +196,22 @@ fn record(
     coords: &snapshot::Coordinates,
 ) {
     let _ = dest;
-    Spi::run_with_args("DELETE FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1", &[id.into()]).or_raise();
-    Spi::run_with_args("DELETE FROM sch_chameleon.t_index_def WHERE i_id_source = $1", &[id.into()]).or_raise();
+    Spi::run_with_args(
+        "DELETE FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1",
+        &[id.into()],
+    )
+    .or_raise();
+    Spi::run_with_args(
+        "DELETE FROM sch_chameleon.t_index_def WHERE i_id_source = $1",
+        &[id.into()],
+    )
+    .or_raise();
     // batches stored before this copy describe changes the copy already holds
-    Spi::run_with_args("DELETE FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1", &[id.into()]).or_raise();
+    Spi::run_with_args(
+        "DELETE FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1",
+        &[id.into()],
+    )
+    .or_raise();
     for ((t, _), (_, rows, zero_dates)) in mapped.iter().zip(copied) {
         Spi::run_with_args(
             "INSERT INTO sch_chameleon.t_replica_tables
@@ -165,7 +221,10 @@ fn record(
         )
         .or_raise();
     }
-    for (table, p) in index_defs.iter().filter(|(_, p)| matches!(p.kind, "primary" | "unique" | "index" | "foreign")) {
+    for (table, p) in index_defs
+        .iter()
+        .filter(|(_, p)| matches!(p.kind, "primary" | "unique" | "index" | "foreign"))
+    {
         Spi::run_with_args(
             "INSERT INTO sch_chameleon.t_index_def (i_id_source, v_schema_name, v_table_name, v_index_name, v_kind, t_index_def)
              VALUES ($1, $2, $3, $4, $5, $6)",

@@ -7,26 +7,18 @@
 
 use std::time::Duration;
 
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
-use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::bgworkers::{
+    BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags,
+};
 use pgrx::prelude::*;
 
-static NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(5);
-
-/// Called from _PG_init: the GUC always, the launcher only when preloaded.
+/// Called from _PG_init: the settings always; shared memory and the launcher only when
+/// preloaded.
 pub fn init() {
-    GucRegistry::define_int_guc(
-        c"chameleon.launcher_naptime",
-        c"Seconds between the launcher's visits to each database.",
-        c"The launcher restarts the workers of running sources that have none (after a crash or a restart).",
-        &NAPTIME,
-        1,
-        3600,
-        GucContext::Sighup,
-        GucFlags::UNIT_S,
-    );
+    crate::settings::define();
     // SAFETY: a plain read of a backend global
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        super::slots::init();
         BackgroundWorkerBuilder::new("chameleon launcher")
             .set_type("chameleon launcher")
             .set_library("chameleon")
@@ -70,7 +62,9 @@ pub extern "C-unwind" fn chameleon_launcher_main(_arg: pg_sys::Datum) {
                 return;
             }
         }
-        if !BackgroundWorker::wait_latch(Some(Duration::from_secs(NAPTIME.get().max(1) as u64))) {
+        if !BackgroundWorker::wait_latch(Some(Duration::from_secs(
+            crate::settings::LAUNCHER_NAPTIME.get().max(1) as u64,
+        ))) {
             return; // SIGTERM or postmaster death
         }
         if BackgroundWorker::sighup_received() {
@@ -96,7 +90,11 @@ fn databases() -> Vec<String> {
             }
             let db = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple);
             if db.datallowconn && !db.datistemplate {
-                out.push(std::ffi::CStr::from_ptr(db.datname.data.as_ptr()).to_string_lossy().into_owned());
+                out.push(
+                    std::ffi::CStr::from_ptr(db.datname.data.as_ptr())
+                        .to_string_lossy()
+                        .into_owned(),
+                );
             }
         }
         pg_sys::table_endscan(scan);
@@ -109,28 +107,36 @@ fn databases() -> Vec<String> {
 /// Sources that should run but have no worker now.
 fn orphans() -> Vec<(i64, String)> {
     BackgroundWorker::transaction(|| {
-        let installed = Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'chameleon')")
-            .ok()
-            .flatten()
-            .unwrap_or(false);
+        let installed = Spi::get_one::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'chameleon')",
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(false);
         if !installed {
             return Vec::new();
         }
-        Spi::connect(|c| {
+        let running: Vec<(i64, String)> = Spi::connect(|c| {
             c.select(
                 "SELECT s.i_id_source, s.t_source FROM sch_chameleon.t_sources s
-                  WHERE s.enm_status = 'running' AND s.b_enabled
-                    AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a
-                                     WHERE a.backend_type = 'chameleon replica' AND a.datname = current_database()
-                                       AND a.application_name = 'chameleon replica ' || s.t_source)
-                  ORDER BY 1",
+                  WHERE s.enm_status = 'running' AND s.b_enabled ORDER BY 1",
                 None,
                 &[],
             )?
-            .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<i64>(1)?.unwrap_or_default(), r.get::<String>(2)?.unwrap_or_default())))
+            .map(|r| {
+                Ok::<_, pgrx::spi::SpiError>((
+                    r.get::<i64>(1)?.unwrap_or_default(),
+                    r.get::<String>(2)?.unwrap_or_default(),
+                ))
+            })
             .collect::<Result<Vec<_>, _>>()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+        let live = super::live_workers();
+        running
+            .into_iter()
+            .filter(|(id, _)| !live.iter().any(|w| w.source == *id))
+            .collect()
     })
 }
 
@@ -150,8 +156,19 @@ pub extern "C-unwind" fn chameleon_scan_main(_arg: pg_sys::Datum) {
         return;
     }
     let second = orphans();
+    // SAFETY: a backend global
+    let oid = unsafe { pg_sys::MyDatabaseId }.to_u32();
     for (id, name) in first.into_iter().filter(|s| second.contains(s)) {
-        log!("chameleon launcher: restarting the worker of source \"{name}\" in database \"{db}\"");
-        super::launch(id, &name, &db);
+        // backoff: a worker that keeps dying is restarted after 1 s, 2 s, 4 s, …
+        if let Some(slot) = super::slots::get(oid, id).filter(|s| s.launched_at != 0) {
+            let wait = crate::settings::retry_delay(slot.restarts);
+            if super::slots::age(slot.launched_at) < wait {
+                continue;
+            }
+            log!("chameleon launcher: restarting the worker of source \"{name}\" in database \"{db}\" (restart {} in a row)", slot.restarts + 1);
+        } else {
+            log!("chameleon launcher: restarting the worker of source \"{name}\" in database \"{db}\"");
+        }
+        super::launch(id, &name, &db, true);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod launcher;
 mod replica;
+pub mod slots;
 mod store;
 
 use pgrx::bgworkers::BackgroundWorkerBuilder;
@@ -26,11 +27,20 @@ pub fn start_after_commit(source_id: i64, source: &str) {
         .to_string_lossy()
         .into_owned();
     let source = source.to_string();
-    register_xact_callback(PgXactCallbackEvent::Commit, move || launch(source_id, &source, &db));
+    register_xact_callback(PgXactCallbackEvent::Commit, move || {
+        launch(source_id, &source, &db, false)
+    });
 }
 
-/// Registers the source's worker now (without preload too: a dynamic worker).
-pub fn launch(source_id: i64, source: &str, db: &str) {
+/// Registers the source's worker now (without preload too: a dynamic worker). Called from a
+/// backend of the source's database; `by_launcher` counts towards the restart backoff.
+pub fn launch(source_id: i64, source: &str, db: &str, by_launcher: bool) {
+    // SAFETY: a backend global
+    slots::launched(
+        unsafe { pg_sys::MyDatabaseId }.to_u32(),
+        source_id,
+        by_launcher,
+    );
     let name = app_name(source);
     let started = BackgroundWorkerBuilder::new(&name)
         .set_type(WORKER_TYPE)
@@ -42,4 +52,49 @@ pub fn launch(source_id: i64, source: &str, db: &str) {
     if started.is_err() {
         warning!("chameleon: could not start the worker of \"{name}\": no free background worker slot (raise max_worker_processes)");
     }
+}
+
+/// A worker running now.
+pub struct Live {
+    pub source: i64,
+    pub pid: i32,
+    /// failed attempts in a row to reach MySQL, and why (0: streaming)
+    pub retries: u32,
+    pub reason: String,
+}
+
+/// The workers of this database's sources: from the shared-memory slots, or, without
+/// preload, from pg_stat_activity (no retry information then).
+pub fn live_workers() -> Vec<Live> {
+    if slots::ready() {
+        return slots::of_this_database()
+            .iter()
+            .filter(|s| s.pid != 0)
+            .map(|s| Live {
+                source: s.source,
+                pid: s.pid,
+                retries: s.retries,
+                reason: s.reason().to_string(),
+            })
+            .collect();
+    }
+    Spi::connect(|c| {
+        c.select(
+            "SELECT s.i_id_source, a.pid FROM sch_chameleon.t_sources s
+               JOIN pg_stat_activity a ON a.backend_type = $1 AND a.datname = current_database()
+                                      AND a.application_name = $2 || s.t_source",
+            None,
+            &[WORKER_TYPE.into(), app_name("").into()],
+        )?
+        .map(|r| {
+            Ok::<_, pgrx::spi::SpiError>(Live {
+                source: r.get::<i64>(1)?.unwrap_or_default(),
+                pid: r.get::<i32>(2)?.unwrap_or_default(),
+                retries: 0,
+                reason: String::new(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()
+    })
+    .unwrap_or_default()
 }

@@ -4,7 +4,7 @@
 //! the position moves only with the batch it covers, and a stored batch is replayed once.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, RecvTimeoutError};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,9 @@ use chameleon_core::{Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
+use super::slots::{self, Refused};
 use super::store::{self, Source};
+use crate::settings;
 
 type Defs = Arc<Vec<(MysqlColumn, PgColumn)>>;
 
@@ -28,8 +30,16 @@ struct TableDefs {
 }
 
 impl Columns for TableDefs {
-    fn columns(&mut self, schema: &str, table: &str) -> chameleon_core::error::Result<Option<Defs>> {
-        Ok(if schema == self.db { self.tables.get(table).cloned() } else { None })
+    fn columns(
+        &mut self,
+        schema: &str,
+        table: &str,
+    ) -> chameleon_core::error::Result<Option<Defs>> {
+        Ok(if schema == self.db {
+            self.tables.get(table).cloned()
+        } else {
+            None
+        })
     }
 }
 
@@ -46,7 +56,10 @@ fn table_defs(src: &Source) -> Result<TableDefs, Error> {
             .collect::<Result<Vec<_>, _>>()?;
         tables.insert(t.name.clone(), Arc::new(defs));
     }
-    Ok(TableDefs { db: src.conn.database.clone(), tables })
+    Ok(TableDefs {
+        db: src.conn.database.clone(),
+        tables,
+    })
 }
 
 #[pg_guard]
@@ -54,7 +67,9 @@ fn table_defs(src: &Source) -> Result<TableDefs, Error> {
 pub extern "C-unwind" fn chameleon_replica_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     let extra = BackgroundWorker::get_extra().to_owned();
-    let Some((id, db)) = extra.split_once(':') else { return };
+    let Some((id, db)) = extra.split_once(':') else {
+        return;
+    };
     let Ok(id) = id.parse::<i64>() else { return };
     BackgroundWorker::connect_worker_to_spi(Some(db), None);
     let outcome = PgTryBuilder::new(|| run(id))
@@ -62,8 +77,11 @@ pub extern "C-unwind" fn chameleon_replica_main(_arg: pg_sys::Datum) {
             // an ERROR inside a transaction: abort it, then say why the source stopped
             unsafe { pg_sys::AbortCurrentTransaction() };
             let msg = match &e {
-                pgrx::pg_sys::panic::CaughtError::PostgresError(r) | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_string(),
-                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
+                pgrx::pg_sys::panic::CaughtError::PostgresError(r)
+                | pgrx::pg_sys::panic::CaughtError::ErrorReport(r) => r.message().to_string(),
+                pgrx::pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                    ereport.message().to_string()
+                }
             };
             Err(Error::new(SqlState::ConnectionFailure, msg))
         })
@@ -79,10 +97,77 @@ fn run(id: i64) -> Result<(), Error> {
     if !store::take_source_lock(id) {
         return Ok(());
     }
-    let Some(src) = store::load(id) else { return Ok(()) };
+    let Some(src) = store::load(id) else {
+        return Ok(());
+    };
     let name = std::ffi::CString::new(super::app_name(&src.name)).unwrap_or_default();
     // SAFETY: a NUL-terminated string that outlives the call
     unsafe { pg_sys::pgstat_report_appname(name.as_ptr()) };
+    if !src.running {
+        return Ok(());
+    }
+    match slots::attach(id, settings::MAX_WORKERS.get().max(1) as usize) {
+        Ok(()) => {}
+        Err(Refused::Taken) => return Ok(()),
+        Err(Refused::Full(n)) => {
+            return Err(Error::new(SqlState::ConfigurationLimitExceeded, format!("{n} chameleon workers run already (chameleon.max_workers)"))
+                .hint("Raise chameleon.max_workers (and max_worker_processes if needed) and reload, or stop another source; then enable_replica and start_replica."))
+        }
+    }
+    // MySQL unreachable or the stream cut: wait (1 s, 2 s, 4 s, … chameleon.max_retry_delay) and
+    // stream again from the stored position; every other error stops the source
+    let mut attempt = 0u32;
+    loop {
+        let mut streamed = false;
+        let e = match session(id, &mut streamed) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.state == SqlState::ConnectionFailure => e,
+            Err(e) => return Err(e),
+        };
+        if streamed {
+            attempt = 0; // the last attempt worked: this is a new incident
+        }
+        let wait = settings::retry_delay(attempt);
+        attempt += 1;
+        let reason = match &e.detail {
+            Some(d) => format!("{} ({d})", e.message),
+            None => e.message.clone(),
+        };
+        log!(
+            "chameleon replica {id}: {reason}; attempt {attempt} in {} s",
+            wait.as_secs()
+        );
+        slots::set_retries(id, attempt, &reason);
+        if !sleep_while_running(id, wait) {
+            return Ok(());
+        }
+    }
+}
+
+/// Waits `d`, false as soon as the worker should leave (SIGTERM, postmaster death, source
+/// stopped).
+fn sleep_while_running(id: i64, d: Duration) -> bool {
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        if !BackgroundWorker::wait_latch(Some(
+            (until - Instant::now()).min(Duration::from_millis(500)),
+        )) {
+            return false;
+        }
+        if store::still_running(id).is_none() {
+            return false;
+        }
+    }
+    true
+}
+
+/// One connection's life: catch up stored batches, stream from the stored position, store and
+/// replay. Ok when the worker should leave; Err when the stream or the source failed
+/// (`streamed`: after at least one event arrived).
+fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
+    let Some(src) = store::load(id) else {
+        return Ok(());
+    };
     if !src.running {
         return Ok(());
     }
@@ -96,12 +181,32 @@ fn run(id: i64) -> Result<(), Error> {
 
     let (tx, rx) = sync_channel::<Result<Change, Error>>(4096);
     let (conn, server_id, from) = (src.conn.clone(), src.server_id, src.position.clone());
-    std::thread::Builder::new()
+    let reader = std::thread::Builder::new()
         .name("chameleon-binlog".into())
         .spawn(move || read_binlog(conn, server_id, from, tx))
-        .map_err(|e| Error::new(SqlState::ConnectionFailure, format!("could not start the binlog thread: {e}")))?;
+        .map_err(|e| {
+            Error::new(
+                SqlState::ConnectionFailure,
+                format!("could not start the binlog thread: {e}"),
+            )
+        })?;
+    let outcome = follow(id, &src, &mut defs, rx, streamed);
+    // the reader leaves at its next event or heartbeat (≤ 1 s) now that the channel is closed;
+    // wait for it, so that two streams with one server_id never overlap
+    let _ = reader.join();
+    outcome
+}
 
+fn follow(
+    id: i64,
+    src: &Source,
+    defs: &mut TableDefs,
+    rx: Receiver<Result<Change, Error>>,
+    streaming: &mut bool,
+) -> Result<(), Error> {
     let mut builder = BatchBuilder::new(src.batch_size, &src.conn.database);
+    let began = Instant::now();
+    let mut healthy = false;
     let mut checked = Instant::now();
     let mut cleaned: Option<Instant> = None;
     let mut paused = src.replay_paused;
@@ -125,28 +230,46 @@ fn run(id: i64) -> Result<(), Error> {
                 cleaned = Some(Instant::now());
                 store::clean_old_batches(id);
             }
+            if !healthy && began.elapsed() > Duration::from_secs(60) {
+                healthy = true;
+                slots::healthy(id);
+            }
         }
         let batch = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(change)) => builder.push(change, &mut defs)?,
+            Ok(Ok(change)) => {
+                if !*streaming {
+                    *streaming = true;
+                    slots::set_retries(id, 0, "");
+                }
+                builder.push(change, defs)?
+            }
             Ok(Err(e)) => return Err(e),
             Err(RecvTimeoutError::Timeout) => builder.flush(),
             Err(RecvTimeoutError::Disconnected) => {
-                return Err(Error::new(SqlState::ConnectionFailure, "the binlog reader stopped"))
+                return Err(Error::new(
+                    SqlState::ConnectionFailure,
+                    "the binlog reader stopped",
+                ))
             }
         };
         if let Some(b) = batch.as_ref().filter(|b| b.events.is_empty()) {
-            store::store_position(&src, &b.end);
+            store::store_position(src, &b.end);
         } else if let Some(b) = batch {
-            let stored = store::store(&src, &b);
+            let stored = store::store(src, &b);
             if !paused {
-                store::replay(&src, stored, &defs.tables);
+                store::replay(src, stored, &defs.tables);
             }
         }
     }
 }
 
 /// The reader thread: binlog events become changes on the channel. Never calls PostgreSQL.
-fn read_binlog(conn: MysqlConn, server_id: u32, from: Position, tx: std::sync::mpsc::SyncSender<Result<Change, Error>>) {
+fn read_binlog(
+    conn: MysqlConn,
+    server_id: u32,
+    from: Position,
+    tx: std::sync::mpsc::SyncSender<Result<Change, Error>>,
+) {
     let mut reader = match BinlogReader::open(&conn, server_id, &from, false) {
         Ok(r) => r,
         Err(e) => {

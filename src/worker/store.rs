@@ -21,13 +21,24 @@ use crate::catalog::{self, query_column, query_opt, write_opt, Layout};
 pub type Source = catalog::SourceConfig;
 
 fn tx<R>(f: impl FnOnce() -> R) -> R {
-    BackgroundWorker::transaction(AssertUnwindSafe(f))
+    let r = BackgroundWorker::transaction(AssertUnwindSafe(f));
+    // a backend reports its table statistics when idle; a worker never is, so it reports them
+    // itself (at most once a second) — without them autovacuum would not see the dead rows
+    // that replay and the log tables leave
+    // SAFETY: outside a transaction, as PostgreSQL's own apply worker does
+    unsafe { pg_sys::pgstat_report_stat(false) };
+    r
 }
 
 /// A session-level advisory lock on the source: a second worker for it leaves at once.
 pub fn take_source_lock(id: i64) -> bool {
-    tx(|| query_opt::<bool>("SELECT pg_try_advisory_lock(hashtext('chameleon replica'), $1::int)", &[(id as i32).into()]))
-        .unwrap_or(false)
+    tx(|| {
+        query_opt::<bool>(
+            "SELECT pg_try_advisory_lock(hashtext('chameleon replica'), $1::int)",
+            &[(id as i32).into()],
+        )
+    })
+    .unwrap_or(false)
 }
 
 pub fn load(id: i64) -> Option<Source> {
@@ -126,7 +137,13 @@ pub fn store(src: &Source, b: &Batch) -> i64 {
                 SET t_binlog_name = $2, i_binlog_position = $3, t_gtid = coalesce($4, t_gtid),
                     ts_last_event = CASE WHEN $5 > 0 THEN to_timestamp($5) ELSE ts_last_event END
               WHERE i_id_source = $1",
-            &[src.id.into(), b.end.file.as_str().into(), (b.end.pos as i64).into(), b.end.gtid.clone().into(), i64::from(last_ts).into()],
+            &[
+                src.id.into(),
+                b.end.file.as_str().into(),
+                (b.end.pos as i64).into(),
+                b.end.gtid.clone().into(),
+                i64::from(last_ts).into(),
+            ],
         )
         .expect("position stored");
         batch_id
@@ -193,14 +210,18 @@ fn try_statement(sql: &str, param: &Json) -> Result<(), (String, String)> {
         pg_sys::BeginInternalSubTransaction(std::ptr::null());
         pg_sys::MemoryContextSwitchTo(context);
         let outcome = PgTryBuilder::new(|| {
-            Spi::run_with_args(sql, &[JsonB(param.clone()).into()]).map_err(|e| ("XX000".to_string(), e.to_string()))
+            Spi::run_with_args(sql, &[JsonB(param.clone()).into()])
+                .map_err(|e| ("XX000".to_string(), e.to_string()))
         })
         .catch_others(|e| {
             Err(match e {
-                pg_sys::panic::CaughtError::PostgresError(r) | pg_sys::panic::CaughtError::ErrorReport(r) => {
+                pg_sys::panic::CaughtError::PostgresError(r)
+                | pg_sys::panic::CaughtError::ErrorReport(r) => {
                     (sqlstate(r.sql_error_code()), r.message().to_string())
                 }
-                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => ("XX000".to_string(), ereport.message().to_string()),
+                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                    ("XX000".to_string(), ereport.message().to_string())
+                }
             })
         })
         .execute();
@@ -271,16 +292,25 @@ pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
                 continue;
             }
             // the run of consecutive events of this table
-            let end = (i..events.len()).find(|&j| events[j].0 != *table || events[j].1 == "ddl").unwrap_or(events.len());
+            let end = (i..events.len())
+                .find(|&j| events[j].0 != *table || events[j].1 == "ddl")
+                .unwrap_or(events.len());
             let target = Target {
                 schema: src.dest_schema.clone(),
                 table: table.clone(),
                 key: keys.get(table).cloned().unwrap_or_default(),
-                columns: defs.get(table).map(|d| d.iter().map(|(m, _)| m.name.clone()).collect()).unwrap_or_default(),
+                columns: defs
+                    .get(table)
+                    .map(|d| d.iter().map(|(m, _)| m.name.clone()).collect())
+                    .unwrap_or_default(),
             };
             let run: Vec<Event> = events[i..end]
                 .iter()
-                .map(|(_, k, data, identity, _, _)| Event { kind: k.clone(), data: data.clone().unwrap_or(Json::Null), identity: identity.clone() })
+                .map(|(_, k, data, identity, _, _)| Event {
+                    kind: k.clone(),
+                    data: data.clone().unwrap_or(Json::Null),
+                    identity: identity.clone(),
+                })
                 .collect();
             for s in plan(&target, &run) {
                 if try_statement(&s.sql, &s.param).is_ok() {
@@ -293,7 +323,11 @@ pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
                     other => vec![other.clone()],
                 };
                 for row in rows {
-                    let one = if s.rows > 1 { Json::Array(vec![row.clone()]) } else { row.clone() };
+                    let one = if s.rows > 1 {
+                        Json::Array(vec![row.clone()])
+                    } else {
+                        row.clone()
+                    };
                     match try_statement(&s.sql, &one) {
                         Ok(()) => applied += 1,
                         Err((sqlstate, reason)) => {
@@ -319,7 +353,11 @@ pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
             last_ts = events[end - 1].5.or(last_ts);
             i = end;
         }
-        Spi::run_with_args("DELETE FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1", &[batch_id.into()]).expect("log rows deleted");
+        Spi::run_with_args(
+            "DELETE FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1",
+            &[batch_id.into()],
+        )
+        .expect("log rows deleted");
         Spi::run_with_args(
             "UPDATE sch_chameleon.t_replica_batch
                 SET b_replayed = true, ts_replayed = clock_timestamp(), i_replayed = $2, i_ddl = $3, i_skipped = $4

@@ -37,7 +37,11 @@ fn reads_transactions_values_ddl_and_rotation() {
                                        j JSON, d DECIMAL(10,2), ts DATETIME(6), e ENUM('x','y'));");
     let status = mariadb("SHOW MASTER STATUS");
     let mut f = status.split('\t');
-    let start = Position { file: f.next().unwrap().to_string(), pos: f.next().unwrap().parse().unwrap(), gtid: None };
+    let start = Position {
+        file: f.next().unwrap().to_string(),
+        pos: f.next().unwrap().parse().unwrap(),
+        gtid: None,
+    };
     mariadb("BEGIN;
              INSERT INTO it_binlog.t VALUES (1, -1, 18446744073709551615, 'héllo 🦎', '{\"a\": 1}', -1.50, '2024-01-01 00:00:00.5', 'y');
              INSERT INTO it_binlog.t VALUES (2, -8388608, 0, NULL, NULL, 0, NULL, 'x');
@@ -54,41 +58,93 @@ fn reads_transactions_values_ddl_and_rotation() {
         .iter()
         .map(|c| match c {
             Change::Rows { kind, rows, .. } => format!("{kind:?}x{}", rows.len()),
-            Change::Query { query, .. } => format!("Query({})", query.split_whitespace().take(2).collect::<Vec<_>>().join(" ")),
+            Change::Query { query, .. } => format!(
+                "Query({})",
+                query
+                    .split_whitespace()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
             _ => unreachable!(),
         })
         .collect();
     // the two inserts of one transaction may come as one rows event or two
     let joined = kinds.join(" ");
-    assert!(joined == "Insertx2 Updatex1 Deletex1 Query(ALTER TABLE) Insertx1 Insertx1"
-        || joined == "Insertx1 Insertx1 Updatex1 Deletex1 Query(ALTER TABLE) Insertx1 Insertx1", "{joined}");
+    assert!(
+        joined == "Insertx2 Updatex1 Deletex1 Query(ALTER TABLE) Insertx1 Insertx1"
+            || joined == "Insertx1 Insertx1 Updatex1 Deletex1 Query(ALTER TABLE) Insertx1 Insertx1",
+        "{joined}"
+    );
 
     // values, with column names from binlog_row_metadata=FULL
-    let Change::Rows { table, rows, .. } = mine[0] else { unreachable!() };
-    let names: Vec<_> = table.columns.iter().map(|c| c.name.clone().unwrap()).collect();
+    let Change::Rows { table, rows, .. } = mine[0] else {
+        unreachable!()
+    };
+    let names: Vec<_> = table
+        .columns
+        .iter()
+        .map(|c| c.name.clone().unwrap())
+        .collect();
     assert_eq!(names, ["id", "mi", "biu", "v", "j", "d", "ts", "e"]);
     assert_eq!(table.primary_key, vec![0]);
     let after = rows[0].after.as_ref().unwrap();
-    assert_eq!(after[1], Some(Value::Int(-1)), "signed MEDIUMINT sign-extended");
+    assert_eq!(
+        after[1],
+        Some(Value::Int(-1)),
+        "signed MEDIUMINT sign-extended"
+    );
     assert_eq!(after[2], Some(Value::UInt(u64::MAX)));
     assert_eq!(after[3], Some(Value::Bytes("héllo 🦎".as_bytes().to_vec())));
-    assert_eq!(after[4], Some(Value::Bytes(b"{\"a\": 1}".to_vec())), "MariaDB JSON arrives as its text");
+    assert_eq!(
+        after[4],
+        Some(Value::Bytes(b"{\"a\": 1}".to_vec())),
+        "MariaDB JSON arrives as its text"
+    );
     assert_eq!(after[5], Some(Value::Bytes(b"-1.50".to_vec())));
     assert_eq!(after[6], Some(Value::Date(2024, 1, 1, 0, 0, 0, 500_000)));
-    assert_eq!(after[7], Some(Value::Int(2)), "ENUM arrives as its 1-based index");
+    assert_eq!(
+        after[7],
+        Some(Value::Int(2)),
+        "ENUM arrives as its 1-based index"
+    );
     let second = mine.iter().find_map(|c| match c {
-        Change::Rows { rows, kind: RowKind::Insert, .. } => rows.iter().find(|r| r.after.as_ref().unwrap()[0] == Some(Value::Int(2))),
+        Change::Rows {
+            rows,
+            kind: RowKind::Insert,
+            ..
+        } => rows
+            .iter()
+            .find(|r| r.after.as_ref().unwrap()[0] == Some(Value::Int(2))),
         _ => None,
     });
     let second = second.unwrap().after.as_ref().unwrap();
     assert_eq!(second[1], Some(Value::Int(-8_388_608)));
     assert_eq!(second[3], Some(Value::NULL));
     // the update carries both images (row image FULL)
-    let upd = mine.iter().find_map(|c| match c { Change::Rows { kind: RowKind::Update, rows, .. } => Some(rows), _ => None }).unwrap();
-    assert_eq!(upd[0].before.as_ref().unwrap()[3], Some(Value::Bytes("héllo 🦎".as_bytes().to_vec())));
-    assert_eq!(upd[0].after.as_ref().unwrap()[3], Some(Value::Bytes(b"x".to_vec())));
+    let upd = mine
+        .iter()
+        .find_map(|c| match c {
+            Change::Rows {
+                kind: RowKind::Update,
+                rows,
+                ..
+            } => Some(rows),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        upd[0].before.as_ref().unwrap()[3],
+        Some(Value::Bytes("héllo 🦎".as_bytes().to_vec()))
+    );
+    assert_eq!(
+        upd[0].after.as_ref().unwrap()[3],
+        Some(Value::Bytes(b"x".to_vec()))
+    );
     // after the ALTER the table has a new shape
-    let Change::Rows { table: t3, .. } = mine[mine.len() - 2] else { unreachable!() };
+    let Change::Rows { table: t3, .. } = mine[mine.len() - 2] else {
+        unreachable!()
+    };
     assert_eq!(t3.columns.len(), 9);
 
     // transactions: every row change sits between a Begin with a GTID and a Commit
@@ -109,29 +165,55 @@ fn reads_transactions_values_ddl_and_rotation() {
                 commits.push(next.clone());
             }
             Change::Query { .. } => open = false, // DDL is its own transaction
-            Change::Rotate { next } => assert!(next.file >= start.file && next.file.starts_with("mysql-bin."), "{next:?}: the fake first rotate names the start file, without checksum bytes"),
+            Change::Rotate { next } => assert!(
+                next.file >= start.file && next.file.starts_with("mysql-bin."),
+                "{next:?}: the fake first rotate names the start file, without checksum bytes"
+            ),
             Change::Idle => unreachable!(),
         }
     }
-    let seqs: Vec<u64> = gtids.iter().map(|g| g.rsplit('-').next().unwrap().parse().unwrap()).collect();
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "GTIDs increase: {gtids:?}");
-    let rotated = all.iter().any(|c| matches!(c, Change::Rotate { next } if next.file != start.file));
+    let seqs: Vec<u64> = gtids
+        .iter()
+        .map(|g| g.rsplit('-').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "GTIDs increase: {gtids:?}"
+    );
+    let rotated = all
+        .iter()
+        .any(|c| matches!(c, Change::Rotate { next } if next.file != start.file));
     assert!(rotated, "FLUSH BINARY LOGS gives a Rotate to the next file");
 
     // resuming after the first transaction's commit gives exactly what follows
     let after_first = read_all(&commits[0]);
     let rest = ours(&after_first);
-    assert_eq!(rest.len(), mine.len() - if joined.starts_with("Insertx2") { 1 } else { 2 });
+    assert_eq!(
+        rest.len(),
+        mine.len() - if joined.starts_with("Insertx2") { 1 } else { 2 }
+    );
     assert!(rest.iter().all(|c| !matches!(c, Change::Rows { kind: RowKind::Insert, rows, .. } if rows.iter().any(|r| r.after.as_ref().unwrap()[0] == Some(Value::Int(1))))));
 }
 
 #[test]
 fn a_purged_position_is_a_clear_error() {
     let conn = MysqlConn::parse(&mysql_url("mysql")).unwrap();
-    let e = BinlogReader::open(&conn, 4243, &Position { file: "mysql-bin.999999".into(), pos: 4, gtid: None }, true)
-        .and_then(|mut r| r.next_change().map(|_| r))
-        .err()
-        .expect("no such binlog");
+    let e = BinlogReader::open(
+        &conn,
+        4243,
+        &Position {
+            file: "mysql-bin.999999".into(),
+            pos: 4,
+            gtid: None,
+        },
+        true,
+    )
+    .and_then(|mut r| r.next_change().map(|_| r))
+    .err()
+    .expect("no such binlog");
     assert_eq!(e.state.code(), "55000", "{e:?}");
-    assert!(e.hint.as_deref().unwrap_or("").contains("init_replica"), "{e:?}");
+    assert!(
+        e.hint.as_deref().unwrap_or("").contains("init_replica"),
+        "{e:?}"
+    );
 }

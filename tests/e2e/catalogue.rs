@@ -9,60 +9,109 @@ fn fresh_1_3_equals_1_2_plus_upgrade() {
     assert_eq!(extversion(&mut fresh), "1.3");
 
     let mut upgraded = fresh_db("cat_up13");
-    upgraded.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'").unwrap();
+    upgraded
+        .batch_execute("CREATE EXTENSION chameleon VERSION '1.2'")
+        .unwrap();
     assert_eq!(extversion(&mut upgraded), "1.2");
-    upgraded.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'").unwrap();
+    upgraded
+        .batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
+        .unwrap();
     assert_eq!(extversion(&mut upgraded), "1.3");
 
     let (a, b) = (snapshot(&mut fresh), snapshot(&mut upgraded));
-    assert!(a.len() > 150, "the snapshot covers the catalogue in detail ({} lines)", a.len());
+    assert!(
+        a.len() > 150,
+        "the snapshot covers the catalogue in detail ({} lines)",
+        a.len()
+    );
     assert_same_catalogue("fresh 1.3 vs 1.2 + upgrade", &a, &b);
 
     // and with a source registered before the upgrade on one side, after install on the other:
     // the per-source log tables are alike, down to not being extension members
     let conn = "mysql://usr:pw@127.0.0.1:3306/db";
-    fresh.execute("SELECT chameleon.add_source('s', 'd', $1, check_source => false)", &[&conn]).unwrap();
+    fresh
+        .execute(
+            "SELECT chameleon.add_source('s', 'd', $1, check_source => false)",
+            &[&conn],
+        )
+        .unwrap();
     let mut up2 = fresh_db("cat_up13_src");
-    up2.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'").unwrap();
-    up2.execute("SELECT chameleon.add_source('s', 'd', $1, check_source => false)", &[&conn]).unwrap();
-    up2.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'").unwrap();
+    up2.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'")
+        .unwrap();
+    up2.execute(
+        "SELECT chameleon.add_source('s', 'd', $1, check_source => false)",
+        &[&conn],
+    )
+    .unwrap();
+    up2.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
+        .unwrap();
     let (a, b) = (snapshot(&mut fresh), snapshot(&mut up2));
-    assert!(a.iter().any(|l| l.starts_with("relation sch_chameleon.t_log_replica_2_src_1 ") && l.ends_with("member=f comment=")));
+    assert!(a.iter().any(
+        |l| l.starts_with("relation sch_chameleon.t_log_replica_2_src_1 ")
+            && l.ends_with("member=f comment=")
+    ));
     assert_same_catalogue("fresh 1.3 + source vs 1.2 + source + upgrade", &a, &b);
 }
 
 #[test]
 fn round_trip_gives_back_the_same_catalogues() {
     let mut fresh12 = fresh_db("cat_fresh12");
-    fresh12.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'").unwrap();
+    fresh12
+        .batch_execute("CREATE EXTENSION chameleon VERSION '1.2'")
+        .unwrap();
     let mut fresh13 = fresh_db("cat_fresh13b");
     fresh13.batch_execute("CREATE EXTENSION chameleon").unwrap();
 
     let mut rt = fresh_db("cat_roundtrip");
     rt.batch_execute("CREATE EXTENSION chameleon").unwrap();
-    rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.2'").unwrap();
-    assert_same_catalogue("fresh 1.2 vs 1.3 downgraded", &snapshot(&mut fresh12), &snapshot(&mut rt));
-    rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'").unwrap();
-    assert_same_catalogue("fresh 1.3 vs 1.3 -> 1.2 -> 1.3", &snapshot(&mut fresh13), &snapshot(&mut rt));
+    rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.2'")
+        .unwrap();
+    assert_same_catalogue(
+        "fresh 1.2 vs 1.3 downgraded",
+        &snapshot(&mut fresh12),
+        &snapshot(&mut rt),
+    );
+    rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
+        .unwrap();
+    assert_same_catalogue(
+        "fresh 1.3 vs 1.3 -> 1.2 -> 1.3",
+        &snapshot(&mut fresh13),
+        &snapshot(&mut rt),
+    );
 }
 
 #[test]
 fn each_version_has_its_layout() {
     let mut c12 = fresh_db("cat_layout12");
-    c12.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'").unwrap();
-    assert_eq!(one::<String>(&mut c12, "SELECT t_version FROM sch_chameleon.v_version"), "1.2");
+    c12.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'")
+        .unwrap();
+    assert_eq!(
+        one::<String>(&mut c12, "SELECT t_version FROM sch_chameleon.v_version"),
+        "1.2"
+    );
     for rel in ["t_log_replica_1", "t_log_replica_2"] {
         let parent: String = one(&mut c12, &format!(
             "SELECT inhparent::regclass::text FROM pg_inherits WHERE inhrelid = 'sch_chameleon.{rel}'::regclass"));
         assert_eq!(parent, "sch_chameleon.t_log_replica");
     }
     assert!(one::<bool>(&mut c12, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'sch_chameleon.t_replica_batch'::regclass AND attname = 'v_log_table')"));
-    assert!(one::<Option<String>>(&mut c12, "SELECT to_regprocedure('sch_chameleon.fn_refresh_parts()')::text").is_none());
+    assert!(one::<Option<String>>(
+        &mut c12,
+        "SELECT to_regprocedure('sch_chameleon.fn_refresh_parts()')::text"
+    )
+    .is_none());
 
     let mut c13 = fresh_db("cat_layout13");
     c13.batch_execute("CREATE EXTENSION chameleon").unwrap();
-    assert_eq!(one::<String>(&mut c13, "SELECT t_version FROM sch_chameleon.v_version"), "1.3");
-    assert!(one::<Option<String>>(&mut c13, "SELECT to_regclass('sch_chameleon.t_log_replica_1')::text").is_none());
+    assert_eq!(
+        one::<String>(&mut c13, "SELECT t_version FROM sch_chameleon.v_version"),
+        "1.3"
+    );
+    assert!(one::<Option<String>>(
+        &mut c13,
+        "SELECT to_regclass('sch_chameleon.t_log_replica_1')::text"
+    )
+    .is_none());
     assert_eq!(one::<String>(&mut c13, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'sch_chameleon.t_sources'::regclass AND attname = 'v_log_table'"), "character varying[]");
     assert!(!one::<bool>(&mut c13, "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'sch_chameleon.t_replica_batch'::regclass AND attname = 'v_log_table' AND NOT attisdropped)"));
     // the enums and their order are the contract
@@ -75,13 +124,38 @@ fn each_version_has_its_layout() {
     assert_eq!(sqlstate(&e), "23503", "a batch needs its source");
 
     // 1.3: add_source fills v_log_table and creates the pair; drop_source drops it
-    c13.batch_execute("SELECT chameleon.add_source('s', 'd', 'mysql://u:p@h/db', check_source => false)").unwrap();
-    assert_eq!(one::<String>(&mut c13, "SELECT v_log_table::text FROM sch_chameleon.t_sources"), "{t_log_replica_1_src_1,t_log_replica_2_src_1}");
-    assert!(one::<Option<String>>(&mut c13, "SELECT to_regclass('sch_chameleon.t_log_replica_2_src_1')::text").is_some());
+    c13.batch_execute(
+        "SELECT chameleon.add_source('s', 'd', 'mysql://u:p@h/db', check_source => false)",
+    )
+    .unwrap();
+    assert_eq!(
+        one::<String>(
+            &mut c13,
+            "SELECT v_log_table::text FROM sch_chameleon.t_sources"
+        ),
+        "{t_log_replica_1_src_1,t_log_replica_2_src_1}"
+    );
+    assert!(one::<Option<String>>(
+        &mut c13,
+        "SELECT to_regclass('sch_chameleon.t_log_replica_2_src_1')::text"
+    )
+    .is_some());
     c13.batch_execute("INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position) VALUES (1, 'x', 4)").unwrap();
     let e = c13.batch_execute("INSERT INTO sch_chameleon.t_log_replica (i_id_batch, v_table_name, v_schema_name, enm_binlog_event) VALUES (1, 't', 's', 'insert')").unwrap_err();
     assert_eq!(sqlstate(&e), "23514", "the root holds no rows");
-    c13.batch_execute("SELECT chameleon.drop_source('s')").unwrap();
-    assert!(one::<Option<String>>(&mut c13, "SELECT to_regclass('sch_chameleon.t_log_replica_1_src_1')::text").is_none());
-    assert_eq!(one::<i64>(&mut c13, "SELECT count(*) FROM sch_chameleon.t_replica_batch"), 0, "batches go with their source");
+    c13.batch_execute("SELECT chameleon.drop_source('s')")
+        .unwrap();
+    assert!(one::<Option<String>>(
+        &mut c13,
+        "SELECT to_regclass('sch_chameleon.t_log_replica_1_src_1')::text"
+    )
+    .is_none());
+    assert_eq!(
+        one::<i64>(
+            &mut c13,
+            "SELECT count(*) FROM sch_chameleon.t_replica_batch"
+        ),
+        0,
+        "batches go with their source"
+    );
 }

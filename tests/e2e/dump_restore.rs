@@ -24,12 +24,34 @@ fn add_state(c: &mut Client) {
 /// extension was first created at that version (`CREATE EXTENSION chameleon VERSION '1.2'`).
 fn dump_and_restore(from: &str, to: &str, pre: &str) {
     let file = std::env::temp_dir().join(format!("chameleon-{from}.dump"));
-    let base = ["-h".to_string(), pg_host(), "-p".to_string(), pg_port().to_string(), "-U".to_string(), "postgres".to_string()];
-    let st = Command::new(pg_bin("pg_dump")).args(&base).args(["-Fc", "-f"]).arg(&file).arg(from).status().unwrap();
+    let base = [
+        "-h".to_string(),
+        pg_host(),
+        "-p".to_string(),
+        pg_port().to_string(),
+        "-U".to_string(),
+        "postgres".to_string(),
+    ];
+    let st = Command::new(pg_bin("pg_dump"))
+        .args(&base)
+        .args(["-Fc", "-f"])
+        .arg(&file)
+        .arg(from)
+        .status()
+        .unwrap();
     assert!(st.success(), "pg_dump {from}");
     fresh_db(to).batch_execute(pre).unwrap();
-    let out = Command::new(pg_bin("pg_restore")).args(&base).args(["--exit-on-error", "-d", to]).arg(&file).output().unwrap();
-    assert!(out.status.success(), "pg_restore into {to}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(pg_bin("pg_restore"))
+        .args(&base)
+        .args(["--exit-on-error", "-d", to])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "pg_restore into {to}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     std::fs::remove_file(file).ok();
 }
 
@@ -43,18 +65,51 @@ fn check_round_trip(from: &str, to: &str, pre: &str) {
 
     let mut dst = connect(to);
     assert_eq!(extversion(&mut dst), version);
-    assert_eq!(catalogue_data(&mut dst), data, "every user-state row restored");
-    assert_eq!(log_rows_by_batch(&mut dst), rows, "every pending log row restored");
-    assert_same_catalogue(&format!("{from} vs its restore"), &snap, &snapshot(&mut dst));
-    assert!(data.iter().all(|(_, n, _)| *n > 0), "the test covered every table: {data:?}");
+    assert_eq!(
+        catalogue_data(&mut dst),
+        data,
+        "every user-state row restored"
+    );
+    assert_eq!(
+        log_rows_by_batch(&mut dst),
+        rows,
+        "every pending log row restored"
+    );
+    assert_same_catalogue(
+        &format!("{from} vs its restore"),
+        &snap,
+        &snapshot(&mut dst),
+    );
+    assert!(
+        data.iter().all(|(_, n, _)| *n > 0),
+        "the test covered every table: {data:?}"
+    );
     // sequences came along: a new source gets a fresh id, new batches and events too
     let id: i64 = one(&mut dst, "SELECT chameleon.add_source('after_restore', 'after_restore', 'mysql://u:p@h/db', check_source => false)");
-    assert_eq!(id, one::<i64>(&mut src, "SELECT max(i_id_source) + 1 FROM sch_chameleon.t_sources"));
+    assert_eq!(
+        id,
+        one::<i64>(
+            &mut src,
+            "SELECT max(i_id_source) + 1 FROM sch_chameleon.t_sources"
+        )
+    );
     let batch: i64 = one(&mut dst, &format!(
         "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position) VALUES ({id}, 'f', 4) RETURNING i_id_batch"));
-    assert!(batch > one::<i64>(&mut src, "SELECT max(i_id_batch) FROM sch_chameleon.t_replica_batch"));
+    assert!(
+        batch
+            > one::<i64>(
+                &mut src,
+                "SELECT max(i_id_batch) FROM sch_chameleon.t_replica_batch"
+            )
+    );
     // the password is restored too (the catalogue's owner can read it)
-    assert_eq!(one::<String>(&mut dst, "SELECT t_mysql_password FROM sch_chameleon.t_source_secrets WHERE i_id_source = 1"), "pw1");
+    assert_eq!(
+        one::<String>(
+            &mut dst,
+            "SELECT t_mysql_password FROM sch_chameleon.t_source_secrets WHERE i_id_source = 1"
+        ),
+        "pw1"
+    );
 }
 
 #[test]
@@ -62,7 +117,11 @@ fn dump_restore_1_2() {
     let mut c = fresh_db("dump12");
     seed_12(&mut c, 3, 12, 50);
     add_state(&mut c);
-    check_round_trip("dump12", "dump12_restored", "CREATE EXTENSION chameleon VERSION '1.2'");
+    check_round_trip(
+        "dump12",
+        "dump12_restored",
+        "CREATE EXTENSION chameleon VERSION '1.2'",
+    );
 }
 
 #[test]

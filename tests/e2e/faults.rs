@@ -13,33 +13,57 @@ fn connect_retry(db: &str) -> Client {
     let t0 = Instant::now();
     loop {
         let mut c = postgres::Config::new();
-        c.host_path(pg_host()).port(pg_port()).user("postgres").dbname(db);
+        c.host_path(pg_host())
+            .port(pg_port())
+            .user("postgres")
+            .dbname(db);
         match c.connect(NoTls) {
             Ok(c) => return c,
-            Err(e) => assert!(t0.elapsed() < Duration::from_secs(90), "PostgreSQL did not come back: {e}"),
+            Err(e) => assert!(
+                t0.elapsed() < Duration::from_secs(90),
+                "PostgreSQL did not come back: {e}"
+            ),
         }
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
-fn worker_pid(db: &str) -> i32 {
+/// The source's worker, once it is not `old` (a killed worker is listed until the postmaster
+/// has reaped it).
+fn worker_pid(db: &str, old: i32) -> i32 {
     let t0 = Instant::now();
     loop {
         let mut c = connect_retry(db);
         if let Ok(r) = c.query_one("SELECT worker_pid FROM chameleon.show_status()", &[]) {
-            if let Some(pid) = r.get::<_, Option<i32>>(0) {
+            if let Some(pid) = r.get::<_, Option<i32>>(0).filter(|p| *p != old) {
                 return pid;
             }
         }
-        assert!(t0.elapsed() < Duration::from_secs(90), "no worker came back");
+        assert!(
+            t0.elapsed() < Duration::from_secs(90),
+            "no worker came back"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
 
 fn pg_ctl(args: &[&str]) {
-    let data = std::env::var("CHAMELEON_PGDATA").expect("CHAMELEON_PGDATA: run through scripts/test");
+    let data =
+        std::env::var("CHAMELEON_PGDATA").expect("CHAMELEON_PGDATA: run through scripts/test");
     let st = Command::new("runuser")
-        .args(["-u", "postgres", "--", &pg_bin("pg_ctl"), "-D", &data, "-w", "-t", "60", "-l", &format!("{data}/startup.log")])
+        .args([
+            "-u",
+            "postgres",
+            "--",
+            &pg_bin("pg_ctl"),
+            "-D",
+            &data,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            &format!("{data}/startup.log"),
+        ])
         .args(args)
         .env_remove("RUST_BACKTRACE")
         .status()
@@ -54,10 +78,15 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
              CREATE TABLE it_fault.journal (n INT NOT NULL, tag VARCHAR(20) NOT NULL);
              INSERT INTO it_fault.items (v) SELECT seq FROM mysql.seq_1_to_2000;");
     let mut c = db_with_extension("faults_1");
-    c.execute("SELECT chameleon.add_source('f', 'it_fault', $1, batch_size => 300)", &[&mysql_url("it_fault")]).unwrap();
-    c.batch_execute("SELECT chameleon.init_replica('f'); SELECT chameleon.start_replica('f')").unwrap();
+    c.execute(
+        "SELECT chameleon.add_source('f', 'it_fault', $1, batch_size => 300)",
+        &[&mysql_url("it_fault")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('f'); SELECT chameleon.start_replica('f')")
+        .unwrap();
     drop(c);
-    let first = worker_pid("faults_1");
+    let first = worker_pid("faults_1", 0);
 
     let workload = std::thread::spawn(|| {
         for i in 0..60 {
@@ -78,8 +107,12 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
     for _ in 0..2 {
         std::thread::sleep(Duration::from_millis(1500));
         let t0 = Instant::now();
-        assert!(Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap().success());
-        let new = worker_pid("faults_1");
+        assert!(Command::new("kill")
+            .args(["-9", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+        let new = worker_pid("faults_1", pid);
         assert_ne!(new, pid, "a new worker");
         recoveries.push(t0.elapsed());
         pid = new;
@@ -88,7 +121,7 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
     let t0 = Instant::now();
     pg_ctl(&["-m", "immediate", "stop"]);
     pg_ctl(&["start"]);
-    let after_restart = worker_pid("faults_1");
+    let after_restart = worker_pid("faults_1", pid);
     recoveries.push(t0.elapsed());
     assert_ne!(after_restart, pid);
     workload.join().unwrap();
@@ -96,13 +129,30 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
     // caught up, then equal
     let mut c = connect_retry("faults_1");
     caught_up(&mut c);
-    let (m, p) = checksums(&mut c, "it_fault", "it_fault", "items", "id", &["id", "v", "note"], &["id", "v", "note"]);
+    let (m, p) = checksums(
+        &mut c,
+        "it_fault",
+        "it_fault",
+        "items",
+        "id",
+        &["id", "v", "note"],
+        &["id", "v", "note"],
+    );
     assert_eq!(m, p, "items");
-    let (m, p) = checksums(&mut c, "it_fault", "it_fault", "journal", "tag,n", &["n", "tag"], &["n", "tag"]);
+    let (m, p) = checksums(
+        &mut c,
+        "it_fault",
+        "it_fault",
+        "journal",
+        "tag,n",
+        &["n", "tag"],
+        &["n", "tag"],
+    );
     let dups: i64 = one(&mut c, "SELECT count(*) FROM (SELECT n, tag FROM it_fault.journal GROUP BY 1, 2 HAVING count(*) > 1) d");
     assert_eq!(dups, 0, "no journal row twice");
     assert_eq!(m, p, "journal: no insert lost or applied twice");
     assert_eq!(m.0, 6000);
     eprintln!("recovered from each fault in {recoveries:?}");
-    c.batch_execute("SELECT chameleon.stop_replica('f')").unwrap();
+    c.batch_execute("SELECT chameleon.stop_replica('f')")
+        .unwrap();
 }

@@ -44,7 +44,11 @@ INSERT INTO it_types.nokey VALUES (1, 'dup'), (1, 'dup');
 
 fn init(db: &str, pgdb: &str, extra: &str) -> Client {
     let mut c = db_with_extension(pgdb);
-    c.execute(&format!("SELECT chameleon.add_source('src', '{db}', $1{extra})"), &[&mysql_url(db)]).unwrap();
+    c.execute(
+        &format!("SELECT chameleon.add_source('src', '{db}', $1{extra})"),
+        &[&mysql_url(db)],
+    )
+    .unwrap();
     c
 }
 
@@ -64,35 +68,101 @@ fn every_type_arrives_as_documented() {
         ("miu", ["0", "16777215", "NULL", "1"]),
         ("i", ["-2147483648", "2147483647", "NULL", "-1"]),
         ("iu", ["0", "4294967295", "NULL", "1"]),
-        ("bi", ["-9223372036854775808", "9223372036854775807", "NULL", "-1"]),
+        (
+            "bi",
+            ["-9223372036854775808", "9223372036854775807", "NULL", "-1"],
+        ),
         ("biu", ["0", "18446744073709551615", "NULL", "1"]),
-        ("d", ["-99999999999999999999999999999999999.999999999999999999999999999999",
-               "99999999999999999999999999999999999.999999999999999999999999999999", "NULL",
-               "0.000000000000000000000000000001"]),
+        (
+            "d",
+            [
+                "-99999999999999999999999999999999999.999999999999999999999999999999",
+                "99999999999999999999999999999999999.999999999999999999999999999999",
+                "NULL",
+                "0.000000000000000000000000000001",
+            ],
+        ),
         ("f", ["-3.40282e+38", "3.40282e+38", "NULL", "0.1"]),
-        ("db", ["-1.7976931348623157e+308", "1.7976931348623157e+308", "NULL", "0.1"]),
+        (
+            "db",
+            [
+                "-1.7976931348623157e+308",
+                "1.7976931348623157e+308",
+                "NULL",
+                "0.1",
+            ],
+        ),
         ("b1", ["0", "1", "NULL", "NULL"]),
-        ("b64", [&"0".repeat(64), &"1".repeat(64), "NULL", &format!("{:0>64}", "101")]),
+        (
+            "b64",
+            [
+                &"0".repeat(64),
+                &"1".repeat(64),
+                "NULL",
+                &format!("{:0>64}", "101"),
+            ],
+        ),
         ("y", ["1901", "2155", "NULL", "2000"]),
         ("dt", ["1000-01-01", "9999-12-31", "NULL", "2024-02-29"]),
-        ("dtm", ["1000-01-01 00:00:00", "9999-12-31 23:59:59", "NULL", "2024-02-29 12:34:56"]),
-        ("dtm6", ["1000-01-01 00:00:00", "9999-12-31 23:59:59.999999", "NULL", "2024-02-29 12:34:56.000001"]),
-        ("ts", ["1970-01-01 00:00:01+00", "2038-01-19 03:14:07.999999+00", "NULL", "2024-02-29 12:34:56.5+00"]),
+        (
+            "dtm",
+            [
+                "1000-01-01 00:00:00",
+                "9999-12-31 23:59:59",
+                "NULL",
+                "2024-02-29 12:34:56",
+            ],
+        ),
+        (
+            "dtm6",
+            [
+                "1000-01-01 00:00:00",
+                "9999-12-31 23:59:59.999999",
+                "NULL",
+                "2024-02-29 12:34:56.000001",
+            ],
+        ),
+        (
+            "ts",
+            [
+                "1970-01-01 00:00:01+00",
+                "2038-01-19 03:14:07.999999+00",
+                "NULL",
+                "2024-02-29 12:34:56.5+00",
+            ],
+        ),
         ("tm", ["-838:59:59", "838:59:59", "NULL", "-00:00:01"]),
-        ("tm6", ["-838:59:59", "838:59:59.999999", "NULL", "-00:00:00.000001"]),
+        (
+            "tm6",
+            ["-838:59:59", "838:59:59.999999", "NULL", "-00:00:00.000001"],
+        ),
         ("c", ["", "abcde", "NULL", "a"]),
         ("vc", ["", "héllo 🦎 wörld", "NULL", "x"]),
-        ("tx", ["", "tab\there\nnew line \\ backslash \"quote\" 'single'", "NULL", "x"]),
+        (
+            "tx",
+            [
+                "",
+                "tab\there\nnew line \\ backslash \"quote\" 'single'",
+                "NULL",
+                "x",
+            ],
+        ),
         ("bn", ["\\x00000000", "\\xdeadbeef", "NULL", "\\x61000000"]),
         ("vb", ["\\x", "\\x00ff00", "NULL", "\\x62"]),
         ("bl", ["\\x", "\\x0001020300", "NULL", "\\x63"]),
         ("e", ["a", "c d", "NULL", "b"]),
         ("st", ["", "x,z", "NULL", "y"]),
-        ("j", ["[]", "{\"a\": [1, \"🦎\"], \"b\": null}", "NULL", "{}"]),
+        (
+            "j",
+            ["[]", "{\"a\": [1, \"🦎\"], \"b\": null}", "NULL", "{}"],
+        ),
     ];
     for (col, want) in expected {
         let got: Vec<String> = c
-            .query(&format!("SELECT coalesce(\"{col}\"::text, 'NULL') FROM it_types.edge ORDER BY id"), &[])
+            .query(
+                &format!("SELECT coalesce(\"{col}\"::text, 'NULL') FROM it_types.edge ORDER BY id"),
+                &[],
+            )
             .unwrap()
             .iter()
             .map(|r| r.get(0))
@@ -101,7 +171,15 @@ fn every_type_arrives_as_documented() {
     }
     // geometry: MySQL's own bytes (SRID + WKB), as MySQL prints them
     let my_hex = mariadb("SELECT LOWER(HEX(g)) FROM it_types.edge WHERE g IS NOT NULL ORDER BY id");
-    let pg_hex: Vec<String> = c.query("SELECT encode(g, 'hex') FROM it_types.edge WHERE g IS NOT NULL ORDER BY id", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let pg_hex: Vec<String> = c
+        .query(
+            "SELECT encode(g, 'hex') FROM it_types.edge WHERE g IS NOT NULL ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_eq!(pg_hex.join("\n"), my_hex);
     // types as docs/types.md says
     let types: String = one(&mut c, "SELECT string_agg(format('%s %s', attname, format_type(atttypid, atttypmod)), ', ' ORDER BY attnum)
@@ -112,25 +190,50 @@ fn every_type_arrives_as_documented() {
         tm6 interval, c character varying(5), vc character varying(100), tx text, bn bytea, vb bytea, bl bytea, e text, st text, \
         j jsonb, g bytea");
     // the enum keeps its domain
-    let e = c.batch_execute("INSERT INTO it_types.edge (id, e) VALUES (9, 'nope')").unwrap_err();
+    let e = c
+        .batch_execute("INSERT INTO it_types.edge (id, e) VALUES (9, 'nope')")
+        .unwrap_err();
     assert_eq!(sqlstate(&e), "23514");
 
     // zero dates: NULL where allowed, -infinity where not, counted
     let zero: Vec<String> = c.query("SELECT concat_ws(',', coalesce(zd::text, 'NULL'), zdn::text, coalesce(zdt::text, 'NULL'), coalesce(zts::text, 'NULL')) FROM it_types.zero ORDER BY id", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(zero, vec!["NULL,-infinity,NULL,NULL", "NULL,-infinity,2020-01-01 00:00:00,NULL"]);
-    assert_eq!(one::<i64>(&mut c, "SELECT i_zero_dates FROM sch_chameleon.t_replica_tables WHERE v_table_name = 'zero'"), 6);
+    assert_eq!(
+        zero,
+        vec![
+            "NULL,-infinity,NULL,NULL",
+            "NULL,-infinity,2020-01-01 00:00:00,NULL"
+        ]
+    );
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT i_zero_dates FROM sch_chameleon.t_replica_tables WHERE v_table_name = 'zero'"
+        ),
+        6
+    );
     // a table without primary key is copied whole and flagged
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_types.nokey"), 2);
-    assert_eq!(one::<i64>(&mut c, "SELECT tables_without_pk FROM chameleon.show_status()"), 1);
-    assert_eq!(one::<i64>(&mut c, "SELECT tables FROM chameleon.show_status()"), 3);
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT tables_without_pk FROM chameleon.show_status()"
+        ),
+        1
+    );
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT tables FROM chameleon.show_status()"),
+        3
+    );
 }
 
 #[test]
 fn the_snapshot_splits_concurrent_writes_exactly() {
-    mariadb("DROP DATABASE IF EXISTS it_snap; CREATE DATABASE it_snap;
+    mariadb(
+        "DROP DATABASE IF EXISTS it_snap; CREATE DATABASE it_snap;
              CREATE TABLE it_snap.big (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(200));
              INSERT INTO it_snap.big (pad) SELECT REPEAT('x', 200) FROM mysql.seq_1_to_300000;
-             CREATE TABLE it_snap.w (id INT PRIMARY KEY, gtid_seq BIGINT);");
+             CREATE TABLE it_snap.w (id INT PRIMARY KEY, gtid_seq BIGINT);",
+    );
     let mut c = init("it_snap", "init_snap", "");
     // a writer commits one row per transaction and notes the GTID sequence of each commit
     let stop = Arc::new(AtomicBool::new(false));
@@ -143,7 +246,9 @@ fn the_snapshot_splits_concurrent_writes_exactly() {
             ));
             if id % 20 == 0 {
                 mariadb(&std::mem::take(&mut script));
-                if stop2.load(Ordering::Relaxed) { break; }
+                if stop2.load(Ordering::Relaxed) {
+                    break;
+                }
             }
         }
     });
@@ -177,11 +282,27 @@ fn the_snapshot_splits_concurrent_writes_exactly() {
         let id: i32 = f.next().unwrap().parse().unwrap();
         let seq: i64 = f.next().unwrap().parse().unwrap();
         // gtid_seq is the GTID of the row's INSERT (the UPDATE after it reads @@last_gtid)
-        if seq <= snap_seq { before.push(id) } else { after += 1 }
+        if seq <= snap_seq {
+            before.push(id)
+        } else {
+            after += 1
+        }
     }
-    let copied: Vec<i32> = c.query("SELECT id FROM it_snap.w ORDER BY id", &[]).unwrap().iter().map(|r| r.get(0)).collect();
-    assert_eq!(copied, before, "exactly the rows committed up to the snapshot's GTID {gtid} are copied");
-    assert!(!before.is_empty() && after > 0, "the writer ran on both sides of the snapshot ({} before, {after} after)", before.len());
+    let copied: Vec<i32> = c
+        .query("SELECT id FROM it_snap.w ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        copied, before,
+        "exactly the rows committed up to the snapshot's GTID {gtid} are copied"
+    );
+    assert!(
+        !before.is_empty() && after > 0,
+        "the writer ran on both sides of the snapshot ({} before, {after} after)",
+        before.len()
+    );
 }
 
 #[test]
@@ -192,33 +313,80 @@ fn failures_leave_nothing_behind() {
              CREATE OR REPLACE USER 'it_limited'@'%' IDENTIFIED BY 'limited_pw'; GRANT SELECT ON it_err.* TO 'it_limited'@'%';");
     let mut c = db_with_extension("init_err");
     let url = mysql_url("it_err");
-    let wrong = url.replace(&std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into()), "not_the_pw");
-    let limited = url.replace("usr_replica:", "it_limited:").replace(&std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into()), "limited_pw");
-    c.execute("SELECT chameleon.add_source('badpw', 'badpw', $1, check_source => false)", &[&wrong]).unwrap();
-    c.execute("SELECT chameleon.add_source('limited', 'limited', $1, check_source => false)", &[&limited]).unwrap();
-    c.execute("SELECT chameleon.add_source('ok', 'it_err', $1, exclude_tables => ARRAY['audit'])", &[&url]).unwrap();
+    let wrong = url.replace(
+        &std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into()),
+        "not_the_pw",
+    );
+    let limited = url.replace("usr_replica:", "it_limited:").replace(
+        &std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into()),
+        "limited_pw",
+    );
+    c.execute(
+        "SELECT chameleon.add_source('badpw', 'badpw', $1, check_source => false)",
+        &[&wrong],
+    )
+    .unwrap();
+    c.execute(
+        "SELECT chameleon.add_source('limited', 'limited', $1, check_source => false)",
+        &[&limited],
+    )
+    .unwrap();
+    c.execute(
+        "SELECT chameleon.add_source('ok', 'it_err', $1, exclude_tables => ARRAY['audit'])",
+        &[&url],
+    )
+    .unwrap();
     for (src, code) in [("badpw", "28000"), ("limited", "42501")] {
-        let e = c.batch_execute(&format!("SELECT chameleon.init_replica('{src}')")).unwrap_err();
+        let e = c
+            .batch_execute(&format!("SELECT chameleon.init_replica('{src}')"))
+            .unwrap_err();
         assert_eq!(sqlstate(&e), code, "{src}: {e:?}");
-        assert!(one::<Option<String>>(&mut c, &format!("SELECT to_regnamespace('{src}')::text")).is_none(), "{src}: no schema");
-        assert_eq!(one::<String>(&mut c, &format!("SELECT status FROM chameleon.show_status() WHERE source = '{src}'")), "ready");
+        assert!(
+            one::<Option<String>>(&mut c, &format!("SELECT to_regnamespace('{src}')::text"))
+                .is_none(),
+            "{src}: no schema"
+        );
+        assert_eq!(
+            one::<String>(
+                &mut c,
+                &format!("SELECT status FROM chameleon.show_status() WHERE source = '{src}'")
+            ),
+            "ready"
+        );
     }
     // binlog_format is global: its test lives in source_check.rs, which runs alone
     // cancelled midway: nothing is left, and it can run again
     mariadb("INSERT INTO it_err.a SELECT 1000 + seq FROM mysql.seq_1_to_400000");
     c.batch_execute("SET statement_timeout = '400ms'").unwrap();
-    let e = c.batch_execute("SELECT chameleon.init_replica('ok')").unwrap_err();
+    let e = c
+        .batch_execute("SELECT chameleon.init_replica('ok')")
+        .unwrap_err();
     assert_eq!(sqlstate(&e), "57014", "{e:?}");
     c.batch_execute("RESET statement_timeout").unwrap();
     assert!(one::<Option<String>>(&mut c, "SELECT to_regnamespace('it_err')::text").is_none());
-    assert_eq!(one::<String>(&mut c, "SELECT status FROM chameleon.show_status() WHERE source = 'ok'"), "ready");
-    assert_eq!(one::<i64>(&mut c, "SELECT chameleon.init_replica('ok')"), 401_000);
+    assert_eq!(
+        one::<String>(
+            &mut c,
+            "SELECT status FROM chameleon.show_status() WHERE source = 'ok'"
+        ),
+        "ready"
+    );
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT chameleon.init_replica('ok')"),
+        401_000
+    );
     // the excluded table is not copied
     assert!(one::<Option<String>>(&mut c, "SELECT to_regclass('it_err.audit')::text").is_none());
     // a schema chameleon did not fill is never replaced
-    c.batch_execute("CREATE SCHEMA limited; CREATE TABLE limited.mine (x int)").unwrap();
-    c.batch_execute(&format!("SELECT chameleon.alter_source('limited', mysql_conn => '{url}')")).unwrap();
-    let e = c.batch_execute("SELECT chameleon.init_replica('limited')").unwrap_err();
+    c.batch_execute("CREATE SCHEMA limited; CREATE TABLE limited.mine (x int)")
+        .unwrap();
+    c.batch_execute(&format!(
+        "SELECT chameleon.alter_source('limited', mysql_conn => '{url}')"
+    ))
+    .unwrap();
+    let e = c
+        .batch_execute("SELECT chameleon.init_replica('limited')")
+        .unwrap_err();
     assert_eq!(sqlstate(&e), "42710");
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM limited.mine"), 0);
 }
@@ -232,38 +400,98 @@ fn detach_leaves_a_standalone_schema() {
              INSERT INTO it_det.p (name) SELECT CONCAT('p', seq) FROM mysql.seq_1_to_50;
              INSERT INTO it_det.ch (p_id) SELECT 1 + seq % 50 FROM mysql.seq_1_to_200;");
     let mut c = init("it_det", "init_det", "");
-    c.batch_execute("SELECT chameleon.init_replica('src')").unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('src')")
+        .unwrap();
     // running it again replaces the copy with a new one
     mariadb("INSERT INTO it_det.p (name) VALUES ('late')");
-    c.batch_execute("SELECT chameleon.init_replica('src')").unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('src')")
+        .unwrap();
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_det.p"), 51);
-    let (my, pg) = checksums(&mut c, "it_det", "it_det", "ch", "id", &["id", "p_id"], &["id", "p_id"]);
+    let (my, pg) = checksums(
+        &mut c,
+        "it_det",
+        "it_det",
+        "ch",
+        "id",
+        &["id", "p_id"],
+        &["id", "p_id"],
+    );
     assert_eq!(my, pg);
-    c.batch_execute("SELECT chameleon.detach_replica('src')").unwrap();
-    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_sources"), 0);
+    c.batch_execute("SELECT chameleon.detach_replica('src')")
+        .unwrap();
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_sources"),
+        0
+    );
     assert!(one::<bool>(&mut c, "SELECT bool_and(convalidated) FROM pg_constraint WHERE connamespace = 'it_det'::regnamespace AND contype = 'f'"));
-    let id: i64 = one(&mut c, "INSERT INTO it_det.p (name) VALUES ('new') RETURNING id::bigint");
+    let id: i64 = one(
+        &mut c,
+        "INSERT INTO it_det.p (name) VALUES ('new') RETURNING id::bigint",
+    );
     let mysql_max: i64 = mariadb("SELECT MAX(id) FROM it_det.p").parse().unwrap();
-    assert_eq!(id, mysql_max + 1, "the sequence continues after the copied maximum");
-    c.batch_execute("DELETE FROM it_det.p WHERE id = 1").unwrap();
-    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_det.ch WHERE p_id = 1"), 0, "ON DELETE CASCADE kept");
+    assert_eq!(
+        id,
+        mysql_max + 1,
+        "the sequence continues after the copied maximum"
+    );
+    c.batch_execute("DELETE FROM it_det.p WHERE id = 1")
+        .unwrap();
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT count(*) FROM it_det.ch WHERE p_id = 1"),
+        0,
+        "ON DELETE CASCADE kept"
+    );
 }
 
 #[test]
 fn the_demo_database_is_equal_on_both_sides() {
     mariadb(include_str!("../../demo/shop.sql"));
     let mut c = init("shop", "init_demo", "");
-    assert_eq!(one::<i64>(&mut c, "SELECT chameleon.init_replica('src')"), 122_000);
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT chameleon.init_replica('src')"),
+        122_000
+    );
     let ts = |c: &'static str| -> (String, String) {
-        (format!("DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f')"), format!("to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US')"))
+        (
+            format!("DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f')"),
+            format!("to_char({c}, 'YYYY-MM-DD HH24:MI:SS.US')"),
+        )
     };
     let (my_created, pg_created) = ts("created_at");
     let (my_ordered, pg_ordered) = ts("ordered_at");
     let tables: [(&str, &str, Vec<&str>, Vec<&str>); 3] = [
-        ("customer", "customer_id", vec!["customer_id", "name", "email", &my_created], vec!["customer_id", "name", "email", &pg_created]),
-        ("product", "product_id", vec!["product_id", "title", "price", "stock", "attrs"], vec!["product_id", "title", "price", "stock", "attrs"]),
-        ("orders", "order_id", vec!["order_id", "customer_id", "product_id", "qty", "status", &my_ordered],
-                               vec!["order_id", "customer_id", "product_id", "qty", "status", &pg_ordered]),
+        (
+            "customer",
+            "customer_id",
+            vec!["customer_id", "name", "email", &my_created],
+            vec!["customer_id", "name", "email", &pg_created],
+        ),
+        (
+            "product",
+            "product_id",
+            vec!["product_id", "title", "price", "stock", "attrs"],
+            vec!["product_id", "title", "price", "stock", "attrs"],
+        ),
+        (
+            "orders",
+            "order_id",
+            vec![
+                "order_id",
+                "customer_id",
+                "product_id",
+                "qty",
+                "status",
+                &my_ordered,
+            ],
+            vec![
+                "order_id",
+                "customer_id",
+                "product_id",
+                "qty",
+                "status",
+                &pg_ordered,
+            ],
+        ),
     ];
     for (table, key, my, pg) in &tables {
         let (m, p) = checksums(&mut c, "shop", "shop", table, key, my, pg);

@@ -6,13 +6,37 @@ use std::time::{Duration, Instant};
 
 use chameleon_e2e::*;
 
-const MY_ITEMS: [&str; 7] = ["id", "name", "qty", "price", "DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f')", "st", "doc"];
-const PG_ITEMS: [&str; 7] = ["id", "name", "qty", "price", "to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US')", "st", "doc"];
+const MY_ITEMS: [&str; 7] = [
+    "id",
+    "name",
+    "qty",
+    "price",
+    "DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f')",
+    "st",
+    "doc",
+];
+const PG_ITEMS: [&str; 7] = [
+    "id",
+    "name",
+    "qty",
+    "price",
+    "to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US')",
+    "st",
+    "doc",
+];
 
 fn assert_equal(c: &mut Client) {
     let (m, p) = checksums(c, "it_rep", "it_rep", "items", "id", &MY_ITEMS, &PG_ITEMS);
     assert_eq!(m, p, "items");
-    let (m, p) = checksums(c, "it_rep", "it_rep", "tags", "k,v", &["k", "v"], &["k", "v"]);
+    let (m, p) = checksums(
+        c,
+        "it_rep",
+        "it_rep",
+        "tags",
+        "k,v",
+        &["k", "v"],
+        &["k", "v"],
+    );
     assert_eq!(m, p, "tags (no primary key)");
 }
 
@@ -24,8 +48,13 @@ fn follows_a_workload_and_resumes_after_a_stop() {
              CREATE TABLE it_rep.tags (k VARCHAR(10), v INT);
              INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('item ', seq), seq, seq * 1.5, 'a' FROM mysql.seq_1_to_1000;");
     let mut c = db_with_extension("replica_1");
-    c.execute("SELECT chameleon.add_source('rep', 'it_rep', $1, batch_size => 500)", &[&mysql_url("it_rep")]).unwrap();
-    c.batch_execute("SELECT chameleon.init_replica('rep'); SELECT chameleon.start_replica('rep')").unwrap();
+    c.execute(
+        "SELECT chameleon.add_source('rep', 'it_rep', $1, batch_size => 500)",
+        &[&mysql_url("it_rep")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('rep'); SELECT chameleon.start_replica('rep')")
+        .unwrap();
     wait_for_worker(&mut c, true);
 
     mariadb("INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('new ', seq, ' 🦎'), seq, NULL, 'b' FROM mysql.seq_1_to_3000;
@@ -41,18 +70,37 @@ fn follows_a_workload_and_resumes_after_a_stop() {
              UPDATE it_rep.tags SET v = 5 WHERE k = 'x';");
     caught_up(&mut c);
     assert_equal(&mut c);
-    assert!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_replica_batch WHERE b_replayed") >= 2, "several batches");
-    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica"), 0, "replayed log rows are gone");
+    assert!(
+        one::<i64>(
+            &mut c,
+            "SELECT count(*) FROM sch_chameleon.t_replica_batch WHERE b_replayed"
+        ) >= 2,
+        "several batches"
+    );
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica"),
+        0,
+        "replayed log rows are gone"
+    );
 
     // stopped: the worker leaves; changes made meanwhile arrive after the next start, once
-    c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
+    c.batch_execute("SELECT chameleon.stop_replica('rep')")
+        .unwrap();
     wait_for_worker(&mut c, false);
     mariadb("INSERT INTO it_rep.items (name, qty) VALUES ('while stopped', 1); DELETE FROM it_rep.items WHERE id = 10;");
-    c.batch_execute("SELECT chameleon.start_replica('rep')").unwrap();
+    c.batch_execute("SELECT chameleon.start_replica('rep')")
+        .unwrap();
     caught_up(&mut c);
     assert_equal(&mut c);
-    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_discarded_rows"), 0);
-    c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT count(*) FROM sch_chameleon.t_discarded_rows"
+        ),
+        0
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('rep')")
+        .unwrap();
 
     // batch retention: replayed batches older than it are removed when the worker starts
     wait_for_worker(&mut c, false);
@@ -61,10 +109,14 @@ fn follows_a_workload_and_resumes_after_a_stop() {
                      SELECT chameleon.start_replica('rep')").unwrap();
     let t0 = Instant::now();
     while one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_replica_batch") != batches - 1 {
-        assert!(t0.elapsed() < Duration::from_secs(30), "the old batch was not removed");
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the old batch was not removed"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
+    c.batch_execute("SELECT chameleon.stop_replica('rep')")
+        .unwrap();
 }
 
 /// The release note's procedure on a live 1.2 installation: replicating with replay paused
@@ -78,11 +130,19 @@ fn upgrade_while_replicating() {
              CREATE TABLE it_upg.tags (k VARCHAR(10), v INT);
              INSERT INTO it_upg.items (name, qty) SELECT CONCAT('item ', seq), seq FROM mysql.seq_1_to_500;");
     let mut c = fresh_db("replica_upg");
-    c.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'").unwrap();
-    c.execute("SELECT chameleon.add_source('upg', 'it_upg', $1, batch_size => 100)", &[&mysql_url("it_upg")]).unwrap();
-    c.batch_execute("SELECT chameleon.init_replica('upg');
+    c.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'")
+        .unwrap();
+    c.execute(
+        "SELECT chameleon.add_source('upg', 'it_upg', $1, batch_size => 100)",
+        &[&mysql_url("it_upg")],
+    )
+    .unwrap();
+    c.batch_execute(
+        "SELECT chameleon.init_replica('upg');
                      SELECT chameleon.alter_source('upg', replay_paused => true);
-                     SELECT chameleon.start_replica('upg')").unwrap();
+                     SELECT chameleon.start_replica('upg')",
+    )
+    .unwrap();
     for i in 0..6 {
         mariadb(&format!("INSERT INTO it_upg.items (name, qty, st) SELECT CONCAT('w{i} ', seq), seq, 'b' FROM mysql.seq_1_to_150;
                           UPDATE it_upg.items SET qty = qty + 1, doc = JSON_OBJECT('i', {i}) WHERE id % 5 = {i};
@@ -91,8 +151,15 @@ fn upgrade_while_replicating() {
     let (file, pos) = master_position();
     let t0 = Instant::now();
     loop {
-        let r = c.query_one("SELECT binlog_file, binlog_position FROM chameleon.show_status()", &[]).unwrap();
-        if r.get::<_, Option<String>>(0).as_deref() == Some(file.as_str()) && r.get::<_, Option<i64>>(1).unwrap_or(0) >= pos {
+        let r = c
+            .query_one(
+                "SELECT binlog_file, binlog_position FROM chameleon.show_status()",
+                &[],
+            )
+            .unwrap();
+        if r.get::<_, Option<String>>(0).as_deref() == Some(file.as_str())
+            && r.get::<_, Option<i64>>(1).unwrap_or(0) >= pos
+        {
             break;
         }
         assert!(t0.elapsed() < Duration::from_secs(60), "batches not stored");
@@ -100,25 +167,58 @@ fn upgrade_while_replicating() {
     }
     // 1.2: the source flipped between the shared tables; nothing replayed yet
     for t in ["t_log_replica_1", "t_log_replica_2"] {
-        assert!(one::<i64>(&mut c, &format!("SELECT count(*) FROM ONLY sch_chameleon.{t}")) > 0, "{t} holds stored rows");
+        assert!(
+            one::<i64>(
+                &mut c,
+                &format!("SELECT count(*) FROM ONLY sch_chameleon.{t}")
+            ) > 0,
+            "{t} holds stored rows"
+        );
     }
     let stored: i64 = one(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica");
-    let pending: i64 = one(&mut c, "SELECT batches_pending FROM chameleon.show_status()");
+    let pending: i64 = one(
+        &mut c,
+        "SELECT batches_pending FROM chameleon.show_status()",
+    );
     assert!(pending >= 2, "{pending} batches pending");
 
     // the release note: stop, upgrade, start
-    c.batch_execute("SELECT chameleon.stop_replica('upg')").unwrap();
+    c.batch_execute("SELECT chameleon.stop_replica('upg')")
+        .unwrap();
     wait_for_worker(&mut c, false);
-    c.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'").unwrap();
-    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM ONLY sch_chameleon.t_log_replica_1_src_1"), stored, "every stored row moved");
+    c.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
+        .unwrap();
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT count(*) FROM ONLY sch_chameleon.t_log_replica_1_src_1"
+        ),
+        stored,
+        "every stored row moved"
+    );
     c.batch_execute("SELECT chameleon.alter_source('upg', replay_paused => false); SELECT chameleon.start_replica('upg')").unwrap();
     caught_up(&mut c);
-    let (m, p) = checksums(&mut c, "it_upg", "it_upg", "items", "id", &MY_ITEMS, &PG_ITEMS);
+    let (m, p) = checksums(
+        &mut c, "it_upg", "it_upg", "items", "id", &MY_ITEMS, &PG_ITEMS,
+    );
     assert_eq!(m, p, "items after the upgrade");
     // replayed exactly once: every stored event was applied by one batch, no batch twice
-    assert_eq!(one::<i64>(&mut c, "SELECT coalesce(sum(i_replayed), 0)::bigint FROM sch_chameleon.t_replica_batch"), stored);
-    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_replica_batch WHERE NOT b_replayed"), 0);
-    c.batch_execute("SELECT chameleon.stop_replica('upg')").unwrap();
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT coalesce(sum(i_replayed), 0)::bigint FROM sch_chameleon.t_replica_batch"
+        ),
+        stored
+    );
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT count(*) FROM sch_chameleon.t_replica_batch WHERE NOT b_replayed"
+        ),
+        0
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('upg')")
+        .unwrap();
 }
 
 /// A row PostgreSQL refuses (here: a CHECK the DBA added on the destination) is set aside in
@@ -126,29 +226,55 @@ fn upgrade_while_replicating() {
 /// replication goes on.
 #[test]
 fn bad_rows_are_set_aside_and_the_rest_applied() {
-    mariadb("DROP DATABASE IF EXISTS it_bad; CREATE DATABASE it_bad;
-             CREATE TABLE it_bad.t (id INT PRIMARY KEY, qty INT NOT NULL);");
+    mariadb(
+        "DROP DATABASE IF EXISTS it_bad; CREATE DATABASE it_bad;
+             CREATE TABLE it_bad.t (id INT PRIMARY KEY, qty INT NOT NULL);",
+    );
     let mut c = db_with_extension("replica_bad");
-    c.execute("SELECT chameleon.add_source('bad', 'it_bad', $1)", &[&mysql_url("it_bad")]).unwrap();
-    c.batch_execute("SELECT chameleon.init_replica('bad');
+    c.execute(
+        "SELECT chameleon.add_source('bad', 'it_bad', $1)",
+        &[&mysql_url("it_bad")],
+    )
+    .unwrap();
+    c.batch_execute(
+        "SELECT chameleon.init_replica('bad');
                      ALTER TABLE it_bad.t ADD CONSTRAINT qty_small CHECK (qty < 1000);
-                     SELECT chameleon.start_replica('bad')").unwrap();
+                     SELECT chameleon.start_replica('bad')",
+    )
+    .unwrap();
     wait_for_worker(&mut c, true);
-    mariadb("INSERT INTO it_bad.t SELECT seq, seq * 10 FROM mysql.seq_1_to_200;
-             UPDATE it_bad.t SET qty = qty + 1 WHERE id <= 10;");
+    mariadb(
+        "INSERT INTO it_bad.t SELECT seq, seq * 10 FROM mysql.seq_1_to_200;
+             UPDATE it_bad.t SET qty = qty + 1 WHERE id <= 10;",
+    );
     caught_up(&mut c);
     // qty >= 1000 for id >= 100: 101 rows refused, 99 applied; the updates of ids 1..10 applied
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_bad.t"), 99);
-    assert_eq!(one::<i64>(&mut c, "SELECT sum(qty) FROM it_bad.t WHERE id <= 10"), (1..=10).map(|i| i * 10 + 1).sum::<i64>());
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT sum(qty) FROM it_bad.t WHERE id <= 10"),
+        (1..=10).map(|i| i * 10 + 1).sum::<i64>()
+    );
     let (n, state, reason): (i64, String, String) = {
-        let r = c.query_one("SELECT count(*), min(sqlstate), min(reason) FROM chameleon.show_errors('bad')", &[]).unwrap();
+        let r = c
+            .query_one(
+                "SELECT count(*), min(sqlstate), min(reason) FROM chameleon.show_errors('bad')",
+                &[],
+            )
+            .unwrap();
         (r.get(0), r.get(1), r.get(2))
     };
     assert_eq!((n, state.as_str()), (101, "23514"));
     assert!(reason.contains("qty_small"), "{reason}");
-    assert_eq!(one::<i64>(&mut c, "SELECT discarded_rows FROM chameleon.show_status()"), 101);
-    assert_eq!(one::<String>(&mut c, "SELECT status FROM chameleon.show_status()"), "running");
-    c.batch_execute("SELECT chameleon.stop_replica('bad')").unwrap();
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT discarded_rows FROM chameleon.show_status()"),
+        101
+    );
+    assert_eq!(
+        one::<String>(&mut c, "SELECT status FROM chameleon.show_status()"),
+        "running"
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('bad')")
+        .unwrap();
 }
 
 /// Two sources replicate at once into two schemas of one database, each with its own worker,
@@ -162,10 +288,25 @@ fn two_sources_at_once() {
     }
     let mut c = db_with_extension("replica_two");
     for (src, db) in [("a", "it_two_a"), ("b", "it_two_b")] {
-        c.execute(&format!("SELECT chameleon.add_source('{src}', '{db}', $1, batch_size => 200)"), &[&mysql_url(db)]).unwrap();
-        c.batch_execute(&format!("SELECT chameleon.init_replica('{src}'); SELECT chameleon.start_replica('{src}')")).unwrap();
+        c.execute(
+            &format!("SELECT chameleon.add_source('{src}', '{db}', $1, batch_size => 200)"),
+            &[&mysql_url(db)],
+        )
+        .unwrap();
+        c.batch_execute(&format!(
+            "SELECT chameleon.init_replica('{src}'); SELECT chameleon.start_replica('{src}')"
+        ))
+        .unwrap();
     }
-    let ids: Vec<i64> = c.query("SELECT i_server_id FROM sch_chameleon.t_sources ORDER BY 1", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    let ids: Vec<i64> = c
+        .query(
+            "SELECT i_server_id FROM sch_chameleon.t_sources ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
     assert_ne!(ids[0], ids[1], "each source has its own server id");
     for i in 0..5 {
         for db in ["it_two_a", "it_two_b"] {
@@ -174,14 +315,41 @@ fn two_sources_at_once() {
         }
     }
     caught_up(&mut c);
-    assert_eq!(one::<i64>(&mut c, "SELECT count(DISTINCT worker_pid) FROM chameleon.show_status()"), 2);
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT count(DISTINCT worker_pid) FROM chameleon.show_status()"
+        ),
+        2
+    );
     for db in ["it_two_a", "it_two_b"] {
-        let (m, p) = checksums(&mut c, db, db, "t", "id", &["id", "v", "n"], &["id", "v", "n"]);
+        let (m, p) = checksums(
+            &mut c,
+            db,
+            db,
+            "t",
+            "id",
+            &["id", "v", "n"],
+            &["id", "v", "n"],
+        );
         assert_eq!(m, p, "{db}");
         assert!(m.0 > 1500, "{db}: {} rows", m.0);
     }
     // both stored batches of their own, each in its own pair of log tables
-    assert_eq!(one::<i64>(&mut c, "SELECT count(DISTINCT i_id_source) FROM sch_chameleon.t_replica_batch"), 2);
-    assert_eq!(one::<i64>(&mut c, "SELECT count(DISTINCT v_log_table[1]) FROM sch_chameleon.t_sources"), 2);
-    c.batch_execute("SELECT chameleon.stop_replica('a'); SELECT chameleon.stop_replica('b')").unwrap();
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT count(DISTINCT i_id_source) FROM sch_chameleon.t_replica_batch"
+        ),
+        2
+    );
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT count(DISTINCT v_log_table[1]) FROM sch_chameleon.t_sources"
+        ),
+        2
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('a'); SELECT chameleon.stop_replica('b')")
+        .unwrap();
 }

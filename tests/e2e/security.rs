@@ -37,7 +37,11 @@ fn a_role_without_grants_can_do_nothing() {
         "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
           WHERE n.nspname IN ('chameleon', 'sch_chameleon') AND has_function_privilege('chameleon_nobody', p.oid, 'EXECUTE')");
     assert_eq!(public_exec, 0);
-    assert_eq!(one::<i64>(&mut owner, "SELECT count(*) FROM sch_chameleon.t_sources"), 1, "nothing was dropped");
+    assert_eq!(
+        one::<i64>(&mut owner, "SELECT count(*) FROM sch_chameleon.t_sources"),
+        1,
+        "nothing was dropped"
+    );
 }
 
 #[test]
@@ -52,14 +56,31 @@ fn a_monitoring_role_never_sees_the_password() {
     )
     .unwrap();
     let mut mon = connect_as("sec_monitor", "chameleon_monitor");
-    let everything: String = one(&mut mon, "SELECT string_agg(s::text, ' ') FROM chameleon.show_status() s");
-    assert!(everything.contains("mysql://usr_replica@127.0.0.1:3306/shop"), "{everything}");
-    let sources: String = one(&mut mon, "SELECT string_agg(s::text, ' ') FROM sch_chameleon.t_sources s");
+    let everything: String = one(
+        &mut mon,
+        "SELECT string_agg(s::text, ' ') FROM chameleon.show_status() s",
+    );
+    assert!(
+        everything.contains("mysql://usr_replica@127.0.0.1:3306/shop"),
+        "{everything}"
+    );
+    let sources: String = one(
+        &mut mon,
+        "SELECT string_agg(s::text, ' ') FROM sch_chameleon.t_sources s",
+    );
     for text in [&everything, &sources] {
         assert!(!text.contains("TopSecret42"), "password leaked: {text}");
     }
-    let e = mon.batch_execute("SELECT * FROM sch_chameleon.t_source_secrets").unwrap_err();
+    let e = mon
+        .batch_execute("SELECT * FROM sch_chameleon.t_source_secrets")
+        .unwrap_err();
     assert_eq!(sqlstate(&e), "42501");
     // the owner can read it, so a worker running as the owner can connect
-    assert_eq!(one::<String>(&mut owner, "SELECT t_mysql_password FROM sch_chameleon.t_source_secrets"), "TopSecret42");
+    assert_eq!(
+        one::<String>(
+            &mut owner,
+            "SELECT t_mysql_password FROM sch_chameleon.t_source_secrets"
+        ),
+        "TopSecret42"
+    );
 }

@@ -10,10 +10,16 @@ pub fn pg_host() -> String {
     std::env::var("CHAMELEON_PGHOST").expect("CHAMELEON_PGHOST: run the tests through scripts/test")
 }
 pub fn pg_port() -> u16 {
-    std::env::var("CHAMELEON_PGPORT").ok().and_then(|p| p.parse().ok()).unwrap_or(54329)
+    std::env::var("CHAMELEON_PGPORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(54329)
 }
 pub fn pg_bin(tool: &str) -> String {
-    format!("{}/{tool}", std::env::var("PGBIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into()))
+    format!(
+        "{}/{tool}",
+        std::env::var("PGBIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into())
+    )
 }
 
 fn config(db: &str, user: &str) -> postgres::Config {
@@ -27,7 +33,9 @@ pub fn connect(db: &str) -> Client {
 }
 
 pub fn connect_as(db: &str, user: &str) -> Client {
-    config(db, user).connect(NoTls).unwrap_or_else(|e| panic!("connect to {db} as {user}: {e}"))
+    config(db, user)
+        .connect(NoTls)
+        .unwrap_or_else(|e| panic!("connect to {db} as {user}: {e}"))
 }
 
 /// A connection that records the NOTICEs the server sends.
@@ -44,8 +52,12 @@ pub fn connect_with_notices(db: &str) -> (Client, Arc<Mutex<Vec<String>>>) {
 /// Drops and creates database `name`; each test uses databases of its own.
 pub fn fresh_db(name: &str) -> Client {
     let mut admin = connect("postgres");
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .unwrap();
     connect(name)
 }
 
@@ -57,20 +69,30 @@ pub fn db_with_extension(name: &str) -> Client {
 }
 
 pub fn one<T: for<'a> postgres::types::FromSql<'a>>(c: &mut Client, sql: &str) -> T {
-    c.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {}", describe(&e))).get(0)
+    c.query_one(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)))
+        .get(0)
 }
 
 /// A server error with its SQLSTATE, message, detail and hint (postgres' Display says "db error").
 pub fn describe(e: &Error) -> String {
     match e.as_db_error() {
-        Some(d) => format!("{} {} (detail: {}; hint: {})", d.code().code(), d.message(), d.detail().unwrap_or(""), d.hint().unwrap_or("")),
+        Some(d) => format!(
+            "{} {} (detail: {}; hint: {})",
+            d.code().code(),
+            d.message(),
+            d.detail().unwrap_or(""),
+            d.hint().unwrap_or("")
+        ),
         None => e.to_string(),
     }
 }
 
 /// SQLSTATE of a failed statement.
 pub fn sqlstate(e: &Error) -> String {
-    e.as_db_error().map(|d| d.code().code().to_string()).unwrap_or_else(|| format!("not a server error: {e}"))
+    e.as_db_error()
+        .map(|d| d.code().code().to_string())
+        .unwrap_or_else(|| format!("not a server error: {e}"))
 }
 
 /// Everything about the catalogue that a fresh install and an upgraded one must share, as
@@ -136,7 +158,11 @@ SELECT line FROM (
 "#;
 
 pub fn snapshot(c: &mut Client) -> Vec<String> {
-    c.query(SNAPSHOT_SQL, &[]).unwrap().iter().map(|r| r.get::<_, String>(0)).collect()
+    c.query(SNAPSHOT_SQL, &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect()
 }
 
 /// Asserts two snapshots are equal, printing only the lines that differ.
@@ -158,11 +184,16 @@ pub fn assert_same_catalogue(what: &str, a: &[String], b: &[String]) {
 /// interleaved) and every source flips between t_log_replica_1 and _2 on each of its batches,
 /// as 1.2 does: both shared tables hold rows of every source.
 pub fn seed_12(c: &mut Client, sources: i64, batches: i64, rows_per_batch: i64) {
-    c.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'").unwrap();
+    c.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'")
+        .unwrap();
     for s in 1..=sources {
         c.execute(
             "SELECT chameleon.add_source($1, $2, $3, check_source => false)",
-            &[&format!("src{s}"), &format!("dest{s}"), &format!("mysql://usr:pw{s}@127.0.0.1:3306/db{s}")],
+            &[
+                &format!("src{s}"),
+                &format!("dest{s}"),
+                &format!("mysql://usr:pw{s}@127.0.0.1:3306/db{s}"),
+            ],
         )
         .unwrap();
     }
@@ -211,8 +242,13 @@ pub fn log_rows_by_batch(c: &mut Client) -> Vec<(i64, i64, i64, String)> {
 /// A checksum of every row of the catalogue's user-state tables (log rows included).
 pub fn catalogue_data(c: &mut Client) -> Vec<(String, i64, String)> {
     let tables = [
-        "t_sources", "t_source_secrets", "t_replica_batch", "t_log_replica", "t_replica_tables",
-        "t_index_def", "t_discarded_rows",
+        "t_sources",
+        "t_source_secrets",
+        "t_replica_batch",
+        "t_log_replica",
+        "t_replica_tables",
+        "t_index_def",
+        "t_discarded_rows",
     ];
     tables
         .iter()
@@ -234,13 +270,31 @@ pub fn catalogue_data(c: &mut Client) -> Vec<(String, i64, String)> {
 /// Runs SQL on the private MariaDB as root (through its socket); returns the tab-separated
 /// rows without headers.
 pub fn mariadb(sql: &str) -> String {
-    let sock = std::env::var("CHAMELEON_MYSOCK").expect("CHAMELEON_MYSOCK: run through scripts/test");
+    let sock =
+        std::env::var("CHAMELEON_MYSOCK").expect("CHAMELEON_MYSOCK: run through scripts/test");
     let out = std::process::Command::new("mariadb")
-        .args(["--no-defaults", "--default-character-set=utf8mb4", "-S", &sock, "-uroot", "-N", "-B", "-e", sql])
+        .args([
+            "--no-defaults",
+            "--default-character-set=utf8mb4",
+            "-S",
+            &sock,
+            "-uroot",
+            "-N",
+            "-B",
+            "-e",
+            sql,
+        ])
         .output()
         .expect("mariadb client");
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .trim_end()
+        .to_string()
 }
 
 /// The URL of database `db` on the private MariaDB for the replication user.
@@ -253,10 +307,26 @@ pub fn mysql_url(db: &str) -> String {
 /// Row count and a checksum of canonical row text of one table on both sides: MySQL
 /// expressions and PostgreSQL expressions that render each column the same way. `key` orders
 /// the rows: a column, or several separated by commas (a keyless table: all of them).
-pub fn checksums(pg: &mut Client, mysql_db: &str, pg_schema: &str, table: &str, key: &str, my_cols: &[&str], pg_cols: &[&str]) -> ((i64, String), (i64, String)) {
-    let my_order = key.split(',').map(|k| format!("`{}`", k.trim())).collect::<Vec<_>>().join(", ");
+pub fn checksums(
+    pg: &mut Client,
+    mysql_db: &str,
+    pg_schema: &str,
+    table: &str,
+    key: &str,
+    my_cols: &[&str],
+    pg_cols: &[&str],
+) -> ((i64, String), (i64, String)) {
+    let my_order = key
+        .split(',')
+        .map(|k| format!("`{}`", k.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
     // MySQL sorts NULLs first
-    let pg_order = key.split(',').map(|k| format!("\"{}\" NULLS FIRST", k.trim())).collect::<Vec<_>>().join(", ");
+    let pg_order = key
+        .split(',')
+        .map(|k| format!("\"{}\" NULLS FIRST", k.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
     let my = mariadb(&format!(
         "SET SESSION group_concat_max_len = 1073741824, time_zone = '+00:00';
          SELECT COUNT(*), COALESCE(MD5(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {my_order} SEPARATOR '\n')), '') FROM `{mysql_db}`.`{table}`",
@@ -282,7 +352,10 @@ pub fn checksums(pg: &mut Client, mysql_db: &str, pg_schema: &str, table: &str, 
 pub fn master_position() -> (String, i64) {
     let s = mariadb("SHOW MASTER STATUS");
     let mut f = s.split('\t');
-    (f.next().unwrap().to_string(), f.next().unwrap().parse().unwrap())
+    (
+        f.next().unwrap().to_string(),
+        f.next().unwrap().parse().unwrap(),
+    )
 }
 
 /// Waits until every source has stored and replayed everything up to MySQL's current
@@ -313,12 +386,21 @@ pub fn caught_up(c: &mut Client) {
 /// Waits until the (only) source has a worker (`present`) or none.
 pub fn wait_for_worker(c: &mut Client, present: bool) {
     let t0 = std::time::Instant::now();
-    while one::<Option<i32>>(c, "SELECT worker_pid FROM chameleon.show_status()").is_some() != present {
-        assert!(t0.elapsed() < std::time::Duration::from_secs(30), "the worker did not {}", if present { "start" } else { "stop" });
+    while one::<Option<i32>>(c, "SELECT worker_pid FROM chameleon.show_status()").is_some()
+        != present
+    {
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "the worker did not {}",
+            if present { "start" } else { "stop" }
+        );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
 
 pub fn extversion(c: &mut Client) -> String {
-    one(c, "SELECT extversion FROM pg_extension WHERE extname = 'chameleon'")
+    one(
+        c,
+        "SELECT extversion FROM pg_extension WHERE extname = 'chameleon'",
+    )
 }

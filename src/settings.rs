@@ -1,0 +1,50 @@
+//! The `chameleon.*` settings (GUCs). All can change with a reload (SIGHUP); workers and the
+//! launcher re-read them in their loops.
+
+use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+
+/// Seconds between the launcher's visits to each database.
+pub static LAUNCHER_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(5);
+/// Source workers that may run at once in the cluster (at most `worker::slots::SLOTS`).
+pub static MAX_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(16);
+/// Longest wait between two attempts to reach MySQL, or to restart a worker that died.
+pub static MAX_RETRY_DELAY: GucSetting<i32> = GucSetting::<i32>::new(30);
+
+pub fn define() {
+    GucRegistry::define_int_guc(
+        c"chameleon.launcher_naptime",
+        c"Seconds between the launcher's visits to each database.",
+        c"The launcher restarts the workers of running sources that have none (after a crash or a restart).",
+        &LAUNCHER_NAPTIME,
+        1,
+        3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+    GucRegistry::define_int_guc(
+        c"chameleon.max_workers",
+        c"Source workers that may run at once in this cluster.",
+        c"Each running source takes one worker and one of max_worker_processes; a source beyond the limit stops in error.",
+        &MAX_WORKERS,
+        1,
+        crate::worker::slots::SLOTS as i32,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"chameleon.max_retry_delay",
+        c"Longest wait between attempts to reconnect to MySQL or to restart a worker that died.",
+        c"Waits start at one second and double up to this limit.",
+        &MAX_RETRY_DELAY,
+        1,
+        3600,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
+    );
+}
+
+/// The wait before attempt `n` (0-based): 1 s, 2 s, 4 s, … up to chameleon.max_retry_delay.
+pub fn retry_delay(n: u32) -> std::time::Duration {
+    let max = MAX_RETRY_DELAY.get().max(1) as u64;
+    std::time::Duration::from_secs((1u64 << n.min(20)).min(max))
+}
