@@ -211,17 +211,18 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<RowCha
                             e,
                         )
                     })?;
-                let v =
-                    match v {
-                        BinlogValue::Value(v) => fix_int24(col, v),
-                        other => return Err(Error::new(
+                let v = match v {
+                    BinlogValue::Value(v) => fix_int24(col, v),
+                    other => {
+                        return Err(Error::new(
                             SqlState::FeatureNotSupported,
                             format!(
                                 "{}.{}: a MySQL 8 binary JSON value ({other:?}) is not decoded yet",
                                 table.schema, table.name
                             ),
-                        )),
-                    };
+                        ))
+                    }
+                };
                 values.push(Some(v));
             }
             if which == 0 {

@@ -2,8 +2,14 @@
 //! form one statement over a JSON array of row images; a group ends where a row key repeats,
 //! so the order of changes to the same row (within a MySQL transaction too) is kept.
 //! Tables without a primary key are changed one row at a time by full-row identity.
+//!
+//! A batch is planned as a whole by `plan_batch`: tables that no foreign key links (either
+//! end) are independent of each other, so each gets its changes at once — the net effect of
+//! the batch per row (one DELETE, one UPDATE, one INSERT per table), which is what makes
+//! random OLTP traffic (one row of another table at every step) set-based. Tables linked by
+//! foreign keys keep binlog order among themselves, in runs of consecutive events.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value as Json;
 
@@ -15,6 +21,8 @@ pub struct Statement {
     pub sql: String,
     pub param: Json,
     pub rows: usize,
+    /// insert, update or delete: what a row of it is, when it has to be set aside
+    pub kind: String,
 }
 
 /// A destination table as replay needs it.
@@ -87,6 +95,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             sql: format!("INSERT INTO {r} SELECT * FROM jsonb_populate_recordset(NULL::{r}, $1::jsonb)"),
             param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
             rows,
+            kind: kind.into(),
         },
         "update" if t.key.is_empty() => Statement {
             // one row: the first identical row, not every copy of it
@@ -99,6 +108,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             ),
             param: serde_json::json!({"new": group[0].data, "old": group[0].identity}),
             rows,
+            kind: kind.into(),
         },
         "update" => Statement {
             sql: format!(
@@ -111,6 +121,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             ),
             param: Json::Array(group.iter().map(|e| serde_json::json!({"new": e.data, "old": e.identity})).collect()),
             rows,
+            kind: kind.into(),
         },
         "delete" if t.key.is_empty() => Statement {
             sql: format!(
@@ -120,6 +131,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             ),
             param: group[0].data.clone(),
             rows,
+            kind: kind.into(),
         },
         _ => Statement {
             sql: format!(
@@ -128,6 +140,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             ),
             param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
             rows,
+            kind: kind.into(),
         },
     }
 }
@@ -173,6 +186,165 @@ pub fn plan(t: &Target, events: &[Event]) -> Vec<Statement> {
     }
     if !group.is_empty() {
         out.push(statement(t, &group[0].kind.clone(), group));
+    }
+    out
+}
+
+/// A part of a batch's replay.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unit {
+    /// statements in binlog order; a failing one is retried row by row
+    Ordered {
+        table: String,
+        statements: Vec<Statement>,
+    },
+    /// the net effect of `events` changes to one independent table: all statements succeed
+    /// together, or `ordered` (the same changes in binlog order) is replayed instead
+    Net {
+        table: String,
+        statements: Vec<Statement>,
+        events: usize,
+        ordered: Vec<Statement>,
+    },
+}
+
+/// The net effect of a keyed table's changes, in at most three statements (DELETE, UPDATE,
+/// INSERT); None when it cannot be expressed so (no key, a key changed by an update).
+fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
+    if t.key.is_empty() {
+        return None;
+    }
+    // per key: did the row exist before the batch, and its final image (None: gone)
+    let mut order: Vec<String> = Vec::new();
+    let mut rows: HashMap<String, (bool, Option<&Json>, &Json)> = HashMap::new();
+    for e in events {
+        let (key, existed, last) = match e.kind.as_str() {
+            "insert" => (key_of(t, &e.data), false, Some(&e.data)),
+            "update" => {
+                let key = key_of(t, e.identity.as_ref()?);
+                if key != key_of(t, &e.data) {
+                    return None;
+                }
+                (key, true, Some(&e.data))
+            }
+            "delete" => (key_of(t, &e.data), true, None),
+            _ => return None,
+        };
+        match rows.get_mut(&key) {
+            Some(r) => {
+                r.1 = last;
+                r.2 = &e.data;
+            }
+            None => {
+                order.push(key.clone());
+                rows.insert(key, (existed, last, &e.data));
+            }
+        }
+    }
+    let r = rel(t);
+    let pick = |want: fn(&(bool, Option<&Json>, &Json)) -> Option<Json>| -> Vec<Json> {
+        order.iter().filter_map(|k| want(&rows[k])).collect()
+    };
+    let deletes =
+        pick(|(existed, last, image)| (*existed && last.is_none()).then(|| (*image).clone()));
+    let updates = pick(|(existed, last, _)| last.filter(|_| *existed).cloned());
+    let inserts = pick(|(existed, last, _)| last.filter(|_| !*existed).cloned());
+    let mut out = Vec::new();
+    if !deletes.is_empty() {
+        out.push(Statement {
+            sql: format!("DELETE FROM {r} AS t USING jsonb_populate_recordset(NULL::{r}, $1::jsonb) AS o WHERE {}", key_match(t, "t", "o")),
+            rows: deletes.len(),
+            param: Json::Array(deletes),
+            kind: "delete".into(),
+        });
+    }
+    if !updates.is_empty() {
+        out.push(Statement {
+            sql: format!(
+                "UPDATE {r} AS t SET {} FROM jsonb_populate_recordset(NULL::{r}, $1::jsonb) AS n WHERE {}",
+                set_list(t),
+                key_match(t, "t", "n")
+            ),
+            rows: updates.len(),
+            param: Json::Array(updates),
+            kind: "update".into(),
+        });
+    }
+    if !inserts.is_empty() {
+        out.push(Statement {
+            sql: format!(
+                "INSERT INTO {r} SELECT * FROM jsonb_populate_recordset(NULL::{r}, $1::jsonb)"
+            ),
+            rows: inserts.len(),
+            param: Json::Array(inserts),
+            kind: "insert".into(),
+        });
+    }
+    Some(out)
+}
+
+/// The plan of a batch's row events `(table, event)` in binlog order. `targets` describes the
+/// tables; `linked` names those a foreign key links (either end), which keep binlog order.
+pub fn plan_batch(
+    events: &[(String, Event)],
+    targets: &HashMap<String, Target>,
+    linked: &HashSet<String>,
+) -> Vec<Unit> {
+    let target = |table: &str| {
+        targets.get(table).cloned().unwrap_or_else(|| Target {
+            schema: String::new(),
+            table: table.into(),
+            key: vec![],
+            columns: vec![],
+        })
+    };
+    let mut out = Vec::new();
+    // linked tables: runs of consecutive events (other tables' events do not interrupt a run:
+    // they are independent of these)
+    let mut i = 0;
+    let in_order: Vec<&(String, Event)> =
+        events.iter().filter(|(t, _)| linked.contains(t)).collect();
+    while i < in_order.len() {
+        let table = &in_order[i].0;
+        let end = (i..in_order.len())
+            .find(|&j| in_order[j].0 != *table)
+            .unwrap_or(in_order.len());
+        let run: Vec<Event> = in_order[i..end].iter().map(|(_, e)| e.clone()).collect();
+        out.push(Unit::Ordered {
+            table: table.clone(),
+            statements: plan(&target(table), &run),
+        });
+        i = end;
+    }
+    // independent tables: all of a table's changes at once, in the order tables first appear
+    let mut tables: Vec<&str> = Vec::new();
+    let mut by_table: HashMap<&str, Vec<&Event>> = HashMap::new();
+    for (t, e) in events.iter().filter(|(t, _)| !linked.contains(t)) {
+        by_table
+            .entry(t.as_str())
+            .or_insert_with(|| {
+                tables.push(t.as_str());
+                Vec::new()
+            })
+            .push(e);
+    }
+    for table in tables {
+        let t = target(table);
+        let evs = &by_table[table];
+        let owned: Vec<Event> = evs.iter().map(|e| (*e).clone()).collect();
+        let ordered = plan(&t, &owned);
+        out.push(match net(&t, evs) {
+            Some(statements) => Unit::Net {
+                table: table.into(),
+                statements,
+                events: evs.len(),
+                ordered,
+            },
+            None => Unit::Ordered {
+                table: table.into(),
+                statements: ordered,
+            },
+        });
     }
     out
 }
@@ -278,5 +450,156 @@ mod tests {
         assert!(
             p[1].sql.contains("ctid = (SELECT x.ctid") && p[1].sql.contains("IS NOT DISTINCT FROM")
         );
+    }
+
+    fn at(table: &str, e: Event) -> (String, Event) {
+        (table.to_string(), e)
+    }
+
+    fn targets() -> HashMap<String, Target> {
+        let mut m = HashMap::new();
+        for (name, key) in [("a", vec!["id"]), ("b", vec!["id"]), ("k", vec![])] {
+            m.insert(
+                name.to_string(),
+                Target {
+                    table: name.into(),
+                    key: key.iter().map(|s| s.to_string()).collect(),
+                    ..target(&[])
+                },
+            );
+        }
+        m
+    }
+
+    fn upd(id: &str, from: &str, to: &str) -> Event {
+        ev(
+            "update",
+            json!({"id": id, "qty": to}),
+            Some(json!({"id": id, "qty": from})),
+        )
+    }
+
+    #[test]
+    fn independent_tables_get_their_net_effect_in_three_statements_at_most() {
+        // OLTP: every event touches another table than the one before
+        let events = vec![
+            at("a", upd("1", "1", "2")),
+            at("b", ev("insert", json!({"id": "9", "qty": "1"}), None)),
+            at("a", ev("delete", json!({"id": "3", "qty": "1"}), None)),
+            at("a", ev("insert", json!({"id": "3", "qty": "7"}), None)), // delete + insert: an update
+            at("b", upd("9", "1", "4")), // inserted, then updated: an insert
+            at("a", upd("1", "2", "3")), // updated twice: the last image
+            at("b", ev("insert", json!({"id": "5", "qty": "1"}), None)),
+            at("b", ev("delete", json!({"id": "5", "qty": "1"}), None)), // in and out: nothing
+            at("a", ev("delete", json!({"id": "4", "qty": "1"}), None)),
+        ];
+        let units = plan_batch(&events, &targets(), &HashSet::new());
+        assert_eq!(units.len(), 2);
+        let Unit::Net {
+            table,
+            statements,
+            events: n,
+            ordered,
+        } = &units[0]
+        else {
+            panic!("{units:?}")
+        };
+        assert_eq!((table.as_str(), *n), ("a", 5));
+        assert_eq!(
+            statements
+                .iter()
+                .map(|s| (s.kind.as_str(), s.rows))
+                .collect::<Vec<_>>(),
+            vec![("delete", 1), ("update", 2)]
+        );
+        assert_eq!(statements[0].param, json!([{"id": "4", "qty": "1"}]));
+        assert_eq!(
+            statements[1].param,
+            json!([{"id": "1", "qty": "3"}, {"id": "3", "qty": "7"}])
+        );
+        assert!(
+            statements[1].sql.contains("WHERE (t.\"id\") = (n.\"id\")"),
+            "{}",
+            statements[1].sql
+        );
+        assert_eq!(
+            ordered.iter().map(|s| s.rows).sum::<usize>(),
+            5,
+            "the fallback replays every event"
+        );
+        let Unit::Net { statements, .. } = &units[1] else {
+            panic!()
+        };
+        assert_eq!(
+            statements
+                .iter()
+                .map(|s| (s.kind.as_str(), s.rows))
+                .collect::<Vec<_>>(),
+            vec![("insert", 1)]
+        );
+        assert_eq!(statements[0].param, json!([{"id": "9", "qty": "4"}]));
+    }
+
+    #[test]
+    fn key_changes_and_keyless_tables_stay_in_order() {
+        let events = vec![
+            at(
+                "a",
+                ev(
+                    "update",
+                    json!({"id": "2", "qty": "1"}),
+                    Some(json!({"id": "1", "qty": "1"})),
+                ),
+            ),
+            at("k", ev("insert", json!({"id": "1", "qty": "1"}), None)),
+            at("k", ev("delete", json!({"id": "1", "qty": "1"}), None)),
+        ];
+        let units = plan_batch(&events, &targets(), &HashSet::new());
+        assert!(
+            matches!(&units[0], Unit::Ordered { table, statements } if table == "a" && statements.len() == 1)
+        );
+        assert!(
+            matches!(&units[1], Unit::Ordered { table, statements } if table == "k" && statements.len() == 2)
+        );
+    }
+
+    #[test]
+    fn tables_linked_by_foreign_keys_keep_binlog_order_among_themselves() {
+        // parent a, child b: insert parent, insert child, delete child, delete parent
+        let events = vec![
+            at("a", ev("insert", json!({"id": "1", "qty": "1"}), None)),
+            at("k", ev("insert", json!({"id": "1", "qty": "1"}), None)),
+            at("b", ev("insert", json!({"id": "1", "qty": "1"}), None)),
+            at("b", ev("delete", json!({"id": "1", "qty": "1"}), None)),
+            at("a", ev("delete", json!({"id": "1", "qty": "1"}), None)),
+        ];
+        let linked: HashSet<String> = ["a".to_string(), "b".to_string()].into();
+        let units = plan_batch(&events, &targets(), &linked);
+        let order: Vec<(String, String)> = units
+            .iter()
+            .flat_map(|u| match u {
+                Unit::Ordered { table, statements } => statements
+                    .iter()
+                    .map(|s| (table.clone(), s.kind.clone()))
+                    .collect::<Vec<_>>(),
+                Unit::Net {
+                    table, statements, ..
+                } => statements
+                    .iter()
+                    .map(|s| (table.clone(), s.kind.clone()))
+                    .collect(),
+            })
+            .collect();
+        let want: Vec<(String, String)> = [
+            ("a", "insert"),
+            ("b", "insert"),
+            ("b", "delete"),
+            ("a", "delete"),
+            ("k", "insert"),
+        ]
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+        assert_eq!(order, want);
     }
 }

@@ -223,7 +223,15 @@ fn follow(
         if checked.elapsed() > Duration::from_millis(500) {
             checked = Instant::now();
             match store::still_running(id) {
-                Some(p) => paused = p,
+                Some(p) => {
+                    if paused && !p {
+                        // replay resumed: what was stored meanwhile first, in order
+                        for batch in store::pending_batches(id) {
+                            store::replay(src, batch, &defs.tables);
+                        }
+                    }
+                    paused = p;
+                }
                 None => return Ok(()), // stopped, disabled or dropped
             }
             if cleaned.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {

@@ -1,13 +1,13 @@
 //! The worker's catalogue transactions: storing a batch with its resume position, and
 //! replaying a stored batch into the destination schema.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use chameleon_core::batch::Batch;
 use chameleon_core::binlog::Position;
-use chameleon_core::replay::{plan, Event, Target};
+use chameleon_core::replay::{plan_batch, Event, Statement, Target, Unit};
 use chameleon_core::types::{MysqlColumn, PgColumn};
 use chameleon_core::Error;
 use pgrx::bgworkers::BackgroundWorker;
@@ -202,6 +202,19 @@ fn sqlstate(code: PgSqlErrorCode) -> String {
 /// Runs one replay statement in a subtransaction: on error the subtransaction is rolled
 /// back, the replay transaction goes on, and the error's (SQLSTATE, message) is returned.
 fn try_statement(sql: &str, param: &Json) -> Result<(), (String, String)> {
+    try_all(&[(sql, param)])
+}
+
+fn try_statements(statements: &[Statement]) -> Result<(), (String, String)> {
+    let list: Vec<(&str, &Json)> = statements
+        .iter()
+        .map(|s| (s.sql.as_str(), &s.param))
+        .collect();
+    try_all(&list)
+}
+
+/// Runs the statements in one subtransaction: all of them, or none (SQLSTATE and message).
+fn try_all(statements: &[(&str, &Json)]) -> Result<(), (String, String)> {
     // SAFETY: the subtransaction pattern of PL/pgSQL's exception blocks: keep the caller's
     // memory context and resource owner, release on success, roll back on error
     unsafe {
@@ -210,8 +223,11 @@ fn try_statement(sql: &str, param: &Json) -> Result<(), (String, String)> {
         pg_sys::BeginInternalSubTransaction(std::ptr::null());
         pg_sys::MemoryContextSwitchTo(context);
         let outcome = PgTryBuilder::new(|| {
-            Spi::run_with_args(sql, &[JsonB(param.clone()).into()])
-                .map_err(|e| ("XX000".to_string(), e.to_string()))
+            for (sql, param) in statements {
+                Spi::run_with_args(sql, &[JsonB((*param).clone()).into()])
+                    .map_err(|e| ("XX000".to_string(), e.to_string()))?;
+            }
+            Ok(())
         })
         .catch_others(|e| {
             Err(match e {
@@ -236,10 +252,61 @@ fn try_statement(sql: &str, param: &Json) -> Result<(), (String, String)> {
     }
 }
 
-/// Replays a stored batch in one transaction: its events applied in order, set-based, its
-/// log rows deleted, the batch marked replayed. A statement that fails is retried row by row;
-/// rows that still fail go to t_discarded_rows with their SQLSTATE and reason (show_errors),
-/// the rest is applied.
+/// Runs statements in binlog order; one that fails is retried row by row, and rows that still
+/// fail go to t_discarded_rows. Returns (rows applied, rows set aside).
+fn apply_in_order(
+    src: &Source,
+    batch_id: i64,
+    table: &str,
+    statements: &[Statement],
+) -> (i64, i64) {
+    let (mut applied, mut skipped) = (0i64, 0i64);
+    for s in statements {
+        if try_statement(&s.sql, &s.param).is_ok() {
+            applied += s.rows as i64;
+            continue;
+        }
+        // the set failed: row by row, so that only the bad rows are left out
+        let rows = match &s.param {
+            Json::Array(items) if s.rows > 1 => items.clone(),
+            other => vec![other.clone()],
+        };
+        for row in rows {
+            let one = if s.rows > 1 {
+                Json::Array(vec![row.clone()])
+            } else {
+                row.clone()
+            };
+            match try_statement(&s.sql, &one) {
+                Ok(()) => applied += 1,
+                Err((sqlstate, reason)) => {
+                    // an update's row comes as {"new": .., "old": ..}
+                    let (data, identity) = match (row.get("new"), row.get("old")) {
+                        (Some(n), Some(o)) => (n.clone(), Some(o.clone())),
+                        _ => (row.clone(), None),
+                    };
+                    Spi::run_with_args(
+                        "INSERT INTO sch_chameleon.t_discarded_rows (i_id_source, i_id_batch, v_schema_name, v_table_name,
+                                enm_binlog_event, jsb_event_data, jsb_event_update, t_sqlstate, t_reason)
+                         VALUES ($1, $2, $3, $4, $5::sch_chameleon.en_binlog_event, $6, $7, $8, $9)",
+                        &[src.id.into(), batch_id.into(), src.conn.database.as_str().into(), table.into(),
+                          s.kind.as_str().into(), JsonB(data).into(), identity.map(JsonB).into(),
+                          sqlstate.as_str().into(), reason.as_str().into()],
+                    )
+                    .expect("discarded row recorded");
+                    skipped += 1;
+                }
+            }
+        }
+    }
+    (applied, skipped)
+}
+
+/// Replays a stored batch in one transaction: its events applied set-based (see
+/// `chameleon_core::replay::plan_batch`), its log rows deleted, the batch marked replayed. A
+/// net effect that fails is replayed in binlog order instead; a statement that fails there is
+/// retried row by row; rows that still fail go to t_discarded_rows with their SQLSTATE and
+/// reason (show_errors), the rest is applied.
 pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
     tx(|| {
         let events = Spi::connect(|c| {
@@ -273,84 +340,93 @@ pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
             .collect::<Result<HashMap<_, _>, _>>()
         })
         .unwrap_or_default();
+        // tables a foreign key links (either end) keep binlog order among themselves
+        let linked: HashSet<String> = query_column::<String>(
+            "SELECT DISTINCT c.relname::text FROM pg_constraint k
+               JOIN pg_class c ON c.oid IN (k.conrelid, k.confrelid)
+              WHERE k.contype = 'f' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)",
+            &[src.dest_schema.as_str().into()],
+        )
+        .into_iter()
+        .collect();
+        let targets: HashMap<String, Target> = events
+            .iter()
+            .map(|e| e.0.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .map(|table| {
+                let target = Target {
+                    schema: src.dest_schema.clone(),
+                    table: table.clone(),
+                    key: keys.get(&table).cloned().unwrap_or_default(),
+                    columns: defs
+                        .get(&table)
+                        .map(|d| d.iter().map(|(m, _)| m.name.clone()).collect())
+                        .unwrap_or_default(),
+                };
+                (table, target)
+            })
+            .collect();
         let (mut applied, mut ddl, mut skipped) = (0i64, 0i64, 0i64);
-        let mut last_ts = None;
+        let last_ts = events.iter().rev().find_map(|e| e.5);
         let mut i = 0;
         while i < events.len() {
-            let (table, kind, _, _, query, ts) = &events[i];
-            last_ts = ts.or(last_ts);
-            if kind == "ddl" {
+            if events[i].1 == "ddl" {
                 // DDL replication is not in this build: kept visible in show_errors, never lost
                 Spi::run_with_args(
                     "INSERT INTO sch_chameleon.t_discarded_rows (i_id_source, i_id_batch, enm_binlog_event, t_query, t_reason)
                      VALUES ($1, $2, 'ddl', $3, 'DDL is not replicated by this build of chameleon: apply it to the destination by hand')",
-                    &[src.id.into(), batch_id.into(), query.clone().into()],
+                    &[src.id.into(), batch_id.into(), events[i].4.clone().into()],
                 )
                 .expect("DDL recorded");
                 ddl += 1;
                 i += 1;
                 continue;
             }
-            // the run of consecutive events of this table
+            // the row events up to the next DDL, planned together
             let end = (i..events.len())
-                .find(|&j| events[j].0 != *table || events[j].1 == "ddl")
+                .find(|&j| events[j].1 == "ddl")
                 .unwrap_or(events.len());
-            let target = Target {
-                schema: src.dest_schema.clone(),
-                table: table.clone(),
-                key: keys.get(table).cloned().unwrap_or_default(),
-                columns: defs
-                    .get(table)
-                    .map(|d| d.iter().map(|(m, _)| m.name.clone()).collect())
-                    .unwrap_or_default(),
-            };
-            let run: Vec<Event> = events[i..end]
+            let rows: Vec<(String, Event)> = events[i..end]
                 .iter()
-                .map(|(_, k, data, identity, _, _)| Event {
-                    kind: k.clone(),
-                    data: data.clone().unwrap_or(Json::Null),
-                    identity: identity.clone(),
+                .map(|(table, kind, data, identity, _, _)| {
+                    (
+                        table.clone(),
+                        Event {
+                            kind: kind.clone(),
+                            data: data.clone().unwrap_or(Json::Null),
+                            identity: identity.clone(),
+                        },
+                    )
                 })
                 .collect();
-            for s in plan(&target, &run) {
-                if try_statement(&s.sql, &s.param).is_ok() {
-                    applied += s.rows as i64;
-                    continue;
-                }
-                // the set failed: row by row, so that only the bad rows are left out
-                let rows = match &s.param {
-                    Json::Array(items) if s.rows > 1 => items.clone(),
-                    other => vec![other.clone()],
-                };
-                for row in rows {
-                    let one = if s.rows > 1 {
-                        Json::Array(vec![row.clone()])
-                    } else {
-                        row.clone()
-                    };
-                    match try_statement(&s.sql, &one) {
-                        Ok(()) => applied += 1,
-                        Err((sqlstate, reason)) => {
-                            // an update's row comes as {"new": .., "old": ..}
-                            let (data, identity) = match (row.get("new"), row.get("old")) {
-                                (Some(n), Some(o)) => (n.clone(), Some(o.clone())),
-                                _ => (row.clone(), None),
-                            };
-                            Spi::run_with_args(
-                                "INSERT INTO sch_chameleon.t_discarded_rows (i_id_source, i_id_batch, v_schema_name, v_table_name,
-                                        enm_binlog_event, jsb_event_data, jsb_event_update, t_sqlstate, t_reason)
-                                 VALUES ($1, $2, $3, $4, $5::sch_chameleon.en_binlog_event, $6, $7, $8, $9)",
-                                &[src.id.into(), batch_id.into(), src.conn.database.as_str().into(), table.as_str().into(),
-                                  events[i].1.as_str().into(), JsonB(data).into(), identity.map(JsonB).into(),
-                                  sqlstate.as_str().into(), reason.as_str().into()],
-                            )
-                            .expect("discarded row recorded");
-                            skipped += 1;
+            for unit in plan_batch(&rows, &targets, &linked) {
+                let (table, statements) = match unit {
+                    Unit::Net {
+                        table,
+                        statements,
+                        events,
+                        ordered,
+                    } => {
+                        match try_statements(&statements) {
+                            Ok(()) => {
+                                applied += events as i64;
+                                continue;
+                            }
+                            Err((state, reason)) => {
+                                log!("chameleon replica {}: batch {batch_id}: the net effect on {table} failed ({state}: {reason}); replaying it in binlog order", src.name)
+                            }
                         }
+                        // the net effect failed (a constraint met an intermediate state): the
+                        // same changes in binlog order, row by row where needed
+                        (table, ordered)
                     }
-                }
+                    Unit::Ordered { table, statements } => (table, statements),
+                };
+                let (a, s) = apply_in_order(src, batch_id, &table, &statements);
+                applied += a;
+                skipped += s;
             }
-            last_ts = events[end - 1].5.or(last_ts);
             i = end;
         }
         Spi::run_with_args(
