@@ -7,6 +7,8 @@ use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 pub static LAUNCHER_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(5);
 /// Source workers that may run at once in the cluster (at most `worker::slots::SLOTS`).
 pub static MAX_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(16);
+/// Longest time a replicated row waits in the worker for its batch to fill (milliseconds).
+pub static BATCH_DELAY: GucSetting<i32> = GucSetting::<i32>::new(200);
 /// Longest wait between two attempts to reach MySQL, or to restart a worker that died.
 pub static MAX_RETRY_DELAY: GucSetting<i32> = GucSetting::<i32>::new(30);
 
@@ -30,6 +32,16 @@ pub fn define() {
         crate::worker::slots::SLOTS as i32,
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"chameleon.batch_delay",
+        c"Longest time a replicated row waits for its batch to fill.",
+        c"A batch ends at the first commit after this delay, or at batch_size rows, whichever comes first; lower means less lag, higher fewer transactions.",
+        &BATCH_DELAY,
+        1,
+        60_000,
+        GucContext::Sighup,
+        GucFlags::UNIT_MS,
     );
     GucRegistry::define_int_guc(
         c"chameleon.max_retry_delay",

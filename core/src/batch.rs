@@ -1,9 +1,11 @@
 //! Batches of replicated changes. A batch ends only on a MySQL transaction boundary: when it
-//! holds `batch_size` rows, at a DDL statement, at a binlog rotation, or when the stream is
-//! idle. Its end position is the point after its last transaction, so storing a batch and
+//! holds `batch_size` rows, when its first row has waited `max_delay` (a steady stream is never
+//! idle: without this bound its rows would wait for a full batch), at a DDL statement, at a
+//! binlog rotation, or when the stream is idle. Its end position is the point after its last transaction, so storing a batch and
 //! its position in one PostgreSQL transaction loses and duplicates nothing.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
@@ -38,6 +40,44 @@ pub struct Batch {
     pub zero_dates: u64,
 }
 
+impl Batch {
+    /// The log rows as one JSON array: the document the store statement reads (built off the
+    /// worker's main thread).
+    pub fn log_document(&self) -> String {
+        let events: Vec<Json> = self
+            .events
+            .iter()
+            .map(|e| {
+                serde_json::json!({"schema": e.schema, "table": e.table, "kind": e.kind, "data": e.data, "identity": e.identity,
+                                   "query": e.query, "file": e.binlog_file, "pos": e.binlog_pos, "ts": e.timestamp})
+            })
+            .collect();
+        Json::Array(events).to_string()
+    }
+
+    /// The row events as replay plans them; None when a statement (DDL) is among them.
+    pub fn replay_events(&self) -> Option<Vec<(String, crate::replay::Event)>> {
+        self.events
+            .iter()
+            .map(|e| {
+                (e.kind != "ddl").then(|| {
+                    let event = crate::replay::Event {
+                        kind: e.kind.to_string(),
+                        data: e.data.clone().unwrap_or(Json::Null),
+                        identity: e.identity.clone(),
+                    };
+                    (e.table.clone(), event)
+                })
+            })
+            .collect()
+    }
+
+    /// The commit time of its last transaction (seconds since the epoch).
+    pub fn last_timestamp(&self) -> u32 {
+        self.events.iter().map(|e| e.timestamp).max().unwrap_or(0)
+    }
+}
+
 /// The column definitions of a replicated table (MySQL side and PostgreSQL side), or None
 /// when the table is not replicated (another schema, excluded, unknown).
 pub trait Columns {
@@ -61,6 +101,9 @@ pub struct BatchBuilder {
     open_rows: usize,
     zero_dates: u64,
     last_commit: Option<Position>,
+    max_delay: Duration,
+    /// when the first row of the coming batch arrived
+    first_at: Option<Instant>,
 }
 
 /// A row image as {column: input text}; takes the decoded values, nothing is copied.
@@ -117,7 +160,15 @@ impl BatchBuilder {
             open_rows: 0,
             zero_dates: 0,
             last_commit: None,
+            max_delay: Duration::from_secs(3600),
+            first_at: None,
         }
+    }
+
+    /// Ends a batch at the first commit after its first row has waited `d`.
+    pub fn with_max_delay(mut self, d: Duration) -> Self {
+        self.max_delay = d;
+        self
     }
 
     fn take(&mut self, end: Position) -> Option<Batch> {
@@ -137,6 +188,7 @@ impl BatchBuilder {
             zero_dates: std::mem::take(&mut self.zero_dates),
         };
         self.last_commit = None;
+        self.first_at = None;
         b
     }
 
@@ -200,6 +252,7 @@ impl BatchBuilder {
                     });
                     self.open_rows += 1;
                 }
+                self.first_at.get_or_insert_with(Instant::now);
                 Ok(None)
             }
             Change::Commit { next, .. } => {
@@ -210,7 +263,8 @@ impl BatchBuilder {
                 self.ready.append(&mut self.open);
                 self.ready_rows += std::mem::take(&mut self.open_rows);
                 self.last_commit = Some(next.clone());
-                if self.ready_rows >= self.batch_size {
+                let waited = self.first_at.is_some_and(|t| t.elapsed() >= self.max_delay);
+                if self.ready_rows >= self.batch_size || (waited && !self.ready.is_empty()) {
                     return Ok(self.take(next));
                 }
                 Ok(None)
@@ -365,6 +419,23 @@ mod tests {
             &mut Shop,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_steady_stream_ends_batches_after_max_delay() {
+        let mut b = BatchBuilder::new(1000, "shop").with_max_delay(Duration::from_millis(30));
+        assert!(
+            tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 100).is_none(),
+            "young: waits for more"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        let batch = tx(&mut b, vec![(RowKind::Insert, None, Some(row(2, 1)))], 200)
+            .expect("old enough: ends at this commit");
+        assert_eq!((batch.rows, batch.end.pos), (2, 200));
+        assert!(
+            tx(&mut b, vec![(RowKind::Insert, None, Some(row(3, 1)))], 300).is_none(),
+            "the clock starts again"
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::conn::MysqlConn;
 use crate::error::{Error, Result, SqlState};
 use crate::source::{client_opts, connect_error};
 
-/// Read timeout of the binlog connection (the server sends a heartbeat every second).
+/// Read timeout of the binlog connection (the server sends a heartbeat after 100 ms of quiet).
 pub const STREAM_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where to resume reading: after the last complete transaction.
@@ -272,6 +272,8 @@ pub struct BinlogReader {
     file: String,
     gtid: Option<String>,
     seen_fde: bool,
+    /// the server checksums its events (binlog_checksum = CRC32)
+    checksums: bool,
     /// where this stream started, for error messages
     from: Position,
     /// the server ends a non-blocking stream at the end of its binlog; a blocking stream only
@@ -283,7 +285,7 @@ impl BinlogReader {
     /// Connects as replica `server_id` and streams from `from`. With `non_block` the server
     /// ends the stream at the end of the last binlog (used by tests); otherwise it waits.
     pub fn open(c: &MysqlConn, server_id: u32, from: &Position, non_block: bool) -> Result<Self> {
-        // heartbeats come every second, so 10 s of silence means a dead link (a cut network
+        // heartbeats come every 100 ms of quiet, so 10 s of silence means a dead link (a cut network
         // would otherwise hold the stream until the general 60 s read timeout)
         let opts =
             mysql::OptsBuilder::from_opts(client_opts(c)?).read_timeout(Some(STREAM_READ_TIMEOUT));
@@ -291,10 +293,17 @@ impl BinlogReader {
         // real MariaDB GTID events instead of rewritten dummies
         conn.query_drop("SET @mariadb_slave_capability = 4")
             .map_err(|e| stream_err("capability", e))?;
-        // a heartbeat every second keeps an idle stream inside the read timeout, and shows a
-        // dead connection quickly (nanoseconds)
-        conn.query_drop("SET @master_heartbeat_period = 1000000000")
+        // a heartbeat after 100 ms without events: the reader flushes what is committed (a quiet
+        // stream is never left waiting), the stream stays inside the read timeout, and a dead
+        // connection shows quickly (nanoseconds)
+        conn.query_drop("SET @master_heartbeat_period = 100000000")
             .map_err(|e| stream_err("heartbeat", e))?;
+        // the first, fake rotate comes before the format description, so the client cannot
+        // tell its 4 checksum bytes from the file name: the server's setting can
+        let checksum: Option<String> = conn
+            .query_first("SELECT @@global.binlog_checksum")
+            .map_err(|e| stream_err("binlog_checksum", e))?;
+        let checksums = checksum.is_some_and(|c| !c.eq_ignore_ascii_case("NONE"));
         let mut req = BinlogRequest::new(server_id)
             .with_filename(from.file.clone().into_bytes())
             .with_pos(from.pos);
@@ -310,6 +319,7 @@ impl BinlogReader {
             file: from.file.clone(),
             gtid: from.gtid.clone(),
             seen_fde: false,
+            checksums,
             from: from.clone(),
             non_block,
         })
@@ -366,7 +376,7 @@ impl BinlogReader {
                     let mut name = r.name_raw().to_vec();
                     // the first, fake rotate arrives before the format description: its name
                     // still carries the 4 checksum bytes
-                    if !self.seen_fde && header.log_pos() == 0 && name.len() > 4 && !name[name.len() - 4..].iter().all(|b| b.is_ascii_alphanumeric()) {
+                    if !self.seen_fde && header.log_pos() == 0 && self.checksums && name.len() > 4 {
                         name.truncate(name.len() - 4);
                     }
                     self.file = String::from_utf8_lossy(&name).into_owned();

@@ -4,13 +4,15 @@
 //! the position moves only with the batch it covers, and a stored batch is replayed once.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chameleon_core::batch::{BatchBuilder, Columns};
-use chameleon_core::binlog::{BinlogReader, Change, Position};
+use chameleon_core::batch::{Batch, BatchBuilder, Columns};
+use chameleon_core::binlog::{BinlogReader, Position};
 use chameleon_core::conn::MysqlConn;
+use chameleon_core::replay::{plan_batch, Unit};
 use chameleon_core::snapshot::{read_tables, select_tables};
 use chameleon_core::types::{map_column, MysqlColumn, PgColumn};
 use chameleon_core::{Error, SqlState};
@@ -161,6 +163,15 @@ fn sleep_while_running(id: i64, d: Duration) -> bool {
     true
 }
 
+/// A batch ready for the main thread: the log rows' document and the replay plan were made
+/// on the reader thread.
+struct Prepared {
+    batch: Batch,
+    document: String,
+    /// None when the batch holds a statement: replayed from its log rows
+    units: Option<Vec<Unit>>,
+}
+
 /// One connection's life: catch up stored batches, stream from the stored position, store and
 /// replay. Ok when the worker should leave; Err when the stream or the source failed
 /// (`streamed`: after at least one event arrived).
@@ -171,28 +182,43 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
     if !src.running {
         return Ok(());
     }
-    let mut defs = table_defs(&src)?;
+    let defs = table_defs(&src)?;
+    let shape = store::shape(&src, &defs.tables);
     // batches stored before a stop, a crash or an upgrade are replayed first, once
     if !src.replay_paused {
         for batch in store::pending_batches(id) {
-            store::replay(&src, batch, &defs.tables);
+            store::replay(&src, batch, &shape);
         }
     }
 
-    let (tx, rx) = sync_channel::<Result<Change, Error>>(4096);
-    let (conn, server_id, from) = (src.conn.clone(), src.server_id, src.position.clone());
-    let reader = std::thread::Builder::new()
-        .name("chameleon-binlog".into())
-        .spawn(move || read_binlog(conn, server_id, from, tx))
-        .map_err(|e| {
-            Error::new(
-                SqlState::ConnectionFailure,
-                format!("could not start the binlog thread: {e}"),
-            )
-        })?;
-    let outcome = follow(id, &src, &mut defs, rx, streamed);
-    // the reader leaves at its next event or heartbeat (≤ 1 s) now that the channel is closed;
-    // wait for it, so that two streams with one server_id never overlap
+    // the reader thread decodes, builds batches and plans them; this thread only runs SQL
+    let (tx, rx) = sync_channel::<Result<Prepared, Error>>(2);
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (conn, server_id, from, stop) = (
+            src.conn.clone(),
+            src.server_id,
+            src.position.clone(),
+            stop.clone(),
+        );
+        let builder = BatchBuilder::new(src.batch_size, &src.conn.database).with_max_delay(
+            Duration::from_millis(settings::BATCH_DELAY.get().max(1) as u64),
+        );
+        let shape = shape.clone();
+        std::thread::Builder::new()
+            .name("chameleon-binlog".into())
+            .spawn(move || read_binlog(conn, server_id, from, builder, defs, shape, stop, tx))
+            .map_err(|e| {
+                Error::new(
+                    SqlState::ConnectionFailure,
+                    format!("could not start the binlog thread: {e}"),
+                )
+            })?
+    };
+    let outcome = follow(id, &src, &shape, rx, streamed);
+    // the reader leaves at its next event or heartbeat (every 100 ms); wait for it, so that two
+    // streams with one server_id never overlap
+    stop.store(true, Ordering::Relaxed);
     let _ = reader.join();
     outcome
 }
@@ -200,11 +226,10 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
 fn follow(
     id: i64,
     src: &Source,
-    defs: &mut TableDefs,
-    rx: Receiver<Result<Change, Error>>,
+    shape: &store::Shape,
+    rx: Receiver<Result<Prepared, Error>>,
     streaming: &mut bool,
 ) -> Result<(), Error> {
-    let mut builder = BatchBuilder::new(src.batch_size, &src.conn.database);
     let began = Instant::now();
     let mut healthy = false;
     let mut checked = Instant::now();
@@ -227,7 +252,7 @@ fn follow(
                     if paused && !p {
                         // replay resumed: what was stored meanwhile first, in order
                         for batch in store::pending_batches(id) {
-                            store::replay(src, batch, &defs.tables);
+                            store::replay(src, batch, shape);
                         }
                     }
                     paused = p;
@@ -243,16 +268,10 @@ fn follow(
                 slots::healthy(id);
             }
         }
-        let batch = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(change)) => {
-                if !*streaming {
-                    *streaming = true;
-                    slots::set_retries(id, 0, "");
-                }
-                builder.push(change, defs)?
-            }
+        let ready = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(ready)) => ready,
             Ok(Err(e)) => return Err(e),
-            Err(RecvTimeoutError::Timeout) => builder.flush(),
+            Err(RecvTimeoutError::Timeout) => continue,
             Err(RecvTimeoutError::Disconnected) => {
                 return Err(Error::new(
                     SqlState::ConnectionFailure,
@@ -260,23 +279,41 @@ fn follow(
                 ))
             }
         };
-        if let Some(b) = batch.as_ref().filter(|b| b.events.is_empty()) {
-            store::store_position(src, &b.end);
-        } else if let Some(b) = batch {
-            let stored = store::store(src, &b);
-            if !paused {
-                store::replay(src, stored, &defs.tables);
+        if !*streaming {
+            *streaming = true;
+            slots::set_retries(id, 0, "");
+        }
+        let Prepared {
+            batch,
+            document,
+            units,
+        } = ready;
+        if batch.events.is_empty() {
+            store::store_position(src, &batch.end);
+            continue;
+        }
+        let stored = store::store(src, &batch, &document);
+        if !paused {
+            match units {
+                Some(units) => store::replay_planned(src, stored, units, batch.last_timestamp()),
+                None => store::replay(src, stored, shape),
             }
         }
     }
 }
 
-/// The reader thread: binlog events become changes on the channel. Never calls PostgreSQL.
+/// The reader thread: binlog events become batches, each with its log document and replay
+/// plan, on the channel. Never calls PostgreSQL.
+#[allow(clippy::too_many_arguments)]
 fn read_binlog(
     conn: MysqlConn,
     server_id: u32,
     from: Position,
-    tx: std::sync::mpsc::SyncSender<Result<Change, Error>>,
+    mut builder: BatchBuilder,
+    mut defs: TableDefs,
+    shape: store::Shape,
+    stop: Arc<AtomicBool>,
+    tx: SyncSender<Result<Prepared, Error>>,
 ) {
     let mut reader = match BinlogReader::open(&conn, server_id, &from, false) {
         Ok(r) => r,
@@ -285,11 +322,36 @@ fn read_binlog(
             return;
         }
     };
-    loop {
-        let change = reader.next_change();
-        let failed = change.is_err();
-        if tx.send(change).is_err() || failed {
-            return; // the worker is gone, or the stream failed
+    while !stop.load(Ordering::Relaxed) {
+        // Idle (a heartbeat: nothing for 100 ms) flushes what is committed
+        let batch = match reader
+            .next_change()
+            .and_then(|c| builder.push(c, &mut defs))
+        {
+            Ok(Some(b)) => b,
+            Ok(None) => continue,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
+        let document = if batch.events.is_empty() {
+            String::new()
+        } else {
+            batch.log_document()
+        };
+        let units = batch
+            .replay_events()
+            .map(|rows| plan_batch(&rows, &shape.targets, &shape.linked));
+        if tx
+            .send(Ok(Prepared {
+                batch,
+                document,
+                units,
+            }))
+            .is_err()
+        {
+            return; // the worker is gone
         }
     }
 }

@@ -13,7 +13,7 @@ use chameleon_core::Error;
 use pgrx::bgworkers::BackgroundWorker;
 use pgrx::prelude::*;
 use pgrx::JsonB;
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 use crate::catalog::{self, query_column, query_opt, write_opt, Layout};
 
@@ -72,16 +72,8 @@ pub fn record_error(id: i64, e: &Error) {
 
 /// Stores `b` in one transaction: the batch row, its log rows in the table the layout picks,
 /// and the source's new resume position. Returns the batch id.
-pub fn store(src: &Source, b: &Batch) -> i64 {
-    let events: Vec<Json> = b
-        .events
-        .iter()
-        .map(|e| {
-            json!({"schema": e.schema, "table": e.table, "kind": e.kind, "data": e.data, "identity": e.identity,
-                   "query": e.query, "file": e.binlog_file, "pos": e.binlog_pos, "ts": e.timestamp})
-        })
-        .collect();
-    let last_ts = b.events.iter().map(|e| e.timestamp).max().unwrap_or(0);
+pub fn store(src: &Source, b: &Batch, document: &str) -> i64 {
+    let last_ts = b.last_timestamp();
     tx(|| {
         let (table, batch_id) = match src.layout {
             // 1.3: the pair rotates on every batch; this batch goes to the first table
@@ -126,10 +118,10 @@ pub fn store(src: &Source, b: &Batch) -> i64 {
                  SELECT $1, e->>'table', e->>'schema', (e->>'kind')::sch_chameleon.en_binlog_event, e->>'file',
                         (e->>'pos')::bigint, to_timestamp((e->>'ts')::bigint), nullif(e->'data', 'null'),
                         nullif(e->'identity', 'null'), e->>'query'
-                   FROM jsonb_array_elements($2) WITH ORDINALITY AS x(e, n) ORDER BY n",
+                   FROM jsonb_array_elements($2::text::jsonb) WITH ORDINALITY AS x(e, n) ORDER BY n",
                 spi::quote_identifier(&table)
             ),
-            &[batch_id.into(), JsonB(Json::Array(events)).into()],
+            &[batch_id.into(), document.into()],
         )
         .expect("log rows stored");
         Spi::run_with_args(
@@ -185,7 +177,7 @@ pub fn pending_batches(id: i64) -> Vec<i64> {
     })
 }
 
-type Defs = HashMap<String, Arc<Vec<(MysqlColumn, PgColumn)>>>;
+pub type Defs = HashMap<String, Arc<Vec<(MysqlColumn, PgColumn)>>>;
 
 /// The five characters of a SQLSTATE (PostgreSQL packs them six bits each).
 fn sqlstate(code: PgSqlErrorCode) -> String {
@@ -302,12 +294,117 @@ fn apply_in_order(
     (applied, skipped)
 }
 
-/// Replays a stored batch in one transaction: its events applied set-based (see
-/// `chameleon_core::replay::plan_batch`), its log rows deleted, the batch marked replayed. A
-/// net effect that fails is replayed in binlog order instead; a statement that fails there is
-/// retried row by row; rows that still fail go to t_discarded_rows with their SQLSTATE and
+/// What replay needs to know of the destination: each table's key and columns, and which
+/// tables foreign keys link (those keep binlog order among themselves).
+#[derive(Clone, Default)]
+pub struct Shape {
+    pub targets: HashMap<String, Target>,
+    pub linked: HashSet<String>,
+}
+
+/// Reads the destination's shape for the replicated tables `defs`.
+pub fn shape(src: &Source, defs: &Defs) -> Shape {
+    tx(|| {
+        let keys: HashMap<String, Vec<String>> = Spi::connect(|c| {
+            c.select(
+                "SELECT v_table_name::text, v_table_pkey::text[] FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1",
+                None,
+                &[src.id.into()],
+            )?
+            .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<String>(1)?.unwrap_or_default(), r.get::<Vec<String>>(2)?.unwrap_or_default())))
+            .collect::<Result<HashMap<_, _>, _>>()
+        })
+        .unwrap_or_default();
+        let linked = query_column::<String>(
+            "SELECT DISTINCT c.relname::text FROM pg_constraint k
+               JOIN pg_class c ON c.oid IN (k.conrelid, k.confrelid)
+              WHERE k.contype = 'f' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)",
+            &[src.dest_schema.as_str().into()],
+        )
+        .into_iter()
+        .collect();
+        let targets = defs
+            .iter()
+            .map(|(table, d)| {
+                let target = Target {
+                    schema: src.dest_schema.clone(),
+                    table: table.clone(),
+                    key: keys.get(table).cloned().unwrap_or_default(),
+                    columns: d.iter().map(|(m, _)| m.name.clone()).collect(),
+                };
+                (table.clone(), target)
+            })
+            .collect();
+        Shape { targets, linked }
+    })
+}
+
+/// Runs a batch's planned units: a net effect that fails (a constraint met an intermediate
+/// state) is replayed in binlog order instead, row by row where needed. Returns (rows
+/// applied, rows set aside).
+fn run_units(src: &Source, batch_id: i64, units: Vec<Unit>) -> (i64, i64) {
+    let (mut applied, mut skipped) = (0i64, 0i64);
+    for unit in units {
+        let (table, statements) = match unit {
+            Unit::Net {
+                table,
+                statements,
+                events,
+                ordered,
+            } => match try_statements(&statements) {
+                Ok(()) => {
+                    applied += events as i64;
+                    continue;
+                }
+                Err((state, reason)) => {
+                    log!("chameleon replica {}: batch {batch_id}: the net effect on {table} failed ({state}: {reason}); replaying it in binlog order", src.name);
+                    (table, ordered)
+                }
+            },
+            Unit::Ordered { table, statements } => (table, statements),
+        };
+        let (a, s) = apply_in_order(src, batch_id, &table, &statements);
+        applied += a;
+        skipped += s;
+    }
+    (applied, skipped)
+}
+
+/// The end of a replay: log rows deleted, the batch marked, the replay time stored.
+fn finish(src: &Source, batch_id: i64, applied: i64, ddl: i64, skipped: i64, last_ts: Option<i64>) {
+    Spi::run_with_args(
+        "DELETE FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1",
+        &[batch_id.into()],
+    )
+    .expect("log rows deleted");
+    Spi::run_with_args(
+        "UPDATE sch_chameleon.t_replica_batch
+            SET b_replayed = true, ts_replayed = clock_timestamp(), i_replayed = $2, i_ddl = $3, i_skipped = $4
+          WHERE i_id_batch = $1",
+        &[batch_id.into(), applied.into(), ddl.into(), skipped.into()],
+    )
+    .expect("batch marked");
+    Spi::run_with_args(
+        "UPDATE sch_chameleon.t_sources SET ts_last_replayed = coalesce(to_timestamp($2), ts_last_replayed) WHERE i_id_source = $1",
+        &[src.id.into(), last_ts.filter(|t| *t > 0).map(|t| t as f64).into()],
+    )
+    .expect("replay time stored");
+}
+
+/// Replays a batch just stored, from its plan made off the main thread (the same events as
+/// its log rows), in one transaction.
+pub fn replay_planned(src: &Source, batch_id: i64, units: Vec<Unit>, last_ts: u32) {
+    tx(|| {
+        let (applied, skipped) = run_units(src, batch_id, units);
+        finish(src, batch_id, applied, 0, skipped, Some(i64::from(last_ts)));
+    });
+}
+
+/// Replays a stored batch from its log rows in one transaction: its events applied set-based
+/// (see `chameleon_core::replay::plan_batch`), its log rows deleted, the batch marked
+/// replayed. Rows that cannot be applied go to t_discarded_rows with their SQLSTATE and
 /// reason (show_errors), the rest is applied.
-pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
+pub fn replay(src: &Source, batch_id: i64, shape: &Shape) {
     tx(|| {
         let events = Spi::connect(|c| {
             c.select(
@@ -330,43 +427,6 @@ pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
             .collect::<Result<Vec<_>, _>>()
         })
         .expect("log rows read");
-        let keys: HashMap<String, Vec<String>> = Spi::connect(|c| {
-            c.select(
-                "SELECT v_table_name::text, v_table_pkey::text[] FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1",
-                None,
-                &[src.id.into()],
-            )?
-            .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<String>(1)?.unwrap_or_default(), r.get::<Vec<String>>(2)?.unwrap_or_default())))
-            .collect::<Result<HashMap<_, _>, _>>()
-        })
-        .unwrap_or_default();
-        // tables a foreign key links (either end) keep binlog order among themselves
-        let linked: HashSet<String> = query_column::<String>(
-            "SELECT DISTINCT c.relname::text FROM pg_constraint k
-               JOIN pg_class c ON c.oid IN (k.conrelid, k.confrelid)
-              WHERE k.contype = 'f' AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1)",
-            &[src.dest_schema.as_str().into()],
-        )
-        .into_iter()
-        .collect();
-        let targets: HashMap<String, Target> = events
-            .iter()
-            .map(|e| e.0.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .map(|table| {
-                let target = Target {
-                    schema: src.dest_schema.clone(),
-                    table: table.clone(),
-                    key: keys.get(&table).cloned().unwrap_or_default(),
-                    columns: defs
-                        .get(&table)
-                        .map(|d| d.iter().map(|(m, _)| m.name.clone()).collect())
-                        .unwrap_or_default(),
-                };
-                (table, target)
-            })
-            .collect();
         let (mut applied, mut ddl, mut skipped) = (0i64, 0i64, 0i64);
         let last_ts = events.iter().rev().find_map(|e| e.5);
         let mut i = 0;
@@ -400,51 +460,15 @@ pub fn replay(src: &Source, batch_id: i64, defs: &Defs) {
                     )
                 })
                 .collect();
-            for unit in plan_batch(&rows, &targets, &linked) {
-                let (table, statements) = match unit {
-                    Unit::Net {
-                        table,
-                        statements,
-                        events,
-                        ordered,
-                    } => {
-                        match try_statements(&statements) {
-                            Ok(()) => {
-                                applied += events as i64;
-                                continue;
-                            }
-                            Err((state, reason)) => {
-                                log!("chameleon replica {}: batch {batch_id}: the net effect on {table} failed ({state}: {reason}); replaying it in binlog order", src.name)
-                            }
-                        }
-                        // the net effect failed (a constraint met an intermediate state): the
-                        // same changes in binlog order, row by row where needed
-                        (table, ordered)
-                    }
-                    Unit::Ordered { table, statements } => (table, statements),
-                };
-                let (a, s) = apply_in_order(src, batch_id, &table, &statements);
-                applied += a;
-                skipped += s;
-            }
+            let (a, s) = run_units(
+                src,
+                batch_id,
+                plan_batch(&rows, &shape.targets, &shape.linked),
+            );
+            applied += a;
+            skipped += s;
             i = end;
         }
-        Spi::run_with_args(
-            "DELETE FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1",
-            &[batch_id.into()],
-        )
-        .expect("log rows deleted");
-        Spi::run_with_args(
-            "UPDATE sch_chameleon.t_replica_batch
-                SET b_replayed = true, ts_replayed = clock_timestamp(), i_replayed = $2, i_ddl = $3, i_skipped = $4
-              WHERE i_id_batch = $1",
-            &[batch_id.into(), applied.into(), ddl.into(), skipped.into()],
-        )
-        .expect("batch marked");
-        Spi::run_with_args(
-            "UPDATE sch_chameleon.t_sources SET ts_last_replayed = coalesce(to_timestamp($2), ts_last_replayed) WHERE i_id_source = $1",
-            &[src.id.into(), last_ts.map(|t| t as f64).into()],
-        )
-        .expect("replay time stored");
+        finish(src, batch_id, applied, ddl, skipped, last_ts);
     });
 }
