@@ -40,19 +40,48 @@ pub struct Batch {
     pub zero_dates: u64,
 }
 
+/// A batch's log rows as columns (one entry per event, in order).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogRows {
+    pub tables: Vec<String>,
+    pub schemas: Vec<String>,
+    pub kinds: Vec<String>,
+    pub files: Vec<String>,
+    pub positions: Vec<i64>,
+    pub timestamps: Vec<i64>,
+    pub data: Vec<Option<String>>,
+    pub identities: Vec<Option<String>>,
+    pub queries: Vec<Option<String>>,
+}
+
 impl Batch {
-    /// The log rows as one JSON array: the document the store statement reads (built off the
-    /// worker's main thread).
-    pub fn log_document(&self) -> String {
-        let events: Vec<Json> = self
-            .events
-            .iter()
-            .map(|e| {
-                serde_json::json!({"schema": e.schema, "table": e.table, "kind": e.kind, "data": e.data, "identity": e.identity,
-                                   "query": e.query, "file": e.binlog_file, "pos": e.binlog_pos, "ts": e.timestamp})
-            })
-            .collect();
-        Json::Array(events).to_string()
+    /// The log rows column by column, images as JSON text: what the store statement unnests
+    /// (built off the worker's main thread).
+    pub fn log_rows(&self) -> LogRows {
+        let n = self.events.len();
+        let mut r = LogRows {
+            tables: Vec::with_capacity(n),
+            schemas: Vec::with_capacity(n),
+            kinds: Vec::with_capacity(n),
+            files: Vec::with_capacity(n),
+            positions: Vec::with_capacity(n),
+            timestamps: Vec::with_capacity(n),
+            data: Vec::with_capacity(n),
+            identities: Vec::with_capacity(n),
+            queries: Vec::with_capacity(n),
+        };
+        for e in &self.events {
+            r.tables.push(e.table.clone());
+            r.schemas.push(e.schema.clone());
+            r.kinds.push(e.kind.to_string());
+            r.files.push(e.binlog_file.clone());
+            r.positions.push(e.binlog_pos as i64);
+            r.timestamps.push(i64::from(e.timestamp));
+            r.data.push(e.data.as_ref().map(Json::to_string));
+            r.identities.push(e.identity.as_ref().map(Json::to_string));
+            r.queries.push(e.query.clone());
+        }
+        r
     }
 
     /// The row events as replay plans them; None when a statement (DDL) is among them.

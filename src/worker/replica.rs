@@ -9,7 +9,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chameleon_core::batch::{Batch, BatchBuilder, Columns};
+use chameleon_core::batch::{Batch, BatchBuilder, Columns, LogRows};
 use chameleon_core::binlog::{BinlogReader, Position};
 use chameleon_core::conn::MysqlConn;
 use chameleon_core::replay::{plan_batch, Unit};
@@ -163,11 +163,11 @@ fn sleep_while_running(id: i64, d: Duration) -> bool {
     true
 }
 
-/// A batch ready for the main thread: the log rows' document and the replay plan were made
+/// A batch ready for the main thread: its log rows and its replay plan were made
 /// on the reader thread.
 struct Prepared {
     batch: Batch,
-    document: String,
+    rows: LogRows,
     /// None when the batch holds a statement: replayed from its log rows
     units: Option<Vec<Unit>>,
 }
@@ -283,16 +283,12 @@ fn follow(
             *streaming = true;
             slots::set_retries(id, 0, "");
         }
-        let Prepared {
-            batch,
-            document,
-            units,
-        } = ready;
+        let Prepared { batch, rows, units } = ready;
         if batch.events.is_empty() {
             store::store_position(src, &batch.end);
             continue;
         }
-        let stored = store::store(src, &batch, &document);
+        let stored = store::store(src, &batch, rows);
         if !paused {
             match units {
                 Some(units) => store::replay_planned(src, stored, units, batch.last_timestamp()),
@@ -335,22 +331,11 @@ fn read_binlog(
                 return;
             }
         };
-        let document = if batch.events.is_empty() {
-            String::new()
-        } else {
-            batch.log_document()
-        };
+        let rows = batch.log_rows();
         let units = batch
             .replay_events()
             .map(|rows| plan_batch(&rows, &shape.targets, &shape.linked));
-        if tx
-            .send(Ok(Prepared {
-                batch,
-                document,
-                units,
-            }))
-            .is_err()
-        {
+        if tx.send(Ok(Prepared { batch, rows, units })).is_err() {
             return; // the worker is gone
         }
     }
