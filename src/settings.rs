@@ -9,6 +9,9 @@ pub static LAUNCHER_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(5);
 pub static MAX_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(16);
 /// Longest time a replicated row waits in the worker for its batch to fill (milliseconds).
 pub static BATCH_DELAY: GucSetting<i32> = GucSetting::<i32>::new(200);
+/// Replay a batch in the transaction that stores it, without log rows, while replay is not
+/// paused.
+pub static DIRECT_REPLAY: GucSetting<bool> = GucSetting::<bool>::new(false);
 /// Longest wait between two attempts to reach MySQL, or to restart a worker that died.
 pub static MAX_RETRY_DELAY: GucSetting<i32> = GucSetting::<i32>::new(30);
 
@@ -42,6 +45,14 @@ pub fn define() {
         60_000,
         GucContext::Sighup,
         GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_bool_guc(
+        c"chameleon.direct_replay",
+        c"Replay each batch in the transaction that stores it, without writing log rows.",
+        c"Exactly once either way; off keeps every batch in the log tables until its replay (the pg_chameleon data path).",
+        &DIRECT_REPLAY,
+        GucContext::Sighup,
+        GucFlags::default(),
     );
     GucRegistry::define_int_guc(
         c"chameleon.max_retry_delay",

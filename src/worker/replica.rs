@@ -288,6 +288,12 @@ fn follow(
             store::store_position(src, &batch.end);
             continue;
         }
+        if !paused && settings::DIRECT_REPLAY.get() {
+            if let Some(units) = units {
+                store::store_and_replay(src, &batch, units);
+                continue;
+            }
+        }
         let stored = store::store(src, &batch, rows);
         if !paused {
             match units {

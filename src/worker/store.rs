@@ -73,8 +73,30 @@ pub fn record_error(id: i64, e: &Error) {
 /// Stores `b` in one transaction: the batch row, its log rows in the table the layout picks,
 /// and the source's new resume position. Returns the batch id.
 pub fn store(src: &Source, b: &Batch, rows: LogRows) -> i64 {
-    let last_ts = b.last_timestamp();
+    tx(|| store_in_tx(src, b, rows))
+}
+
+/// With chameleon.direct_replay: a batch stored and replayed in one transaction, without log
+/// rows (they would be deleted in the same transaction). The batch row, the applied changes
+/// and the resume position still commit together: exactly once, as the two-step path.
+pub fn store_and_replay(src: &Source, b: &Batch, units: Vec<Unit>) {
     tx(|| {
+        let id = store_in_tx(src, b, LogRows::default());
+        let (applied, skipped) = run_units(src, id, units);
+        finish(
+            src,
+            id,
+            applied,
+            0,
+            skipped,
+            Some(i64::from(b.last_timestamp())),
+        );
+    })
+}
+
+fn store_in_tx(src: &Source, b: &Batch, rows: LogRows) -> i64 {
+    let last_ts = b.last_timestamp();
+    {
         let (table, batch_id) = match src.layout {
             // 1.3: the pair rotates on every batch; this batch goes to the first table
             Layout::PerSource => {
@@ -113,19 +135,20 @@ pub fn store(src: &Source, b: &Batch, rows: LogRows) -> i64 {
         };
         // the log rows reference their batch, inserted just above: the per-row foreign key
         // checks would only cost time (40% of the insert)
-        Spi::run("SET LOCAL session_replication_role = replica").expect("role set");
-        let LogRows {
-            tables,
-            schemas,
-            kinds,
-            files,
-            positions,
-            timestamps,
-            data,
-            identities,
-            queries,
-        } = rows;
-        Spi::run_with_args(
+        if !rows.tables.is_empty() {
+            Spi::run("SET LOCAL session_replication_role = replica").expect("role set");
+            let LogRows {
+                tables,
+                schemas,
+                kinds,
+                files,
+                positions,
+                timestamps,
+                data,
+                identities,
+                queries,
+            } = rows;
+            Spi::run_with_args(
             &format!(
                 "INSERT INTO sch_chameleon.{} (i_id_batch, v_table_name, v_schema_name, enm_binlog_event, t_binlog_name,
                         i_binlog_position, ts_event_datetime, jsb_event_data, jsb_event_update, t_query)
@@ -139,7 +162,8 @@ pub fn store(src: &Source, b: &Batch, rows: LogRows) -> i64 {
               data.into(), identities.into(), queries.into()],
         )
         .expect("log rows stored");
-        Spi::run("SET LOCAL session_replication_role = origin").expect("role reset");
+            Spi::run("SET LOCAL session_replication_role = origin").expect("role reset");
+        }
         Spi::run_with_args(
             "UPDATE sch_chameleon.t_sources
                 SET t_binlog_name = $2, i_binlog_position = $3, t_gtid = coalesce($4, t_gtid),
@@ -155,7 +179,7 @@ pub fn store(src: &Source, b: &Batch, rows: LogRows) -> i64 {
         )
         .expect("position stored");
         batch_id
-    })
+    }
 }
 
 /// Moves the resume point past transactions that touched no replicated table.
