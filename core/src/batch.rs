@@ -84,21 +84,25 @@ impl Batch {
         r
     }
 
-    /// The row events as replay plans them; None when a statement (DDL) is among them.
-    pub fn replay_events(&self) -> Option<Vec<(String, crate::replay::Event)>> {
-        self.events
-            .iter()
-            .map(|e| {
-                (e.kind != "ddl").then(|| {
+    /// The row events as replay plans them, their images moved out (call `log_rows` first);
+    /// None, and nothing moved, when a statement (DDL) is among them.
+    pub fn take_replay_events(&mut self) -> Option<Vec<(String, crate::replay::Event)>> {
+        if self.events.iter().any(|e| e.kind == "ddl") {
+            return None;
+        }
+        Some(
+            self.events
+                .iter_mut()
+                .map(|e| {
                     let event = crate::replay::Event {
                         kind: e.kind.to_string(),
-                        data: e.data.clone().unwrap_or(Json::Null),
-                        identity: e.identity.clone(),
+                        data: e.data.take().unwrap_or(Json::Null),
+                        identity: e.identity.take(),
                     };
                     (e.table.clone(), event)
                 })
-            })
-            .collect()
+                .collect(),
+        )
     }
 
     /// The commit time of its last transaction (seconds since the epoch).

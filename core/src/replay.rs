@@ -23,6 +23,15 @@ pub struct Statement {
     pub rows: usize,
     /// insert, update or delete: what a row of it is, when it has to be set aside
     pub kind: String,
+    /// `param` as JSON text, made with the plan (off the worker's main thread)
+    pub text: String,
+}
+
+fn with_texts(mut statements: Vec<Statement>) -> Vec<Statement> {
+    for s in &mut statements {
+        s.text = s.param.to_string();
+    }
+    statements
 }
 
 /// A destination table as replay needs it.
@@ -96,6 +105,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
             rows,
             kind: kind.into(),
+            text: String::new(),
         },
         "update" if t.key.is_empty() => Statement {
             // one row: the first identical row, not every copy of it
@@ -109,6 +119,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             param: serde_json::json!({"new": group[0].data, "old": group[0].identity}),
             rows,
             kind: kind.into(),
+            text: String::new(),
         },
         "update" => Statement {
             sql: format!(
@@ -122,6 +133,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             param: Json::Array(group.iter().map(|e| serde_json::json!({"new": e.data, "old": e.identity})).collect()),
             rows,
             kind: kind.into(),
+            text: String::new(),
         },
         "delete" if t.key.is_empty() => Statement {
             sql: format!(
@@ -132,6 +144,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             param: group[0].data.clone(),
             rows,
             kind: kind.into(),
+            text: String::new(),
         },
         _ => Statement {
             sql: format!(
@@ -141,6 +154,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
             rows,
             kind: kind.into(),
+            text: String::new(),
         },
     }
 }
@@ -187,7 +201,7 @@ pub fn plan(t: &Target, events: &[Event]) -> Vec<Statement> {
     if !group.is_empty() {
         out.push(statement(t, &group[0].kind.clone(), group));
     }
-    out
+    with_texts(out)
 }
 
 /// A part of a batch's replay.
@@ -198,13 +212,14 @@ pub enum Unit {
         table: String,
         statements: Vec<Statement>,
     },
-    /// the net effect of `events` changes to one independent table: all statements succeed
-    /// together, or `ordered` (the same changes in binlog order) is replayed instead
+    /// the net effect of `events` (changes to one independent table): all statements succeed
+    /// together, or `plan(target, events)` (the same changes in binlog order) is replayed
+    /// instead
     Net {
         table: String,
         statements: Vec<Statement>,
-        events: usize,
-        ordered: Vec<Statement>,
+        target: Target,
+        events: Vec<Event>,
     },
 }
 
@@ -256,6 +271,7 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
             rows: deletes.len(),
             param: Json::Array(deletes),
             kind: "delete".into(),
+            text: String::new(),
         });
     }
     if !updates.is_empty() {
@@ -268,6 +284,7 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
             rows: updates.len(),
             param: Json::Array(updates),
             kind: "update".into(),
+            text: String::new(),
         });
     }
     if !inserts.is_empty() {
@@ -278,15 +295,16 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
             rows: inserts.len(),
             param: Json::Array(inserts),
             kind: "insert".into(),
+            text: String::new(),
         });
     }
-    Some(out)
+    Some(with_texts(out))
 }
 
 /// The plan of a batch's row events `(table, event)` in binlog order. `targets` describes the
 /// tables; `linked` names those a foreign key links (either end), which keep binlog order.
 pub fn plan_batch(
-    events: &[(String, Event)],
+    events: Vec<(String, Event)>,
     targets: &HashMap<String, Target>,
     linked: &HashSet<String>,
 ) -> Vec<Unit> {
@@ -301,48 +319,50 @@ pub fn plan_batch(
     let mut out = Vec::new();
     // linked tables: runs of consecutive events (other tables' events do not interrupt a run:
     // they are independent of these)
-    let mut i = 0;
-    let in_order: Vec<&(String, Event)> =
-        events.iter().filter(|(t, _)| linked.contains(t)).collect();
-    while i < in_order.len() {
-        let table = &in_order[i].0;
-        let end = (i..in_order.len())
-            .find(|&j| in_order[j].0 != *table)
-            .unwrap_or(in_order.len());
-        let run: Vec<Event> = in_order[i..end].iter().map(|(_, e)| e.clone()).collect();
+    let (in_order, independent): (Vec<_>, Vec<_>) =
+        events.into_iter().partition(|(t, _)| linked.contains(t));
+    let mut run: Vec<Event> = Vec::new();
+    let mut run_table: Option<String> = None;
+    for (table, e) in in_order {
+        if run_table.as_ref().is_some_and(|t| *t != table) {
+            let t = run_table.take().unwrap_or_default();
+            out.push(Unit::Ordered {
+                statements: plan(&target(&t), &std::mem::take(&mut run)),
+                table: t,
+            });
+        }
+        run_table = Some(table);
+        run.push(e);
+    }
+    if let Some(t) = run_table {
         out.push(Unit::Ordered {
-            table: table.clone(),
-            statements: plan(&target(table), &run),
+            statements: plan(&target(&t), &run),
+            table: t,
         });
-        i = end;
     }
     // independent tables: all of a table's changes at once, in the order tables first appear
-    let mut tables: Vec<&str> = Vec::new();
-    let mut by_table: HashMap<&str, Vec<&Event>> = HashMap::new();
-    for (t, e) in events.iter().filter(|(t, _)| !linked.contains(t)) {
-        by_table
-            .entry(t.as_str())
-            .or_insert_with(|| {
-                tables.push(t.as_str());
-                Vec::new()
-            })
-            .push(e);
+    let mut tables: Vec<String> = Vec::new();
+    let mut by_table: HashMap<String, Vec<Event>> = HashMap::new();
+    for (t, e) in independent {
+        if !by_table.contains_key(&t) {
+            tables.push(t.clone());
+        }
+        by_table.entry(t).or_default().push(e);
     }
     for table in tables {
-        let t = target(table);
-        let evs = &by_table[table];
-        let owned: Vec<Event> = evs.iter().map(|e| (*e).clone()).collect();
-        let ordered = plan(&t, &owned);
-        out.push(match net(&t, evs) {
+        let t = target(&table);
+        let evs = by_table.remove(&table).unwrap_or_default();
+        let refs: Vec<&Event> = evs.iter().collect();
+        out.push(match net(&t, &refs) {
             Some(statements) => Unit::Net {
-                table: table.into(),
+                table,
                 statements,
-                events: evs.len(),
-                ordered,
+                target: t,
+                events: evs,
             },
             None => Unit::Ordered {
-                table: table.into(),
-                statements: ordered,
+                statements: plan(&t, &evs),
+                table,
             },
         });
     }
@@ -493,18 +513,23 @@ mod tests {
             at("b", ev("delete", json!({"id": "5", "qty": "1"}), None)), // in and out: nothing
             at("a", ev("delete", json!({"id": "4", "qty": "1"}), None)),
         ];
-        let units = plan_batch(&events, &targets(), &HashSet::new());
+        let units = plan_batch(events, &targets(), &HashSet::new());
         assert_eq!(units.len(), 2);
         let Unit::Net {
             table,
             statements,
-            events: n,
-            ordered,
+            target,
+            events: evs,
         } = &units[0]
         else {
             panic!("{units:?}")
         };
-        assert_eq!((table.as_str(), *n), ("a", 5));
+        assert_eq!((table.as_str(), evs.len()), ("a", 5));
+        let ordered = plan(target, evs);
+        assert!(
+            statements.iter().all(|s| s.text == s.param.to_string()),
+            "the JSON text is made with the plan"
+        );
         assert_eq!(
             statements
                 .iter()
@@ -554,7 +579,7 @@ mod tests {
             at("k", ev("insert", json!({"id": "1", "qty": "1"}), None)),
             at("k", ev("delete", json!({"id": "1", "qty": "1"}), None)),
         ];
-        let units = plan_batch(&events, &targets(), &HashSet::new());
+        let units = plan_batch(events, &targets(), &HashSet::new());
         assert!(
             matches!(&units[0], Unit::Ordered { table, statements } if table == "a" && statements.len() == 1)
         );
@@ -574,7 +599,7 @@ mod tests {
             at("a", ev("delete", json!({"id": "1", "qty": "1"}), None)),
         ];
         let linked: HashSet<String> = ["a".to_string(), "b".to_string()].into();
-        let units = plan_batch(&events, &targets(), &linked);
+        let units = plan_batch(events, &targets(), &linked);
         let order: Vec<(String, String)> = units
             .iter()
             .flat_map(|u| match u {

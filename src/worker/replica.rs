@@ -326,7 +326,7 @@ fn read_binlog(
     };
     while !stop.load(Ordering::Relaxed) {
         // Idle (a heartbeat: nothing for 100 ms) flushes what is committed
-        let batch = match reader
+        let mut batch = match reader
             .next_change()
             .and_then(|c| builder.push(c, &mut defs))
         {
@@ -339,8 +339,8 @@ fn read_binlog(
         };
         let rows = batch.log_rows();
         let units = batch
-            .replay_events()
-            .map(|rows| plan_batch(&rows, &shape.targets, &shape.linked));
+            .take_replay_events()
+            .map(|events| plan_batch(events, &shape.targets, &shape.linked));
         if tx.send(Ok(Prepared { batch, rows, units })).is_err() {
             return; // the worker is gone
         }

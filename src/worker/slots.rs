@@ -193,16 +193,10 @@ unsafe extern "C" {
 
 #[pg_guard]
 unsafe extern "C-unwind" fn detach(_code: i32, arg: pg_sys::Datum) {
-    let source = arg.value() as i64;
-    let (db, pid) = (my_db(), unsafe { pg_sys::MyProcPid });
-    let mut t = TABLE.exclusive();
-    if let Some(s) = t
-        .iter_mut()
-        .find(|s| s.db == db && s.source == source && s.pid == pid)
-    {
+    with_own_slot(arg.value() as i64, |s| {
         s.pid = 0;
         s.exited_at = now();
-    }
+    });
 }
 
 impl Slot {
@@ -216,17 +210,25 @@ impl Slot {
     }
 }
 
-/// The worker's MySQL connection: `retries` failed attempts in a row, and why (0: streaming).
-pub fn set_retries(source: i64, retries: u32, reason: &str) {
+/// Changes the calling worker's own slot (the one it attached to).
+fn with_own_slot(source: i64, f: impl FnOnce(&mut Slot)) {
     if !ready() {
         return;
     }
+    // SAFETY: backend globals
     let (db, pid) = (my_db(), unsafe { pg_sys::MyProcPid });
     let mut t = TABLE.exclusive();
     if let Some(s) = t
         .iter_mut()
         .find(|s| s.db == db && s.source == source && s.pid == pid)
     {
+        f(s);
+    }
+}
+
+/// The worker's MySQL connection: `retries` failed attempts in a row, and why (0: streaming).
+pub fn set_retries(source: i64, retries: u32, reason: &str) {
+    with_own_slot(source, |s| {
         s.retries = retries;
         let mut cut = reason.len().min(s.reason.len());
         while !reason.is_char_boundary(cut) {
@@ -234,22 +236,12 @@ pub fn set_retries(source: i64, retries: u32, reason: &str) {
         }
         s.reason = [0; 200];
         s.reason[..cut].copy_from_slice(&reason.as_bytes()[..cut]);
-    }
+    });
 }
 
 /// Called by a worker that has run healthily for a while: restarts start from 1 s again.
 pub fn healthy(source: i64) {
-    if !ready() {
-        return;
-    }
-    let (db, pid) = (my_db(), unsafe { pg_sys::MyProcPid });
-    let mut t = TABLE.exclusive();
-    if let Some(s) = t
-        .iter_mut()
-        .find(|s| s.db == db && s.source == source && s.pid == pid)
-    {
-        s.restarts = 0;
-    }
+    with_own_slot(source, |s| s.restarts = 0);
 }
 
 /// Microseconds since `ts` (a TimestampTz from a slot).

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chameleon_core::batch::{Batch, LogRows};
 use chameleon_core::binlog::Position;
-use chameleon_core::replay::{plan_batch, Event, Statement, Target, Unit};
+use chameleon_core::replay::{plan, plan_batch, Event, Statement, Target, Unit};
 use chameleon_core::types::{MysqlColumn, PgColumn};
 use chameleon_core::Error;
 use pgrx::bgworkers::BackgroundWorker;
@@ -233,20 +233,21 @@ fn sqlstate(code: PgSqlErrorCode) -> String {
 
 /// Runs one replay statement in a subtransaction: on error the subtransaction is rolled
 /// back, the replay transaction goes on, and the error's (SQLSTATE, message) is returned.
-fn try_statement(sql: &str, param: &Json) -> Result<(), (String, String)> {
+fn try_statement(sql: &str, param: &str) -> Result<(), (String, String)> {
     try_all(&[(sql, param)])
 }
 
 fn try_statements(statements: &[Statement]) -> Result<(), (String, String)> {
-    let list: Vec<(&str, &Json)> = statements
+    let list: Vec<(&str, &str)> = statements
         .iter()
-        .map(|s| (s.sql.as_str(), &s.param))
+        .map(|s| (s.sql.as_str(), s.text.as_str()))
         .collect();
     try_all(&list)
 }
 
-/// Runs the statements in one subtransaction: all of them, or none (SQLSTATE and message).
-fn try_all(statements: &[(&str, &Json)]) -> Result<(), (String, String)> {
+/// Runs the statements, each with its JSON parameter as text, in one subtransaction: all of
+/// them, or none (SQLSTATE and message).
+fn try_all(statements: &[(&str, &str)]) -> Result<(), (String, String)> {
     // SAFETY: the subtransaction pattern of PL/pgSQL's exception blocks: keep the caller's
     // memory context and resource owner, release on success, roll back on error
     unsafe {
@@ -256,7 +257,8 @@ fn try_all(statements: &[(&str, &Json)]) -> Result<(), (String, String)> {
         pg_sys::MemoryContextSwitchTo(context);
         let outcome = PgTryBuilder::new(|| {
             for (sql, param) in statements {
-                Spi::run_with_args(sql, &[JsonB((*param).clone()).into()])
+                // text: `$1::jsonb` in the statement parses it once, in PostgreSQL
+                Spi::run_with_args(sql, &[(*param).into()])
                     .map_err(|e| ("XX000".to_string(), e.to_string()))?;
             }
             Ok(())
@@ -294,7 +296,7 @@ fn apply_in_order(
 ) -> (i64, i64) {
     let (mut applied, mut skipped) = (0i64, 0i64);
     for s in statements {
-        if try_statement(&s.sql, &s.param).is_ok() {
+        if try_statement(&s.sql, &s.text).is_ok() {
             applied += s.rows as i64;
             continue;
         }
@@ -309,7 +311,7 @@ fn apply_in_order(
             } else {
                 row.clone()
             };
-            match try_statement(&s.sql, &one) {
+            match try_statement(&s.sql, &one.to_string()) {
                 Ok(()) => applied += 1,
                 Err((sqlstate, reason)) => {
                     // an update's row comes as {"new": .., "old": ..}
@@ -389,16 +391,16 @@ fn run_units(src: &Source, batch_id: i64, units: Vec<Unit>) -> (i64, i64) {
             Unit::Net {
                 table,
                 statements,
+                target,
                 events,
-                ordered,
             } => match try_statements(&statements) {
                 Ok(()) => {
-                    applied += events as i64;
+                    applied += events.len() as i64;
                     continue;
                 }
                 Err((state, reason)) => {
                     log!("chameleon replica {}: batch {batch_id}: the net effect on {table} failed ({state}: {reason}); replaying it in binlog order", src.name);
-                    (table, ordered)
+                    (table, plan(&target, &events))
                 }
             },
             Unit::Ordered { table, statements } => (table, statements),
@@ -503,7 +505,7 @@ pub fn replay(src: &Source, batch_id: i64, shape: &Shape) {
             let (a, s) = run_units(
                 src,
                 batch_id,
-                plan_batch(&rows, &shape.targets, &shape.linked),
+                plan_batch(rows, &shape.targets, &shape.linked),
             );
             applied += a;
             skipped += s;

@@ -243,8 +243,13 @@ fn direct_replay_stores_and_replays_in_one_transaction() {
              INSERT INTO it_direct.t (v) SELECT seq FROM mysql.seq_1_to_500;");
     let mut c = db_with_extension("direct_replay");
     set_system(&mut c, "ALTER SYSTEM SET chameleon.direct_replay = on");
-    c.execute("SELECT chameleon.add_source('d', 'it_direct', $1, batch_size => 300)", &[&mysql_url("it_direct")]).unwrap();
-    c.batch_execute("SELECT chameleon.init_replica('d'); SELECT chameleon.start_replica('d')").unwrap();
+    c.execute(
+        "SELECT chameleon.add_source('d', 'it_direct', $1, batch_size => 300)",
+        &[&mysql_url("it_direct")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('d'); SELECT chameleon.start_replica('d')")
+        .unwrap();
     wait_for_worker(&mut c, true);
     let workload = "INSERT INTO it_direct.t (v, note) SELECT seq, 'n 🦎' FROM mysql.seq_1_to_1000;
                     UPDATE it_direct.t SET v = v * 2 WHERE id % 3 = 0; DELETE FROM it_direct.t WHERE id % 10 = 0;
@@ -258,23 +263,40 @@ fn direct_replay_stores_and_replays_in_one_transaction() {
         let r = c.query_one("SELECT count(*), count(*) FILTER (WHERE b_replayed), coalesce(sum(i_replayed), 0)::bigint FROM sch_chameleon.t_replica_batch", &[]).unwrap();
         (r.get(0), r.get(1), r.get(2))
     };
-    assert!(batches >= 2 && batches == replayed, "{batches} batches, {replayed} replayed");
+    assert!(
+        batches >= 2 && batches == replayed,
+        "{batches} batches, {replayed} replayed"
+    );
     assert!(rows >= 1000 + 500 / 3, "rows counted: {rows}");
     // paused: batches wait in the log tables, and are replayed once when replay resumes
-    c.batch_execute("SELECT chameleon.alter_source('d', replay_paused => true)").unwrap();
+    c.batch_execute("SELECT chameleon.alter_source('d', replay_paused => true)")
+        .unwrap();
     std::thread::sleep(Duration::from_millis(700));
     mariadb("UPDATE it_direct.t SET note = 'paused' WHERE id < 50;");
     let (_, pos) = master_position();
     let t0 = Instant::now();
-    while one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica") == 0 || one::<Option<i64>>(&mut c, "SELECT binlog_position FROM chameleon.show_status()") < Some(pos) {
-        assert!(t0.elapsed() < Duration::from_secs(30), "stored while paused");
+    while one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica") == 0
+        || one::<Option<i64>>(
+            &mut c,
+            "SELECT binlog_position FROM chameleon.show_status()",
+        ) < Some(pos)
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "stored while paused"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
-    c.batch_execute("SELECT chameleon.alter_source('d', replay_paused => false)").unwrap();
+    c.batch_execute("SELECT chameleon.alter_source('d', replay_paused => false)")
+        .unwrap();
     caught_up(&mut c);
     let (m, p) = checksums(&mut c, "it_direct", "it_direct", "t", "id", &cols, &cols);
     assert_eq!(m, p, "after the pause");
-    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica"), 0);
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica"),
+        0
+    );
     set_system(&mut c, "ALTER SYSTEM RESET chameleon.direct_replay");
-    c.batch_execute("SELECT chameleon.stop_replica('d')").unwrap();
+    c.batch_execute("SELECT chameleon.stop_replica('d')")
+        .unwrap();
 }
