@@ -105,20 +105,6 @@ impl Batch {
         )
     }
 
-    /// Keeps only the key columns of each update's before image, for the tables `key` knows a
-    /// primary key of: replay finds rows by key, and a third fewer bytes go through the log
-    /// tables. Tables without a key keep the whole image (it is their identity).
-    pub fn trim_identities<'k>(&mut self, key: impl Fn(&str) -> Option<&'k [String]>) {
-        for e in &mut self.events {
-            let (Some(cols), Some(Json::Object(image))) =
-                (key(&e.table).filter(|k| !k.is_empty()), e.identity.as_mut())
-            else {
-                continue;
-            };
-            image.retain(|name, _| cols.iter().any(|k| k == name));
-        }
-    }
-
     /// The commit time of its last transaction (seconds since the epoch).
     pub fn last_timestamp(&self) -> u32 {
         self.events.iter().map(|e| e.timestamp).max().unwrap_or(0)
@@ -466,52 +452,6 @@ mod tests {
             &mut Shop,
         )
         .unwrap()
-    }
-
-    #[test]
-    fn update_identities_keep_only_the_key_of_keyed_tables() {
-        let mut b = BatchBuilder::new(1, "shop");
-        let mut batch = tx(
-            &mut b,
-            vec![(RowKind::Update, Some(row(1, 1)), Some(row(1, 2)))],
-            100,
-        )
-        .unwrap();
-        let key = vec!["id".to_string()];
-        batch.trim_identities(|t| (t == "orders").then_some(key.as_slice()));
-        assert_eq!(
-            batch.events[0].identity,
-            Some(serde_json::json!({"id": "1"}))
-        );
-        assert_eq!(
-            batch.events[0]
-                .data
-                .as_ref()
-                .unwrap()
-                .as_object()
-                .unwrap()
-                .len(),
-            4,
-            "the new image stays whole"
-        );
-        let mut keyless = tx(
-            &mut b,
-            vec![(RowKind::Update, Some(row(1, 1)), Some(row(1, 2)))],
-            200,
-        )
-        .unwrap();
-        keyless.trim_identities(|_| None);
-        assert_eq!(
-            keyless.events[0]
-                .identity
-                .as_ref()
-                .unwrap()
-                .as_object()
-                .unwrap()
-                .len(),
-            4,
-            "no key: the whole row"
-        );
     }
 
     #[test]

@@ -337,7 +337,6 @@ fn read_binlog(
                 return;
             }
         };
-        batch.trim_identities(|t| shape.targets.get(t).map(|t| t.key.as_slice()));
         let rows = batch.log_rows();
         let units = batch
             .take_replay_events()
