@@ -229,9 +229,10 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
     if t.key.is_empty() {
         return None;
     }
-    // per key: did the row exist before the batch, and its final image (None: gone)
+    // per key: did the row exist before the batch, its final image (None: gone), its last image
+    type Fate<'a> = (bool, Option<&'a Json>, &'a Json);
     let mut order: Vec<String> = Vec::new();
-    let mut rows: HashMap<String, (bool, Option<&Json>, &Json)> = HashMap::new();
+    let mut rows: HashMap<String, Fate> = HashMap::new();
     for e in events {
         let (key, existed, last) = match e.kind.as_str() {
             "insert" => (key_of(t, &e.data), false, Some(&e.data)),
@@ -257,7 +258,7 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
         }
     }
     let r = rel(t);
-    let pick = |want: fn(&(bool, Option<&Json>, &Json)) -> Option<Json>| -> Vec<Json> {
+    let pick = |want: fn(&Fate) -> Option<Json>| -> Vec<Json> {
         order.iter().filter_map(|k| want(&rows[k])).collect()
     };
     let deletes =
