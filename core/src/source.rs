@@ -325,6 +325,48 @@ pub fn combine(mut errors: Vec<Error>) -> Option<Error> {
     }
 }
 
+/// Whether the server still has `position`: its file among SHOW BINARY LOGS and the offset
+/// within that file's size. A binlog purged past the position (or a reset server) is an
+/// error that says to copy again; replication never skips ahead.
+pub fn position_problem(binlogs: &[(String, u64)], file: &str, pos: u64) -> Option<Error> {
+    let fix = "The binlog was purged past the stored position (or the server was reset): copy the source again with init_replica.";
+    match binlogs.iter().find(|(name, _)| name == file) {
+        None => Some(
+            Error::new(
+                SqlState::ObjectNotInPrerequisiteState,
+                format!("binlog position {file}:{pos} is not on the server"),
+            )
+            .detail(match (binlogs.first(), binlogs.last()) {
+                (Some(a), Some(b)) => format!("The server has binlogs {} to {}.", a.0, b.0),
+                _ => "The server lists no binlogs.".to_string(),
+            })
+            .hint(fix),
+        ),
+        Some((_, size)) if pos > *size => Some(
+            Error::new(
+                SqlState::ObjectNotInPrerequisiteState,
+                format!("binlog position {file}:{pos} is past the end of that file ({size} bytes)"),
+            )
+            .hint(fix),
+        ),
+        Some(_) => None,
+    }
+}
+
+/// Reads SHOW BINARY LOGS and checks `position` against it (see `position_problem`).
+pub fn check_position(c: &MysqlConn, file: &str, pos: u64) -> Result<()> {
+    let mut conn = connect(c)?;
+    let logs: Vec<(String, u64)> = conn
+        .query_map("SHOW BINARY LOGS", |row: mysql::Row| {
+            (
+                row.get::<String, _>(0).unwrap_or_default(),
+                row.get::<u64, _>(1).unwrap_or_default(),
+            )
+        })
+        .map_err(|e| query_error("listing the binlogs (SHOW BINARY LOGS)", e))?;
+    position_problem(&logs, file, pos).map_or(Ok(()), Err)
+}
+
 /// Connects, gathers the facts and checks them.
 pub fn check(c: &MysqlConn, include_tables: &[String]) -> Result<ServerFacts> {
     let mut conn = connect(c)?;
@@ -450,5 +492,27 @@ mod tests {
         let e = connect(&c).err().expect("no server there");
         assert_eq!(e.state, SqlState::ConnectionFailure);
         assert!(!format!("{e:?}").contains("secret_pw"), "{e:?}");
+    }
+
+    #[test]
+    fn a_position_must_be_on_the_server() {
+        let logs = vec![
+            ("mysql-bin.000003".to_string(), 5000u64),
+            ("mysql-bin.000004".to_string(), 320),
+        ];
+        assert!(position_problem(&logs, "mysql-bin.000004", 320).is_none());
+        assert!(position_problem(&logs, "mysql-bin.000003", 4).is_none());
+        let purged = position_problem(&logs, "mysql-bin.000001", 4).unwrap();
+        assert_eq!(purged.state, SqlState::ObjectNotInPrerequisiteState);
+        assert!(purged
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("mysql-bin.000003 to mysql-bin.000004"));
+        assert!(purged.hint.as_deref().unwrap().contains("init_replica"));
+        assert!(position_problem(&logs, "mysql-bin.000004", 9999)
+            .unwrap()
+            .message
+            .contains("past the end"));
     }
 }

@@ -27,6 +27,23 @@ fn init_replica(source: &str) -> i64 {
 fn start_replica(source: &str) {
     let src = catalog::lock_source(source);
     let t = plan(source, Verb::Start, src.state).or_raise();
+    // a purged position is refused here, with the fix, before anything changes; a server that
+    // cannot be reached now is the worker's to wait for
+    if let Some(cfg) = catalog::load_source(src.id) {
+        match chameleon_core::source::check_position(
+            &cfg.conn,
+            &cfg.position.file,
+            cfg.position.pos,
+        ) {
+            Ok(()) => {}
+            Err(e) if e.state == SqlState::ConnectionFailure => notice(&format!(
+                "{} ({}); the worker will keep trying",
+                e.message,
+                e.detail.as_deref().unwrap_or("no detail")
+            )),
+            Err(e) => raise(e),
+        }
+    }
     catalog::apply(&src, &t);
     // a worker for a running source (started now, or whose worker is gone): after COMMIT;
     // a second one for the same source leaves at once

@@ -11,18 +11,6 @@ fn db(name: &str) -> Client {
     c
 }
 
-/// The error of `sql`, which must fail with `code`; returns (message, detail, hint).
-fn fails(c: &mut Client, sql: &str, code: &str) -> (String, String, String) {
-    let e = c.batch_execute(sql).expect_err(sql);
-    let d = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
-    assert_eq!(d.code().code(), code, "{sql}: {d:?}");
-    (
-        d.message().to_string(),
-        d.detail().unwrap_or("").to_string(),
-        d.hint().unwrap_or("").to_string(),
-    )
-}
-
 fn sources(c: &mut Client) -> i64 {
     one(c, "SELECT count(*) FROM sch_chameleon.t_sources")
 }
@@ -269,7 +257,8 @@ fn a_worker_retries_an_unreachable_mysql_and_stops_on_a_refused_login() {
     );
     assert_eq!(status(&mut c, "shop"), ("stopped".into(), true));
 
-    // a refused login does not get better by retrying: the source stops in error
+    // a refused login does not get better by retrying. start_replica meets it first (it checks
+    // the stored position on the server) and changes nothing ...
     let wrong = format!(
         "mysql://usr_replica:wrong_pw@{}",
         mysql_url("shop").split_once('@').unwrap().1
@@ -279,8 +268,25 @@ fn a_worker_retries_an_unreachable_mysql_and_stops_on_a_refused_login() {
         &[&wrong],
     )
     .unwrap();
-    c.batch_execute("SELECT chameleon.start_replica('shop')")
-        .unwrap();
+    let (m, _, _) = fails(&mut c, "SELECT chameleon.start_replica('shop')", "28000");
+    assert!(m.contains("MySQL refused the login"), "{m}");
+    assert_eq!(status(&mut c, "shop"), ("stopped".into(), true));
+    // ... and a worker that meets it (the password changed under a running source) stops the
+    // source in error
+    c.execute(
+        "SELECT chameleon.alter_source('shop', mysql_conn => $1, check_source => false)",
+        &[&mysql_url("shop")],
+    )
+    .unwrap();
+    mariadb("CREATE DATABASE IF NOT EXISTS shop"); // the demo's database, maybe not loaded yet
+    let (file, pos) = master_position();
+    c.execute(
+        "UPDATE sch_chameleon.t_sources SET t_binlog_name = $1, i_binlog_position = $2",
+        &[&file, &pos],
+    )
+    .unwrap();
+    c.batch_execute("BEGIN; SELECT chameleon.start_replica('shop');
+                     UPDATE sch_chameleon.t_source_secrets SET t_mysql_password = 'wrong_pw'; COMMIT;").unwrap();
     let t0 = std::time::Instant::now();
     while status(&mut c, "shop").0 != "error" {
         assert!(

@@ -446,3 +446,51 @@ fn net_effect_replay_keeps_foreign_keys_and_unique_swaps_right() {
     c.batch_execute("SELECT chameleon.stop_replica('net')")
         .unwrap();
 }
+
+/// start_replica checks the stored position against SHOW BINARY LOGS: a file the server no
+/// longer has (purged) or an offset past its end is refused at once with the fix, and nothing
+/// changes (status, position, no worker).
+#[test]
+fn start_replica_refuses_a_position_the_server_does_not_have() {
+    mariadb("DROP DATABASE IF EXISTS it_gone; CREATE DATABASE it_gone; CREATE TABLE it_gone.t (id INT PRIMARY KEY);");
+    let mut c = db_with_extension("replica_gone");
+    c.execute(
+        "SELECT chameleon.add_source('g', 'it_gone', $1)",
+        &[&mysql_url("it_gone")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('g')")
+        .unwrap();
+    let (file, _) = master_position();
+    for (f, pos, says) in [
+        ("mysql-bin.999999", 4i64, "is not on the server"),
+        (file.as_str(), 999_999_999_999, "past the end"),
+    ] {
+        c.execute(
+            "UPDATE sch_chameleon.t_sources SET t_binlog_name = $1, i_binlog_position = $2",
+            &[&f, &pos],
+        )
+        .unwrap();
+        let (m, _, h) = fails(&mut c, "SELECT chameleon.start_replica('g')", "55000");
+        assert!(m.contains(says), "{m}");
+        assert!(h.contains("init_replica"), "{h}");
+        let st: String = one(&mut c, "SELECT status FROM chameleon.show_status()");
+        assert_eq!(st, "initialised", "nothing changed");
+        let (sf, sp): (String, i64) = {
+            let r = c
+                .query_one(
+                    "SELECT t_binlog_name, i_binlog_position FROM sch_chameleon.t_sources",
+                    &[],
+                )
+                .unwrap();
+            (r.get(0), r.get(1))
+        };
+        assert_eq!((sf.as_str(), sp), (f, pos));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()"),
+        None,
+        "no worker started"
+    );
+}

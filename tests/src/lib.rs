@@ -89,6 +89,18 @@ pub fn describe(e: &Error) -> String {
 }
 
 /// SQLSTATE of a failed statement.
+/// The error of `sql`, which must fail with `code`; returns (message, detail, hint).
+pub fn fails(c: &mut Client, sql: &str, code: &str) -> (String, String, String) {
+    let e = c.batch_execute(sql).expect_err(sql);
+    let d = e.as_db_error().unwrap_or_else(|| panic!("{sql}: {e}"));
+    assert_eq!(d.code().code(), code, "{sql}: {d:?}");
+    (
+        d.message().to_string(),
+        d.detail().unwrap_or("").to_string(),
+        d.hint().unwrap_or("").to_string(),
+    )
+}
+
 pub fn sqlstate(e: &Error) -> String {
     e.as_db_error()
         .map(|d| d.code().code().to_string())
