@@ -517,23 +517,29 @@ mod tests {
         );
     }
 
-    #[test]
-    fn an_open_transaction_is_never_in_a_batch() {
-        let mut b = BatchBuilder::new(1, "shop");
+    /// A transaction begun, with one insert into `schema`.orders, not committed.
+    fn open_insert(b: &mut BatchBuilder, schema: &str) {
         b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+        let rows = vec![RowChange {
+            before: None,
+            after: Some(row(1, 1)),
+        }];
         b.push(
             Change::Rows {
-                table: table("shop", "orders"),
+                table: table(schema, "orders"),
                 kind: RowKind::Insert,
-                rows: vec![RowChange {
-                    before: None,
-                    after: Some(row(1, 1)),
-                }],
+                rows,
                 timestamp: 1,
             },
             &mut Shop,
         )
         .unwrap();
+    }
+
+    #[test]
+    fn an_open_transaction_is_never_in_a_batch() {
+        let mut b = BatchBuilder::new(1, "shop");
+        open_insert(&mut b, "shop");
         assert_eq!(
             b.push(Change::Idle, &mut Shop).unwrap(),
             None,
@@ -635,20 +641,7 @@ mod tests {
     #[test]
     fn other_tables_are_left_out_knowingly() {
         let mut b = BatchBuilder::new(1, "shop");
-        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
-        b.push(
-            Change::Rows {
-                table: table("other", "orders"),
-                kind: RowKind::Insert,
-                rows: vec![RowChange {
-                    before: None,
-                    after: Some(row(1, 1)),
-                }],
-                timestamp: 1,
-            },
-            &mut Shop,
-        )
-        .unwrap();
+        open_insert(&mut b, "other");
         assert_eq!(
             b.push(
                 Change::Commit {

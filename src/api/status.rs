@@ -60,9 +60,8 @@ fn show_status() -> TableIterator<
         let mut out = Vec::new();
         for r in c.select(sql, None, &[])? {
             let status = r.get::<String>(3)?.unwrap_or_default();
-            let worker = live
-                .iter()
-                .find(|w| Some(w.source) == r.get::<i64>(6).ok().flatten());
+            let id = r.get::<i64>(6)?;
+            let worker = live.iter().find(|w| Some(w.source) == id);
             let mut last_error = r.get::<String>(19)?;
             let status = match worker {
                 None if status == "running" => "running (no worker)".to_string(),

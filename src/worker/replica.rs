@@ -163,13 +163,24 @@ fn sleep_while_running(id: i64, d: Duration) -> bool {
     true
 }
 
-/// A batch ready for the main thread: its log rows and its replay plan were made
-/// on the reader thread.
+/// A batch ready for the main thread: its log rows and its replay plan were made on the
+/// reader thread.
 struct Prepared {
     batch: Batch,
-    rows: LogRows,
-    /// None when the batch holds a statement: replayed from its log rows
-    units: Option<Vec<Unit>>,
+    work: Work,
+}
+
+#[allow(clippy::large_enum_variant)] // one value per batch, moved once
+enum Work {
+    /// chameleon.direct_replay with replay not paused: stored and replayed in one transaction,
+    /// so no log rows are made
+    Direct(Vec<Unit>),
+    /// stored with its log rows, then replayed from the plan (None: the batch holds a
+    /// statement and is replayed from its log rows)
+    Stored {
+        rows: LogRows,
+        units: Option<Vec<Unit>>,
+    },
 }
 
 /// One connection's life: catch up stored batches, stream from the stored position, store and
@@ -194,12 +205,14 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
     // the reader thread decodes, builds batches and plans them; this thread only runs SQL
     let (tx, rx) = sync_channel::<Result<Prepared, Error>>(2);
     let stop = Arc::new(AtomicBool::new(false));
+    let direct = Arc::new(AtomicBool::new(false));
     let reader = {
-        let (conn, server_id, from, stop) = (
+        let (conn, server_id, from, stop, direct) = (
             src.conn.clone(),
             src.server_id,
             src.position.clone(),
             stop.clone(),
+            direct.clone(),
         );
         let builder = BatchBuilder::new(src.batch_size, &src.conn.database).with_max_delay(
             Duration::from_millis(settings::BATCH_DELAY.get().max(1) as u64),
@@ -207,7 +220,11 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
         let shape = shape.clone();
         std::thread::Builder::new()
             .name("chameleon-binlog".into())
-            .spawn(move || read_binlog(conn, server_id, from, builder, defs, shape, stop, tx))
+            .spawn(move || {
+                read_binlog(
+                    conn, server_id, from, builder, defs, shape, stop, direct, tx,
+                )
+            })
             .map_err(|e| {
                 Error::new(
                     SqlState::ConnectionFailure,
@@ -215,7 +232,7 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
                 )
             })?
     };
-    let outcome = follow(id, &src, &shape, rx, streamed);
+    let outcome = follow(id, &src, &shape, &direct, rx, streamed);
     // the reader leaves at its next event or heartbeat (every 100 ms); wait for it, so that two
     // streams with one server_id never overlap
     stop.store(true, Ordering::Relaxed);
@@ -227,6 +244,7 @@ fn follow(
     id: i64,
     src: &Source,
     shape: &store::Shape,
+    direct: &AtomicBool,
     rx: Receiver<Result<Prepared, Error>>,
     streaming: &mut bool,
 ) -> Result<(), Error> {
@@ -268,6 +286,8 @@ fn follow(
                 slots::healthy(id);
             }
         }
+        // the reader prepares the next batches for the mode in force now
+        direct.store(!paused && settings::DIRECT_REPLAY.get(), Ordering::Relaxed);
         let ready = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(Ok(ready)) => ready,
             Ok(Err(e)) => return Err(e),
@@ -283,29 +303,30 @@ fn follow(
             *streaming = true;
             slots::set_retries(id, 0, "");
         }
-        let Prepared { batch, rows, units } = ready;
+        let Prepared { batch, work } = ready;
         if batch.events.is_empty() {
             store::store_position(src, &batch.end);
             continue;
         }
-        if !paused && settings::DIRECT_REPLAY.get() {
-            if let Some(units) = units {
-                store::store_and_replay(src, &batch, units);
-                continue;
-            }
-        }
-        let stored = store::store(src, &batch, rows);
-        if !paused {
-            match units {
-                Some(units) => store::replay_planned(src, stored, units, batch.last_timestamp()),
-                None => store::replay(src, stored, shape),
+        match work {
+            Work::Direct(units) => store::store_and_replay(src, &batch, units),
+            Work::Stored { rows, units } => {
+                let stored = store::store(src, &batch, rows);
+                if !paused {
+                    match units {
+                        Some(units) => {
+                            store::replay_planned(src, stored, units, batch.last_timestamp())
+                        }
+                        None => store::replay(src, stored, shape),
+                    }
+                }
             }
         }
     }
 }
 
-/// The reader thread: binlog events become batches, each with its log document and replay
-/// plan, on the channel. Never calls PostgreSQL.
+/// The reader thread: binlog events become batches, each with its log rows (unless for direct
+/// replay) and replay plan, on the channel. Never calls PostgreSQL.
 #[allow(clippy::too_many_arguments)]
 fn read_binlog(
     conn: MysqlConn,
@@ -315,6 +336,7 @@ fn read_binlog(
     mut defs: TableDefs,
     shape: store::Shape,
     stop: Arc<AtomicBool>,
+    direct: Arc<AtomicBool>,
     tx: SyncSender<Result<Prepared, Error>>,
 ) {
     let mut reader = match BinlogReader::open(&conn, server_id, &from, false) {
@@ -337,11 +359,24 @@ fn read_binlog(
                 return;
             }
         };
-        let rows = batch.log_rows();
-        let units = batch
-            .take_replay_events()
-            .map(|events| plan_batch(events, &shape.targets, &shape.linked));
-        if tx.send(Ok(Prepared { batch, rows, units })).is_err() {
+        let plan = |events| plan_batch(events, &shape.targets, &shape.linked);
+        // take_replay_events moves the images out, so the log rows are made first; it moves
+        // nothing from a batch with a statement, which is always stored with its log rows
+        let work = match direct
+            .load(Ordering::Relaxed)
+            .then(|| batch.take_replay_events())
+            .flatten()
+        {
+            Some(events) => Work::Direct(plan(events)),
+            None => {
+                let rows = batch.log_rows();
+                Work::Stored {
+                    rows,
+                    units: batch.take_replay_events().map(plan),
+                }
+            }
+        };
+        if tx.send(Ok(Prepared { batch, work })).is_err() {
             return; // the worker is gone
         }
     }

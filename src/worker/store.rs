@@ -96,60 +96,62 @@ pub fn store_and_replay(src: &Source, b: &Batch, units: Vec<Unit>) {
 }
 
 fn store_in_tx(src: &Source, b: &Batch, rows: LogRows) -> i64 {
-    let last_ts = b.last_timestamp();
-    {
-        let (table, batch_id) = match src.layout {
-            // 1.3: the pair rotates on every batch; this batch goes to the first table
-            Layout::PerSource => {
-                let table = write_opt::<String>(
+    let (log_table, batch_id) = match src.layout {
+        // 1.3: the pair rotates on every batch that has log rows; they go to the first table
+        Layout::PerSource => {
+            let id = write_opt::<i64>(
+                "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, t_gtid,
+                        b_started, b_processed, ts_processed)
+                 VALUES ($1, $2, $3, $4, true, true, clock_timestamp()) RETURNING i_id_batch",
+                &[src.id.into(), b.end.file.as_str().into(), (b.end.pos as i64).into(), b.end.gtid.clone().into()],
+            )
+            .expect("a batch id");
+            let table = (!rows.tables.is_empty()).then(|| {
+                write_opt::<String>(
                     "UPDATE sch_chameleon.t_sources SET v_log_table = ARRAY[v_log_table[2], v_log_table[1]]
                       WHERE i_id_source = $1 RETURNING v_log_table[1]::text",
                     &[src.id.into()],
                 )
-                .expect("the source exists");
-                let id = write_opt::<i64>(
-                    "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, t_gtid,
-                            b_started, b_processed, ts_processed)
-                     VALUES ($1, $2, $3, $4, true, true, clock_timestamp()) RETURNING i_id_batch",
-                    &[src.id.into(), b.end.file.as_str().into(), (b.end.pos as i64).into(), b.end.gtid.clone().into()],
-                )
-                .expect("a batch id");
-                (table, id)
-            }
-            // 1.2: the source flips between the two shared tables
-            Layout::Shared => {
-                let id = write_opt::<i64>(
-                    "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, t_gtid,
-                            b_started, b_processed, ts_processed, v_log_table)
-                     VALUES ($1, $2, $3, $4, true, true, clock_timestamp(),
-                             CASE (SELECT v_log_table FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1
-                                    ORDER BY i_id_batch DESC LIMIT 1)
-                                  WHEN 't_log_replica_1' THEN 't_log_replica_2' ELSE 't_log_replica_1' END)
-                     RETURNING i_id_batch",
-                    &[src.id.into(), b.end.file.as_str().into(), (b.end.pos as i64).into(), b.end.gtid.clone().into()],
-                )
-                .expect("a batch id");
-                let table = query_opt::<String>("SELECT v_log_table::text FROM sch_chameleon.t_replica_batch WHERE i_id_batch = $1", &[id.into()])
-                    .expect("the batch exists");
-                (table, id)
-            }
-        };
+                .expect("the source exists")
+            });
+            (table, id)
+        }
+        // 1.2: the source flips between the two shared tables
+        Layout::Shared => {
+            let id = write_opt::<i64>(
+                "INSERT INTO sch_chameleon.t_replica_batch (i_id_source, t_binlog_name, i_binlog_position, t_gtid,
+                        b_started, b_processed, ts_processed, v_log_table)
+                 VALUES ($1, $2, $3, $4, true, true, clock_timestamp(),
+                         CASE (SELECT v_log_table FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1
+                                ORDER BY i_id_batch DESC LIMIT 1)
+                              WHEN 't_log_replica_1' THEN 't_log_replica_2' ELSE 't_log_replica_1' END)
+                 RETURNING i_id_batch",
+                &[src.id.into(), b.end.file.as_str().into(), (b.end.pos as i64).into(), b.end.gtid.clone().into()],
+            )
+            .expect("a batch id");
+            let table = (!rows.tables.is_empty()).then(|| {
+                query_opt::<String>("SELECT v_log_table::text FROM sch_chameleon.t_replica_batch WHERE i_id_batch = $1", &[id.into()])
+                    .expect("the batch exists")
+            });
+            (table, id)
+        }
+    };
+    if let Some(table) = log_table {
         // the log rows reference their batch, inserted just above: the per-row foreign key
         // checks would only cost time (40% of the insert)
-        if !rows.tables.is_empty() {
-            Spi::run("SET LOCAL session_replication_role = replica").expect("role set");
-            let LogRows {
-                tables,
-                schemas,
-                kinds,
-                files,
-                positions,
-                timestamps,
-                data,
-                identities,
-                queries,
-            } = rows;
-            Spi::run_with_args(
+        Spi::run("SET LOCAL session_replication_role = replica").expect("role set");
+        let LogRows {
+            tables,
+            schemas,
+            kinds,
+            files,
+            positions,
+            timestamps,
+            data,
+            identities,
+            queries,
+        } = rows;
+        Spi::run_with_args(
             &format!(
                 "INSERT INTO sch_chameleon.{} (i_id_batch, v_table_name, v_schema_name, enm_binlog_event, t_binlog_name,
                         i_binlog_position, ts_event_datetime, jsb_event_data, jsb_event_update, t_query)
@@ -163,36 +165,35 @@ fn store_in_tx(src: &Source, b: &Batch, rows: LogRows) -> i64 {
               data.into(), identities.into(), queries.into()],
         )
         .expect("log rows stored");
-            Spi::run("SET LOCAL session_replication_role = origin").expect("role reset");
-        }
-        Spi::run_with_args(
-            "UPDATE sch_chameleon.t_sources
-                SET t_binlog_name = $2, i_binlog_position = $3, t_gtid = coalesce($4, t_gtid),
-                    ts_last_event = CASE WHEN $5 > 0 THEN to_timestamp($5) ELSE ts_last_event END
-              WHERE i_id_source = $1",
-            &[
-                src.id.into(),
-                b.end.file.as_str().into(),
-                (b.end.pos as i64).into(),
-                b.end.gtid.clone().into(),
-                i64::from(last_ts).into(),
-            ],
-        )
-        .expect("position stored");
-        batch_id
+        // back to origin for whatever else this transaction does: triggers and foreign keys
+        // elsewhere must act
+        Spi::run("SET LOCAL session_replication_role = origin").expect("role reset");
     }
+    write_position(src, &b.end, b.last_timestamp());
+    batch_id
+}
+
+/// The source's resume position, and the commit time of the last event it covers (0: none).
+fn write_position(src: &Source, end: &Position, last_ts: u32) {
+    Spi::run_with_args(
+        "UPDATE sch_chameleon.t_sources
+            SET t_binlog_name = $2, i_binlog_position = $3, t_gtid = coalesce($4, t_gtid),
+                ts_last_event = CASE WHEN $5 > 0 THEN to_timestamp($5) ELSE ts_last_event END
+          WHERE i_id_source = $1",
+        &[
+            src.id.into(),
+            end.file.as_str().into(),
+            (end.pos as i64).into(),
+            end.gtid.clone().into(),
+            i64::from(last_ts).into(),
+        ],
+    )
+    .expect("position stored");
 }
 
 /// Moves the resume point past transactions that touched no replicated table.
 pub fn store_position(src: &Source, end: &Position) {
-    tx(|| {
-        Spi::run_with_args(
-            "UPDATE sch_chameleon.t_sources SET t_binlog_name = $2, i_binlog_position = $3, t_gtid = coalesce($4, t_gtid)
-              WHERE i_id_source = $1",
-            &[src.id.into(), end.file.as_str().into(), (end.pos as i64).into(), end.gtid.clone().into()],
-        )
-    })
-    .expect("position stored");
+    tx(|| write_position(src, end, 0));
 }
 
 /// Removes replayed batches older than the source's batch_retention (their log rows went

@@ -1,32 +1,7 @@
 //! The private MariaDB is what replication will need: ROW binlog with full images and
 //! metadata, utf8mb4, and a replication user with the privileges of DESIGN §4.
 
-use std::process::Command;
-
-fn mariadb(sql: &str) -> String {
-    let sock =
-        std::env::var("CHAMELEON_MYSOCK").expect("CHAMELEON_MYSOCK: run through scripts/test");
-    let out = Command::new("mariadb")
-        .args([
-            "--no-defaults",
-            "--default-character-set=utf8mb4",
-            "-S",
-            &sock,
-            "-uroot",
-            "-N",
-            "-B",
-            "-e",
-            sql,
-        ])
-        .output()
-        .expect("mariadb client");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
+use chameleon_e2e::mariadb;
 
 #[test]
 fn mariadb_writes_a_full_row_binlog() {

@@ -1,31 +1,7 @@
 //! add_source connects to the source and checks what replication needs; each failure is an
 //! error that names the fix, and registers nothing. Against the private MariaDB.
 
-use std::process::Command;
-
 use chameleon_e2e::*;
-
-fn mariadb(sql: &str) {
-    let sock =
-        std::env::var("CHAMELEON_MYSOCK").expect("CHAMELEON_MYSOCK: run through scripts/test");
-    let out = Command::new("mariadb")
-        .args([
-            "--no-defaults",
-            "--default-character-set=utf8mb4",
-            "-S",
-            &sock,
-            "-uroot",
-            "-e",
-            sql,
-        ])
-        .output()
-        .expect("mariadb client");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn url(user: &str, password: &str, db: &str, extra: &str) -> String {
     let port = std::env::var("CHAMELEON_MYPORT").unwrap_or_else(|_| "33069".into());
