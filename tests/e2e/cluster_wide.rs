@@ -136,6 +136,35 @@ fn set_system(c: &mut Client, sql: &str) {
     std::thread::sleep(Duration::from_millis(300)); // every process has read the file
 }
 
+/// Resets a setting changed with ALTER SYSTEM when dropped, also when the test fails: the
+/// tests after it must not run under it.
+struct ResetOnDrop(&'static str);
+
+impl Drop for ResetOnDrop {
+    fn drop(&mut self) {
+        set_system(
+            &mut connect("postgres"),
+            &format!("ALTER SYSTEM RESET {}", self.0),
+        );
+    }
+}
+
+/// The replica workers running in the cluster, once the workers of sources stopped by the
+/// tests before have left (a stopped source's worker leaves within a second).
+fn settled_workers(c: &mut Client) -> i64 {
+    let count = |c: &mut Client| {
+        one::<i64>(
+            c,
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'chameleon replica'",
+        )
+    };
+    let t0 = Instant::now();
+    while count(c) > 0 && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    count(c)
+}
+
 /// chameleon.max_workers caps the workers of the cluster: a source beyond it stops in `error`
 /// with SQLSTATE-worthy words and the fix; after a reload with a higher limit it starts.
 #[test]
@@ -160,10 +189,8 @@ fn max_workers_limits_running_sources() {
         "16"
     );
     // workers of other databases count too: allow exactly one more than run now
-    let others: i64 = one(
-        &mut c,
-        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'chameleon replica'",
-    );
+    let others = settled_workers(&mut c);
+    let _reset = ResetOnDrop("chameleon.max_workers");
     set_system(
         &mut c,
         &format!("ALTER SYSTEM SET chameleon.max_workers = {}", others + 1),
@@ -242,6 +269,7 @@ fn direct_replay_stores_and_replays_in_one_transaction() {
              CREATE TABLE it_direct.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(30));
              INSERT INTO it_direct.t (v) SELECT seq FROM mysql.seq_1_to_500;");
     let mut c = db_with_extension("direct_replay");
+    let _reset = ResetOnDrop("chameleon.direct_replay");
     set_system(&mut c, "ALTER SYSTEM SET chameleon.direct_replay = on");
     c.execute(
         "SELECT chameleon.add_source('d', 'it_direct', $1, batch_size => 300)",
