@@ -1,5 +1,6 @@
 //! The `chameleon.*` settings (GUCs). All can change with a reload (SIGHUP); workers and the
-//! launcher re-read them in their loops.
+//! launcher re-read them in their loops. `chameleon.direct_replay` may also be set per
+//! database (superuser): a worker takes its database's settings when it connects.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 
@@ -10,8 +11,9 @@ pub static MAX_WORKERS: GucSetting<i32> = GucSetting::<i32>::new(16);
 /// Longest time a replicated row waits in the worker for its batch to fill (milliseconds).
 pub static BATCH_DELAY: GucSetting<i32> = GucSetting::<i32>::new(200);
 /// Replay a batch in the transaction that stores it, without log rows, while replay is not
-/// paused.
-pub static DIRECT_REPLAY: GucSetting<bool> = GucSetting::<bool>::new(false);
+/// paused (on by default: writing every row image into a log table and deleting it again
+/// cost three quarters of the worker's time; exactly once either way).
+pub static DIRECT_REPLAY: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// Longest wait between two attempts to reach MySQL, or to restart a worker that died.
 pub static MAX_RETRY_DELAY: GucSetting<i32> = GucSetting::<i32>::new(30);
 
@@ -49,9 +51,9 @@ pub fn define() {
     GucRegistry::define_bool_guc(
         c"chameleon.direct_replay",
         c"Replay each batch in the transaction that stores it, without writing log rows.",
-        c"Exactly once either way; off keeps every batch in the log tables until its replay (the pg_chameleon data path).",
+        c"Exactly once either way; off stores every batch in the log tables and replays it in a second transaction (the pg_chameleon data path). Settable per database (ALTER DATABASE ... SET).",
         &DIRECT_REPLAY,
-        GucContext::Sighup,
+        GucContext::Suset,
         GucFlags::default(),
     );
     GucRegistry::define_int_guc(

@@ -71,29 +71,51 @@ fn pg_ctl(args: &[&str]) {
     assert!(st.success(), "pg_ctl {args:?}");
 }
 
+/// One scenario at a time: each stops the whole cluster.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The default path: each batch applied in the transaction that stores it.
 #[test]
 fn kill_and_crash_lose_and_duplicate_nothing() {
-    mariadb("DROP DATABASE IF EXISTS it_fault; CREATE DATABASE it_fault;
-             CREATE TABLE it_fault.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40));
-             CREATE TABLE it_fault.journal (n INT NOT NULL, tag VARCHAR(20) NOT NULL);
-             INSERT INTO it_fault.items (v) SELECT seq FROM mysql.seq_1_to_2000;");
-    let mut c = db_with_extension("faults_1");
+    kill_and_crash("it_fault", "faults_1", true);
+}
+
+/// The two-step path (chameleon.direct_replay = off): batches stored with their log rows, then
+/// replayed; a fault may fall between the two transactions.
+#[test]
+fn kill_and_crash_through_the_log_tables() {
+    kill_and_crash("it_fault_log", "faults_log", false);
+}
+
+fn kill_and_crash(my: &'static str, db: &'static str, direct: bool) {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    mariadb(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
+             CREATE TABLE {my}.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40));
+             CREATE TABLE {my}.journal (n INT NOT NULL, tag VARCHAR(20) NOT NULL);
+             INSERT INTO {my}.items (v) SELECT seq FROM mysql.seq_1_to_2000;"));
+    let mut c = db_with_extension(db);
+    if !direct {
+        c.batch_execute(&format!(
+            "ALTER DATABASE {db} SET chameleon.direct_replay = off"
+        ))
+        .unwrap();
+    }
     c.execute(
-        "SELECT chameleon.add_source('f', 'it_fault', $1, batch_size => 300)",
-        &[&mysql_url("it_fault")],
+        "SELECT chameleon.add_source('f', $2, $1, batch_size => 300)",
+        &[&mysql_url(my), &my],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('f'); SELECT chameleon.start_replica('f')")
         .unwrap();
     drop(c);
-    let first = worker_pid("faults_1", 0);
+    let first = worker_pid(db, 0);
 
-    let workload = std::thread::spawn(|| {
+    let workload = std::thread::spawn(move || {
         for i in 0..60 {
             mariadb(&format!(
-                "INSERT INTO it_fault.journal SELECT seq, 'round {i}' FROM mysql.seq_1_to_100;
-                 INSERT INTO it_fault.items (v, note) SELECT seq, 'r{i} 🦎' FROM mysql.seq_1_to_100;
-                 BEGIN; UPDATE it_fault.items SET v = v + 1 WHERE id % 3 = {m3}; DELETE FROM it_fault.items WHERE id % 29 = {m29}; COMMIT;",
+                "INSERT INTO {my}.journal SELECT seq, 'round {i}' FROM mysql.seq_1_to_100;
+                 INSERT INTO {my}.items (v, note) SELECT seq, 'r{i} 🦎' FROM mysql.seq_1_to_100;
+                 BEGIN; UPDATE {my}.items SET v = v + 1 WHERE id % 3 = {m3}; DELETE FROM {my}.items WHERE id % 29 = {m29}; COMMIT;",
                 m3 = i % 3,
                 m29 = i % 29
             ));
@@ -112,7 +134,7 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
             .status()
             .unwrap()
             .success());
-        let new = worker_pid("faults_1", pid);
+        let new = worker_pid(db, pid);
         assert_ne!(new, pid, "a new worker");
         recoveries.push(t0.elapsed());
         pid = new;
@@ -121,18 +143,18 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
     let t0 = Instant::now();
     pg_ctl(&["-m", "immediate", "stop"]);
     pg_ctl(&["start"]);
-    let after_restart = worker_pid("faults_1", pid);
+    let after_restart = worker_pid(db, pid);
     recoveries.push(t0.elapsed());
     assert_ne!(after_restart, pid);
     workload.join().unwrap();
 
     // caught up, then equal
-    let mut c = connect_retry("faults_1");
+    let mut c = connect_retry(db);
     caught_up(&mut c);
     let (m, p) = checksums(
         &mut c,
-        "it_fault",
-        "it_fault",
+        my,
+        my,
         "items",
         "id",
         &["id", "v", "note"],
@@ -141,14 +163,14 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
     assert_eq!(m, p, "items");
     let (m, p) = checksums(
         &mut c,
-        "it_fault",
-        "it_fault",
+        my,
+        my,
         "journal",
         "tag,n",
         &["n", "tag"],
         &["n", "tag"],
     );
-    let dups: i64 = one(&mut c, "SELECT count(*) FROM (SELECT n, tag FROM it_fault.journal GROUP BY 1, 2 HAVING count(*) > 1) d");
+    let dups: i64 = one(&mut c, &format!("SELECT count(*) FROM (SELECT n, tag FROM {my}.journal GROUP BY 1, 2 HAVING count(*) > 1) d"));
     assert_eq!(dups, 0, "no journal row twice");
     assert_eq!(m, p, "journal: no insert lost or applied twice");
     assert_eq!(m.0, 6000);

@@ -25,51 +25,72 @@ const PG_ITEMS: [&str; 7] = [
     "doc",
 ];
 
-fn assert_equal(c: &mut Client) {
-    let (m, p) = checksums(c, "it_rep", "it_rep", "items", "id", &MY_ITEMS, &PG_ITEMS);
+fn assert_equal(c: &mut Client, my: &str) {
+    let (m, p) = checksums(c, my, my, "items", "id", &MY_ITEMS, &PG_ITEMS);
     assert_eq!(m, p, "items");
-    let (m, p) = checksums(
-        c,
-        "it_rep",
-        "it_rep",
-        "tags",
-        "k,v",
-        &["k", "v"],
-        &["k", "v"],
-    );
+    let (m, p) = checksums(c, my, my, "tags", "k,v", &["k", "v"], &["k", "v"]);
     assert_eq!(m, p, "tags (no primary key)");
 }
 
+/// The default path (chameleon.direct_replay = on): each batch applied in the transaction that
+/// stores it; no log rows are written.
 #[test]
 fn follows_a_workload_and_resumes_after_a_stop() {
-    mariadb("DROP DATABASE IF EXISTS it_rep; CREATE DATABASE it_rep;
-             CREATE TABLE it_rep.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT NOT NULL,
+    follows_a_workload("it_rep", "replica_1", true);
+}
+
+/// The catalogue's two-step path (chameleon.direct_replay = off for the database): each batch
+/// stored with its log rows, then replayed and its log rows deleted in a second transaction.
+#[test]
+fn follows_a_workload_through_the_log_tables() {
+    follows_a_workload("it_rep_log", "replica_1_log", false);
+}
+
+/// Rows inserted into the source's log tables so far (the worker reports its statistics at
+/// most once a second).
+fn log_rows_written(c: &mut Client) -> i64 {
+    one(
+        c,
+        "SELECT coalesce(sum(n_tup_ins), 0)::bigint FROM pg_stat_user_tables
+             WHERE schemaname = 'sch_chameleon' AND relname LIKE 't_log_replica%'",
+    )
+}
+
+fn follows_a_workload(my: &str, db: &str, direct: bool) {
+    mariadb(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
+             CREATE TABLE {my}.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT NOT NULL,
                                         price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('a','b'), doc JSON);
-             CREATE TABLE it_rep.tags (k VARCHAR(10), v INT);
-             INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('item ', seq), seq, seq * 1.5, 'a' FROM mysql.seq_1_to_1000;");
-    let mut c = db_with_extension("replica_1");
+             CREATE TABLE {my}.tags (k VARCHAR(10), v INT);
+             INSERT INTO {my}.items (name, qty, price, st) SELECT CONCAT('item ', seq), seq, seq * 1.5, 'a' FROM mysql.seq_1_to_1000;"));
+    let mut c = db_with_extension(db);
+    if !direct {
+        c.batch_execute(&format!(
+            "ALTER DATABASE {db} SET chameleon.direct_replay = off"
+        ))
+        .unwrap();
+    }
     c.execute(
-        "SELECT chameleon.add_source('rep', 'it_rep', $1, batch_size => 500)",
-        &[&mysql_url("it_rep")],
+        &format!("SELECT chameleon.add_source('rep', '{my}', $1, batch_size => 500)"),
+        &[&mysql_url(my)],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('rep'); SELECT chameleon.start_replica('rep')")
         .unwrap();
     wait_for_worker(&mut c, true);
 
-    mariadb("INSERT INTO it_rep.items (name, qty, price, st) SELECT CONCAT('new ', seq, ' 🦎'), seq, NULL, 'b' FROM mysql.seq_1_to_3000;
-             UPDATE it_rep.items SET qty = qty + 1, price = 9.99, doc = JSON_OBJECT('k', id, 'tags', JSON_ARRAY('a', 'b')) WHERE id % 7 = 0;
-             DELETE FROM it_rep.items WHERE id % 11 = 0;
-             BEGIN; INSERT INTO it_rep.items (id, name, qty) VALUES (100000, 'tx', 1);
-                    UPDATE it_rep.items SET qty = 2 WHERE id = 100000;
-                    UPDATE it_rep.items SET id = 100001 WHERE id = 100000;
-                    DELETE FROM it_rep.items WHERE id = 1; COMMIT;
-             UPDATE it_rep.items SET id = id + 200000 WHERE id BETWEEN 2 AND 6;
-             INSERT INTO it_rep.tags VALUES ('dup', 1), ('dup', 1), ('x', NULL);
-             DELETE FROM it_rep.tags WHERE k = 'dup' LIMIT 1;
-             UPDATE it_rep.tags SET v = 5 WHERE k = 'x';");
+    mariadb(&format!("INSERT INTO {my}.items (name, qty, price, st) SELECT CONCAT('new ', seq, ' 🦎'), seq, NULL, 'b' FROM mysql.seq_1_to_3000;
+             UPDATE {my}.items SET qty = qty + 1, price = 9.99, doc = JSON_OBJECT('k', id, 'tags', JSON_ARRAY('a', 'b')) WHERE id % 7 = 0;
+             DELETE FROM {my}.items WHERE id % 11 = 0;
+             BEGIN; INSERT INTO {my}.items (id, name, qty) VALUES (100000, 'tx', 1);
+                    UPDATE {my}.items SET qty = 2 WHERE id = 100000;
+                    UPDATE {my}.items SET id = 100001 WHERE id = 100000;
+                    DELETE FROM {my}.items WHERE id = 1; COMMIT;
+             UPDATE {my}.items SET id = id + 200000 WHERE id BETWEEN 2 AND 6;
+             INSERT INTO {my}.tags VALUES ('dup', 1), ('dup', 1), ('x', NULL);
+             DELETE FROM {my}.tags WHERE k = 'dup' LIMIT 1;
+             UPDATE {my}.tags SET v = 5 WHERE k = 'x';"));
     caught_up(&mut c);
-    assert_equal(&mut c);
+    assert_equal(&mut c, my);
     assert!(
         one::<i64>(
             &mut c,
@@ -82,16 +103,34 @@ fn follows_a_workload_and_resumes_after_a_stop() {
         0,
         "replayed log rows are gone"
     );
+    if direct {
+        assert_eq!(
+            log_rows_written(&mut c),
+            0,
+            "direct replay writes no log rows"
+        );
+    } else {
+        // every row change went through the log tables (statistics arrive within a second or so)
+        let t0 = Instant::now();
+        while log_rows_written(&mut c) < 3000 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(10),
+                "log rows written: {}",
+                log_rows_written(&mut c)
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
 
     // stopped: the worker leaves; changes made meanwhile arrive after the next start, once
     c.batch_execute("SELECT chameleon.stop_replica('rep')")
         .unwrap();
     wait_for_worker(&mut c, false);
-    mariadb("INSERT INTO it_rep.items (name, qty) VALUES ('while stopped', 1); DELETE FROM it_rep.items WHERE id = 10;");
+    mariadb(&format!("INSERT INTO {my}.items (name, qty) VALUES ('while stopped', 1); DELETE FROM {my}.items WHERE id = 10;"));
     c.batch_execute("SELECT chameleon.start_replica('rep')")
         .unwrap();
     caught_up(&mut c);
-    assert_equal(&mut c);
+    assert_equal(&mut c, my);
     assert_eq!(
         one::<i64>(
             &mut c,
@@ -493,4 +532,70 @@ fn start_replica_refuses_a_position_the_server_does_not_have() {
         None,
         "no worker started"
     );
+}
+
+/// chameleon.direct_replay (the default): each batch is replayed in the transaction that stores
+/// it, without log rows; a workload ends equal, every batch marked replayed with its rows counted,
+/// and a pause still keeps batches in the log tables until replay resumes.
+#[test]
+fn direct_replay_stores_and_replays_in_one_transaction() {
+    mariadb("DROP DATABASE IF EXISTS it_direct; CREATE DATABASE it_direct;
+             CREATE TABLE it_direct.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(30));
+             INSERT INTO it_direct.t (v) SELECT seq FROM mysql.seq_1_to_500;");
+    let mut c = db_with_extension("direct_replay");
+    c.execute(
+        "SELECT chameleon.add_source('d', 'it_direct', $1, batch_size => 300)",
+        &[&mysql_url("it_direct")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('d'); SELECT chameleon.start_replica('d')")
+        .unwrap();
+    wait_for_worker(&mut c, true);
+    let workload = "INSERT INTO it_direct.t (v, note) SELECT seq, 'n 🦎' FROM mysql.seq_1_to_1000;
+                    UPDATE it_direct.t SET v = v * 2 WHERE id % 3 = 0; DELETE FROM it_direct.t WHERE id % 10 = 0;
+                    BEGIN; UPDATE it_direct.t SET id = id + 100000 WHERE id = 7; INSERT INTO it_direct.t (v) VALUES (-1); COMMIT;";
+    mariadb(workload);
+    caught_up(&mut c);
+    let cols = ["id", "v", "note"];
+    let (m, p) = checksums(&mut c, "it_direct", "it_direct", "t", "id", &cols, &cols);
+    assert_eq!(m, p, "direct");
+    let (batches, replayed, rows): (i64, i64, i64) = {
+        let r = c.query_one("SELECT count(*), count(*) FILTER (WHERE b_replayed), coalesce(sum(i_replayed), 0)::bigint FROM sch_chameleon.t_replica_batch", &[]).unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert!(
+        batches >= 2 && batches == replayed,
+        "{batches} batches, {replayed} replayed"
+    );
+    assert!(rows >= 1000 + 500 / 3, "rows counted: {rows}");
+    // paused: batches wait in the log tables, and are replayed once when replay resumes
+    c.batch_execute("SELECT chameleon.alter_source('d', replay_paused => true)")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    mariadb("UPDATE it_direct.t SET note = 'paused' WHERE id < 50;");
+    let (_, pos) = master_position();
+    let t0 = Instant::now();
+    while one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica") == 0
+        || one::<Option<i64>>(
+            &mut c,
+            "SELECT binlog_position FROM chameleon.show_status()",
+        ) < Some(pos)
+    {
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "stored while paused"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    c.batch_execute("SELECT chameleon.alter_source('d', replay_paused => false)")
+        .unwrap();
+    caught_up(&mut c);
+    let (m, p) = checksums(&mut c, "it_direct", "it_direct", "t", "id", &cols, &cols);
+    assert_eq!(m, p, "after the pause");
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica"),
+        0
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('d')")
+        .unwrap();
 }
