@@ -20,6 +20,7 @@ fn code(state: SqlState) -> PgSqlErrorCode {
         SqlState::UndefinedTable => ERRCODE_UNDEFINED_TABLE,
         SqlState::ConfigurationLimitExceeded => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
         SqlState::InvalidBinaryRepresentation => ERRCODE_INVALID_BINARY_REPRESENTATION,
+        SqlState::SyntaxError => ERRCODE_SYNTAX_ERROR,
     }
 }
 

@@ -111,20 +111,37 @@ impl Batch {
     }
 }
 
+/// What a statement in the binlog is to the source.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatementEvent {
+    /// not a change to the source's replicated tables
+    Ignored,
+    /// a schema change: the PostgreSQL statements to replay, the table it concerns and the log
+    /// row's event data (the MySQL statement, what the catalogue learns)
+    Ddl {
+        sql: String,
+        table: String,
+        data: Json,
+    },
+    /// a statement that concerns the source but cannot be replicated: replay logs it (and by
+    /// default stops the source); `data` holds the statement and the error
+    Failed { table: String, data: Json },
+}
+
 /// The column definitions of a replicated table (MySQL side and PostgreSQL side), or None
-/// when the table is not replicated (another schema, excluded, unknown).
+/// when the table is not replicated (another schema, excluded, unknown); and what a statement
+/// changes (the definitions follow it).
 pub trait Columns {
     fn columns(
         &mut self,
         schema: &str,
         table: &str,
     ) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>>;
+    fn statement(&mut self, schema: &str, query: &str) -> StatementEvent;
 }
 
 pub struct BatchBuilder {
     batch_size: usize,
-    /// the source's MySQL database: statements elsewhere are not the source's
-    database: String,
     /// events of committed transactions not yet in a batch
     ready: Vec<LogEvent>,
     ready_rows: usize,
@@ -182,10 +199,9 @@ fn image(
 }
 
 impl BatchBuilder {
-    pub fn new(batch_size: usize, database: &str) -> Self {
+    pub fn new(batch_size: usize) -> Self {
         BatchBuilder {
             batch_size: batch_size.max(1),
-            database: database.to_string(),
             ready: Vec::new(),
             ready_rows: 0,
             ready_ddl: 0,
@@ -231,14 +247,6 @@ impl BatchBuilder {
     pub fn flush(&mut self) -> Option<Batch> {
         let end = self.last_commit.clone()?;
         Some(self.take_all(end))
-    }
-
-    fn concerns_database(&self, schema: &str, query: &str) -> bool {
-        let q = query.to_lowercase();
-        let db = self.database.to_lowercase();
-        schema.eq_ignore_ascii_case(&self.database)
-            || q.contains(&format!("`{db}`."))
-            || q.contains(&format!("{db}."))
     }
 
     /// Feeds one change; returns a batch when one ends here.
@@ -308,22 +316,26 @@ impl BatchBuilder {
                 timestamp,
                 next,
             } => {
-                // a statement is its own transaction and closes the batch (DDL is applied in
-                // order). Until statements are parsed (DDL replication), one belongs to the
-                // source when its default schema is the source's database or it names it.
+                // a statement is its own transaction; a schema change closes the batch, so it
+                // is replayed between the rows around it, and rows after it decode with the
+                // new shape
                 self.open.clear();
                 self.open_rows = 0;
-                if !self.concerns_database(&schema, &query) {
-                    self.last_commit = Some(next);
-                    return Ok(None);
-                }
+                let (table, query, data) = match cols.statement(&schema, &query) {
+                    StatementEvent::Ignored => {
+                        self.last_commit = Some(next);
+                        return Ok(None);
+                    }
+                    StatementEvent::Ddl { sql, table, data } => (table, Some(sql), data),
+                    StatementEvent::Failed { table, data } => (table, None, data),
+                };
                 self.ready.push(LogEvent {
                     schema,
-                    table: String::new(),
+                    table,
                     kind: "ddl",
-                    data: None,
+                    data: Some(data),
                     identity: None,
-                    query: Some(query),
+                    query,
                     binlog_file: next.file.clone(),
                     binlog_pos: next.pos,
                     timestamp,
@@ -360,6 +372,18 @@ mod tests {
 
     struct Shop;
     impl Columns for Shop {
+        fn statement(&mut self, schema: &str, query: &str) -> StatementEvent {
+            let names_shop = query.contains("`shop`.") || query.contains(" shop.");
+            if schema == "shop" || names_shop {
+                StatementEvent::Ddl {
+                    sql: format!("-- {query}"),
+                    table: "orders".into(),
+                    data: serde_json::json!({"mysql": query}),
+                }
+            } else {
+                StatementEvent::Ignored
+            }
+        }
         fn columns(
             &mut self,
             schema: &str,
@@ -456,7 +480,7 @@ mod tests {
 
     #[test]
     fn a_steady_stream_ends_batches_after_max_delay() {
-        let mut b = BatchBuilder::new(1000, "shop").with_max_delay(Duration::from_millis(30));
+        let mut b = BatchBuilder::new(1000).with_max_delay(Duration::from_millis(30));
         assert!(
             tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 100).is_none(),
             "young: waits for more"
@@ -473,7 +497,7 @@ mod tests {
 
     #[test]
     fn batches_end_on_commits_once_full() {
-        let mut b = BatchBuilder::new(3, "shop");
+        let mut b = BatchBuilder::new(3);
         assert!(tx(
             &mut b,
             vec![
@@ -538,7 +562,7 @@ mod tests {
 
     #[test]
     fn an_open_transaction_is_never_in_a_batch() {
-        let mut b = BatchBuilder::new(1, "shop");
+        let mut b = BatchBuilder::new(1);
         open_insert(&mut b, "shop");
         assert_eq!(
             b.push(Change::Idle, &mut Shop).unwrap(),
@@ -560,7 +584,7 @@ mod tests {
 
     #[test]
     fn ddl_rotate_and_idle_close_batches() {
-        let mut b = BatchBuilder::new(100, "shop");
+        let mut b = BatchBuilder::new(100);
         tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 100);
         let ddl = b
             .push(
@@ -577,7 +601,11 @@ mod tests {
         assert_eq!((ddl.rows, ddl.ddl, ddl.end.pos), (1, 1, 150));
         assert_eq!(
             ddl.events[1].query.as_deref(),
-            Some("ALTER TABLE orders ADD x INT")
+            Some("-- ALTER TABLE orders ADD x INT")
+        );
+        assert_eq!(
+            ddl.events[1].data,
+            Some(serde_json::json!({"mysql": "ALTER TABLE orders ADD x INT"}))
         );
         tx(&mut b, vec![(RowKind::Insert, None, Some(row(2, 1)))], 200);
         let next_file = Position {
@@ -607,7 +635,7 @@ mod tests {
 
     #[test]
     fn statements_on_other_databases_are_not_the_sources() {
-        let mut b = BatchBuilder::new(100, "shop");
+        let mut b = BatchBuilder::new(100);
         let q = |schema: &str, query: &str, p: u64| Change::Query {
             schema: schema.into(),
             query: query.into(),
@@ -640,7 +668,7 @@ mod tests {
 
     #[test]
     fn other_tables_are_left_out_knowingly() {
-        let mut b = BatchBuilder::new(1, "shop");
+        let mut b = BatchBuilder::new(1);
         open_insert(&mut b, "other");
         assert_eq!(
             b.push(

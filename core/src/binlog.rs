@@ -128,6 +128,38 @@ fn fix_int24(col: &ColumnInfo, v: Value) -> Value {
     }
 }
 
+/// A TIME(1) … TIME(4) value, which mysql_common 0.37.3 gets wrong when negative with a
+/// fraction (its u32 fraction underflows: a panic in debug builds, a wrong value otherwise).
+/// Layout: 3 bytes of hours, minutes, seconds (big endian, offset 0x800000), then 1 (TIME(1),
+/// TIME(2)) or 2 (TIME(3), TIME(4)) bytes of fraction, borrowed from the integer part when
+/// negative; as MySQL's my_time_packed_from_binary.
+fn time2_short_fraction(bytes: &[u8], dec: u8) -> Value {
+    let int = ((i64::from(bytes[0]) << 16) | (i64::from(bytes[1]) << 8) | i64::from(bytes[2]))
+        - 0x80_0000;
+    let (mut int, mut frac, unit) = if dec <= 2 {
+        (int, i64::from(bytes[3]), 10_000)
+    } else {
+        (int, (i64::from(bytes[3]) << 8) | i64::from(bytes[4]), 100)
+    };
+    if int < 0 && frac > 0 {
+        int += 1;
+        frac -= if dec <= 2 { 0x100 } else { 0x1_0000 };
+    }
+    let mut packed = (int << 24) + frac * unit;
+    let neg = packed < 0;
+    packed = packed.abs();
+    let hms = packed >> 24;
+    let hours = ((hms >> 12) % (1 << 10)) as u32;
+    Value::Time(
+        neg,
+        hours / 24,
+        (hours % 24) as u8,
+        ((hms >> 6) % (1 << 6)) as u8,
+        (hms % (1 << 6)) as u8,
+        (packed % (1 << 24)) as u32,
+    )
+}
+
 fn table_info(tme: &TableMapEvent<'_>) -> Result<TableInfo> {
     let ex = OptionalMetaExtractor::new(tme.iter_optional_meta())
         .map_err(|e| decode_err("table map metadata", e))?;
@@ -201,6 +233,16 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<RowCha
                 k += 1;
                 if is_null {
                     values.push(Some(Value::NULL));
+                    continue;
+                }
+                if let (ColumnType::MYSQL_TYPE_TIME2, Some(&dec @ 1..=4)) =
+                    (col.ty, col.meta.first())
+                {
+                    let len = if dec <= 2 { 4 } else { 5 };
+                    let bytes = buf
+                        .checked_eat(len)
+                        .ok_or_else(|| decode_err("rows event", "truncated TIME value"))?;
+                    values.push(Some(time2_short_fraction(bytes, dec)));
                     continue;
                 }
                 let v: BinlogValue = buf
@@ -453,6 +495,43 @@ mod tests {
         body.push(0);
         assert_eq!(mariadb_gtid(&body, 1).as_deref(), Some("7-1-42"));
         assert_eq!(mariadb_gtid(&body[..5], 1), None);
+    }
+
+    #[test]
+    fn negative_times_with_short_fractions() {
+        // -12:30:00.25 as TIME(2): 0x800000 - (12 << 12 | 30 << 6) - 1 (borrow), fraction 0x100 - 25
+        let int = 0x80_0000 - ((12 << 12) | (30 << 6)) - 1;
+        let bytes = [
+            (int >> 16) as u8,
+            (int >> 8) as u8,
+            int as u8,
+            (0x100 - 25) as u8,
+        ];
+        assert_eq!(
+            time2_short_fraction(&bytes, 2),
+            Value::Time(true, 0, 12, 30, 0, 250_000)
+        );
+        // 838:59:59.9 as TIME(1), positive: no borrow
+        let int = 0x80_0000 + ((838 << 12) | (59 << 6) | 59);
+        let bytes = [(int >> 16) as u8, (int >> 8) as u8, int as u8, 90];
+        assert_eq!(
+            time2_short_fraction(&bytes, 1),
+            Value::Time(false, 34, 22, 59, 59, 900_000)
+        );
+        // -00:00:01.0012 as TIME(4): two bytes of fraction
+        let int = 0x80_0000 - 1 - 1;
+        let f = 0x1_0000 - 12;
+        let bytes = [
+            (int >> 16) as u8,
+            (int >> 8) as u8,
+            int as u8,
+            (f >> 8) as u8,
+            f as u8,
+        ];
+        assert_eq!(
+            time2_short_fraction(&bytes, 4),
+            Value::Time(true, 0, 0, 0, 1, 1_200)
+        );
     }
 
     #[test]

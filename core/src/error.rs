@@ -29,6 +29,8 @@ pub enum SqlState {
     InvalidBinaryRepresentation,
     /// 53400 configuration_limit_exceeded
     ConfigurationLimitExceeded,
+    /// 42601 syntax_error (a MySQL statement the parser does not read)
+    SyntaxError,
 }
 
 impl SqlState {
@@ -47,6 +49,7 @@ impl SqlState {
             SqlState::UndefinedTable => "42P01",
             SqlState::ConfigurationLimitExceeded => "53400",
             SqlState::InvalidBinaryRepresentation => "22P03",
+            SqlState::SyntaxError => "42601",
         }
     }
 }

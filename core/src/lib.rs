@@ -12,6 +12,7 @@ pub mod error;
 pub mod names;
 pub mod options;
 pub mod replay;
+pub mod schema_change;
 pub mod snapshot;
 pub mod source;
 pub mod state;

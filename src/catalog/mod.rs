@@ -85,6 +85,9 @@ pub struct SourceConfig {
     pub copy_options: serde_json::Value,
     pub position: Position,
     pub layout: Layout,
+    /// on_error = 'skip': a statement that cannot be replicated is logged and skipped instead
+    /// of stopping the source
+    pub skip_errors: bool,
 }
 
 pub fn load_source(id: i64) -> Option<SourceConfig> {
@@ -93,7 +96,7 @@ pub fn load_source(id: i64) -> Option<SourceConfig> {
             "SELECT s.t_source, s.t_dest_schema, s.enm_status = 'running', s.b_replay_paused, s.t_mysql_url,
                     coalesce(x.t_mysql_password, ''), s.i_server_id, s.i_batch_size, s.t_include_tables,
                     s.t_exclude_tables, s.jsb_type_overrides, s.jsb_copy_options, s.t_binlog_name,
-                    s.i_binlog_position, s.t_gtid
+                    s.i_binlog_position, s.t_gtid, s.t_on_error = 'skip'
                FROM sch_chameleon.t_sources s LEFT JOIN sch_chameleon.t_source_secrets x USING (i_id_source)
               WHERE s.i_id_source = $1",
             Some(1),
@@ -114,6 +117,7 @@ pub fn load_source(id: i64) -> Option<SourceConfig> {
                 t.get::<pgrx::JsonB>(12)?.map(|j| j.0).unwrap_or_default(),
             ),
             (t.get::<String>(13)?.unwrap_or_default(), t.get::<i64>(14)?.unwrap_or(4), t.get::<String>(15)?),
+            t.get::<bool>(16)?.unwrap_or(false),
         )))
     })
     .or_raise()?;
@@ -125,6 +129,7 @@ pub fn load_source(id: i64) -> Option<SourceConfig> {
         (include, exclude),
         (type_overrides, copy_options),
         (file, pos, gtid),
+        skip_errors,
     ) = row;
     let mut conn = MysqlConn::parse(&url).or_raise();
     conn.password = password;
@@ -147,6 +152,7 @@ pub fn load_source(id: i64) -> Option<SourceConfig> {
             gtid,
         },
         layout: layout(),
+        skip_errors,
     })
 }
 

@@ -9,15 +9,19 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chameleon_core::batch::{Batch, BatchBuilder, Columns, LogRows};
+use std::collections::BTreeMap;
+
+use chameleon_core::batch::{Batch, BatchBuilder, Columns, LogRows, StatementEvent};
 use chameleon_core::binlog::{BinlogReader, Position};
 use chameleon_core::conn::MysqlConn;
-use chameleon_core::replay::{plan_batch, Unit};
+use chameleon_core::replay::{plan_batch, Target, Unit};
+use chameleon_core::schema_change::{Model, Outcome, Registration, Translation};
 use chameleon_core::snapshot::{read_tables, select_tables};
 use chameleon_core::types::{map_column, MysqlColumn, PgColumn};
 use chameleon_core::{Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
+use serde_json::json;
 
 use super::slots::{self, Refused};
 use super::store::{self, Source};
@@ -25,10 +29,17 @@ use crate::settings;
 
 type Defs = Arc<Vec<(MysqlColumn, PgColumn)>>;
 
-/// The replicated tables' column definitions, read from MySQL when the worker starts.
+/// The replicated tables as the binlog has them at the reader's position: chameleon's model
+/// (columns, keys, indexes; schema changes move it forward), each table's column decoders,
+/// and the shape replay plans with.
 struct TableDefs {
-    db: String,
+    model: Model,
     tables: HashMap<String, Defs>,
+    shape: store::Shape,
+    /// on_error = 'skip': a statement that cannot be replicated does not stop reading
+    skip_errors: bool,
+    /// a statement could not be replicated and the source stops: read no further
+    failed: bool,
 }
 
 impl Columns for TableDefs {
@@ -37,11 +48,105 @@ impl Columns for TableDefs {
         schema: &str,
         table: &str,
     ) -> chameleon_core::error::Result<Option<Defs>> {
-        Ok(if schema == self.db {
+        Ok(if schema == self.model.database {
             self.tables.get(table).cloned()
         } else {
             None
         })
+    }
+
+    fn statement(&mut self, schema: &str, query: &str) -> StatementEvent {
+        let failed = |e: Error| json!({"mysql": query, "error": {"sqlstate": e.state.code(), "message": e.message, "detail": e.detail, "hint": e.hint}});
+        match self.model.translate(schema, query) {
+            Ok(Outcome::Ignored(_)) => StatementEvent::Ignored,
+            Ok(Outcome::Apply(t)) => {
+                let table = t
+                    .registrations
+                    .iter()
+                    .map(|r| match r {
+                        Registration::Table { table, .. } | Registration::Gone { table } => {
+                            table.clone()
+                        }
+                    })
+                    .next()
+                    .unwrap_or_default();
+                if let Err(e) = self.follow(&t) {
+                    self.failed = !self.skip_errors;
+                    return StatementEvent::Failed {
+                        table,
+                        data: failed(e),
+                    };
+                }
+                StatementEvent::Ddl {
+                    sql: t.statements.join(";\n"),
+                    table,
+                    data: t.event_data(query),
+                }
+            }
+            Err(e) => {
+                self.failed = !self.skip_errors;
+                StatementEvent::Failed {
+                    table: String::new(),
+                    data: failed(e),
+                }
+            }
+        }
+    }
+}
+
+impl TableDefs {
+    /// After a schema change: the decoders and the replay shape of the tables it touched.
+    fn follow(&mut self, t: &Translation) -> Result<(), Error> {
+        for r in &t.registrations {
+            match r {
+                Registration::Gone { table } => {
+                    self.tables.remove(table);
+                    self.shape.targets.remove(table);
+                }
+                Registration::Table {
+                    table,
+                    renamed_from,
+                    pkey,
+                    ..
+                } => {
+                    if let Some(old) = renamed_from {
+                        self.tables.remove(old);
+                        self.shape.targets.remove(old);
+                    }
+                    let def = &self.model.tables[table];
+                    let defs = def
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            map_column(table, c, &self.model.overrides).map(|pg| (c.clone(), pg))
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    self.tables.insert(table.clone(), Arc::new(defs));
+                    self.shape.targets.insert(
+                        table.clone(),
+                        Target {
+                            schema: self.model.dest.clone(),
+                            table: table.clone(),
+                            key: pkey.clone(),
+                            columns: def.columns.iter().map(|c| c.name.clone()).collect(),
+                        },
+                    );
+                }
+            }
+        }
+        // tables a foreign key links keep binlog order among themselves
+        self.shape.linked = self
+            .model
+            .tables
+            .values()
+            .flat_map(|t| {
+                t.foreign_keys
+                    .iter()
+                    .filter(|f| self.model.tables.contains_key(&f.ref_table))
+                    .flat_map(|f| [t.name.clone(), f.ref_table.clone()])
+            })
+            .collect();
+        Ok(())
     }
 }
 
@@ -50,6 +155,7 @@ fn table_defs(src: &Source) -> Result<TableDefs, Error> {
     let facts = chameleon_core::source::gather_facts(&mut conn, &src.conn.database)?;
     let names = select_tables(&facts.tables, &src.include, &src.exclude);
     let mut tables = HashMap::new();
+    let mut model = BTreeMap::new();
     for t in read_tables(&mut conn, &src.conn.database, &names)? {
         let defs = t
             .columns
@@ -57,10 +163,21 @@ fn table_defs(src: &Source) -> Result<TableDefs, Error> {
             .map(|c| map_column(&t.name, c, &src.type_overrides).map(|pg| (c.clone(), pg)))
             .collect::<Result<Vec<_>, _>>()?;
         tables.insert(t.name.clone(), Arc::new(defs));
+        model.insert(t.name.clone(), t);
     }
     Ok(TableDefs {
-        db: src.conn.database.clone(),
+        model: Model {
+            database: src.conn.database.clone(),
+            dest: src.dest_schema.clone(),
+            include: src.include.clone(),
+            exclude: src.exclude.clone(),
+            overrides: src.type_overrides.clone(),
+            tables: model,
+        },
         tables,
+        shape: store::Shape::default(),
+        skip_errors: src.skip_errors,
+        failed: false,
     })
 }
 
@@ -193,13 +310,11 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
     if !src.running {
         return Ok(());
     }
-    let defs = table_defs(&src)?;
-    let shape = store::shape(&src, &defs.tables);
+    let mut defs = table_defs(&src)?;
+    defs.shape = store::shape(&src, &defs.tables);
     // batches stored before a stop, a crash or an upgrade are replayed first, once
-    if !src.replay_paused {
-        for batch in store::pending_batches(id) {
-            store::replay(&src, batch, &shape);
-        }
+    if !src.replay_paused && !replay_pending(&src) {
+        return Ok(()); // a schema change stopped the source
     }
 
     // the reader thread decodes, builds batches and plans them; this thread only runs SQL
@@ -214,16 +329,29 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
             stop.clone(),
             direct.clone(),
         );
-        let builder = BatchBuilder::new(src.batch_size, &src.conn.database).with_max_delay(
-            Duration::from_millis(settings::BATCH_DELAY.get().max(1) as u64),
-        );
-        let shape = shape.clone();
+        let builder = BatchBuilder::new(src.batch_size).with_max_delay(Duration::from_millis(
+            settings::BATCH_DELAY.get().max(1) as u64,
+        ));
         std::thread::Builder::new()
             .name("chameleon-binlog".into())
             .spawn(move || {
-                read_binlog(
-                    conn, server_id, from, builder, defs, shape, stop, direct, tx,
-                )
+                // a panic in decoding (a library's bug on some value) stops the source with the
+                // reason, instead of a reconnect that would meet it again forever
+                let report = tx.clone();
+                let read = std::panic::AssertUnwindSafe(|| {
+                    read_binlog(conn, server_id, from, builder, defs, stop, direct, tx)
+                });
+                if let Err(p) = std::panic::catch_unwind(read) {
+                    let why = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    let _ = report.send(Err(Error::new(
+                        SqlState::InvalidBinaryRepresentation,
+                        format!("the binlog reader failed: {why}"),
+                    )));
+                }
             })
             .map_err(|e| {
                 Error::new(
@@ -232,7 +360,7 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
                 )
             })?
     };
-    let outcome = follow(id, &src, &shape, &direct, rx, streamed);
+    let outcome = follow(id, &src, &direct, rx, streamed);
     // the reader leaves at its next event or heartbeat (every 100 ms); wait for it, so that two
     // streams with one server_id never overlap
     stop.store(true, Ordering::Relaxed);
@@ -240,10 +368,17 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
     outcome
 }
 
+/// Replays the stored batches not yet replayed, in order; false when a schema change stopped
+/// the source.
+fn replay_pending(src: &Source) -> bool {
+    store::pending_batches(src.id)
+        .into_iter()
+        .all(|batch| store::replay(src, batch))
+}
+
 fn follow(
     id: i64,
     src: &Source,
-    shape: &store::Shape,
     direct: &AtomicBool,
     rx: Receiver<Result<Prepared, Error>>,
     streaming: &mut bool,
@@ -267,11 +402,9 @@ fn follow(
             checked = Instant::now();
             match store::still_running(id) {
                 Some(p) => {
-                    if paused && !p {
+                    if paused && !p && !replay_pending(src) {
                         // replay resumed: what was stored meanwhile first, in order
-                        for batch in store::pending_batches(id) {
-                            store::replay(src, batch, shape);
-                        }
+                        return Ok(());
                     }
                     paused = p;
                 }
@@ -317,7 +450,11 @@ fn follow(
                         Some(units) => {
                             store::replay_planned(src, stored, units, batch.last_timestamp())
                         }
-                        None => store::replay(src, stored, shape),
+                        None => {
+                            if !store::replay(src, stored) {
+                                return Ok(()); // a schema change stopped the source
+                            }
+                        }
                     }
                 }
             }
@@ -334,7 +471,6 @@ fn read_binlog(
     from: Position,
     mut builder: BatchBuilder,
     mut defs: TableDefs,
-    shape: store::Shape,
     stop: Arc<AtomicBool>,
     direct: Arc<AtomicBool>,
     tx: SyncSender<Result<Prepared, Error>>,
@@ -359,6 +495,9 @@ fn read_binlog(
                 return;
             }
         };
+        // a batch's rows come before the statement that may end it: planned with the shape
+        // they were read with (a batch with a statement is replayed from its log rows)
+        let shape = &defs.shape;
         let plan = |events| plan_batch(events, &shape.targets, &shape.linked);
         // take_replay_events moves the images out, so the log rows are made first; it moves
         // nothing from a batch with a statement, which is always stored with its log rows
@@ -378,6 +517,9 @@ fn read_binlog(
         };
         if tx.send(Ok(Prepared { batch, work })).is_err() {
             return; // the worker is gone
+        }
+        if defs.failed {
+            return; // a statement stops the source: its replay says so
         }
     }
 }

@@ -250,6 +250,20 @@ fn try_statements(statements: &[Statement]) -> Result<(), (String, String)> {
 /// Runs the statements, each with its JSON parameter as text, in one subtransaction: all of
 /// them, or none (SQLSTATE and message).
 fn try_all(statements: &[(&str, &str)]) -> Result<(), (String, String)> {
+    subtransaction(|| {
+        for (sql, param) in statements {
+            // text: `$1::jsonb` in the statement parses it once, in PostgreSQL
+            Spi::run_with_args(sql, &[(*param).into()])
+                .map_err(|e| ("XX000".to_string(), e.to_string()))?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs `f` in a subtransaction: all it does, or nothing (SQLSTATE and message).
+fn subtransaction(
+    f: impl FnOnce() -> Result<(), (String, String)>,
+) -> Result<(), (String, String)> {
     // SAFETY: the subtransaction pattern of PL/pgSQL's exception blocks: keep the caller's
     // memory context and resource owner, release on success, roll back on error
     unsafe {
@@ -257,26 +271,19 @@ fn try_all(statements: &[(&str, &str)]) -> Result<(), (String, String)> {
         let owner = pg_sys::CurrentResourceOwner;
         pg_sys::BeginInternalSubTransaction(std::ptr::null());
         pg_sys::MemoryContextSwitchTo(context);
-        let outcome = PgTryBuilder::new(|| {
-            for (sql, param) in statements {
-                // text: `$1::jsonb` in the statement parses it once, in PostgreSQL
-                Spi::run_with_args(sql, &[(*param).into()])
-                    .map_err(|e| ("XX000".to_string(), e.to_string()))?;
-            }
-            Ok(())
-        })
-        .catch_others(|e| {
-            Err(match e {
-                pg_sys::panic::CaughtError::PostgresError(r)
-                | pg_sys::panic::CaughtError::ErrorReport(r) => {
-                    (sqlstate(r.sql_error_code()), r.message().to_string())
-                }
-                pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
-                    ("XX000".to_string(), ereport.message().to_string())
-                }
+        let outcome = PgTryBuilder::new(AssertUnwindSafe(f))
+            .catch_others(|e| {
+                Err(match e {
+                    pg_sys::panic::CaughtError::PostgresError(r)
+                    | pg_sys::panic::CaughtError::ErrorReport(r) => {
+                        (sqlstate(r.sql_error_code()), r.message().to_string())
+                    }
+                    pg_sys::panic::CaughtError::RustPanic { ereport, .. } => {
+                        ("XX000".to_string(), ereport.message().to_string())
+                    }
+                })
             })
-        })
-        .execute();
+            .execute();
         if outcome.is_ok() {
             pg_sys::ReleaseCurrentSubTransaction();
         } else {
@@ -348,7 +355,16 @@ pub struct Shape {
 
 /// Reads the destination's shape for the replicated tables `defs`.
 pub fn shape(src: &Source, defs: &Defs) -> Shape {
-    tx(|| {
+    let columns = defs
+        .iter()
+        .map(|(t, d)| (t.clone(), d.iter().map(|(m, _)| m.name.clone()).collect()))
+        .collect();
+    tx(|| shape_of(src, columns))
+}
+
+/// The shape of tables with these columns: keys as registered, foreign key links.
+fn shape_of(src: &Source, columns: HashMap<String, Vec<String>>) -> Shape {
+    {
         let keys: HashMap<String, Vec<String>> = Spi::connect(|c| {
             c.select(
                 "SELECT v_table_name::text, v_table_pkey::text[] FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1",
@@ -367,20 +383,20 @@ pub fn shape(src: &Source, defs: &Defs) -> Shape {
         )
         .into_iter()
         .collect();
-        let targets = defs
-            .iter()
-            .map(|(table, d)| {
+        let targets = columns
+            .into_iter()
+            .map(|(table, columns)| {
                 let target = Target {
                     schema: src.dest_schema.clone(),
+                    key: keys.get(&table).cloned().unwrap_or_default(),
                     table: table.clone(),
-                    key: keys.get(table).cloned().unwrap_or_default(),
-                    columns: d.iter().map(|(m, _)| m.name.clone()).collect(),
+                    columns,
                 };
-                (table.clone(), target)
+                (table, target)
             })
             .collect();
         Shape { targets, linked }
-    })
+    }
 }
 
 /// Runs a batch's planned units: a net effect that fails (a constraint met an intermediate
@@ -454,65 +470,70 @@ pub fn replay_planned(src: &Source, batch_id: i64, units: Vec<Unit>, last_ts: u3
 }
 
 /// Replays a stored batch from its log rows in one transaction: its events applied set-based
-/// (see `chameleon_core::replay::plan_batch`), its log rows deleted, the batch marked
-/// replayed. Rows that cannot be applied go to t_discarded_rows with their SQLSTATE and
-/// reason (show_errors), the rest is applied.
-pub fn replay(src: &Source, batch_id: i64, shape: &Shape) {
+/// (see `chameleon_core::replay::plan_batch`), a schema change run in its place among them,
+/// its log rows deleted, the batch marked replayed. Rows that cannot be applied go to
+/// t_discarded_rows with their SQLSTATE and reason (show_errors), the rest is applied. A schema
+/// change that cannot be replicated is logged there too, and stops the source in `error`
+/// unless its on_error is 'skip'. Returns false when the source stopped.
+pub fn replay(src: &Source, batch_id: i64) -> bool {
     tx(|| {
         let events = Spi::connect(|c| {
             c.select(
                 "SELECT v_table_name::text, enm_binlog_event::text, jsb_event_data, jsb_event_update, t_query,
-                        extract(epoch FROM ts_event_datetime)::bigint
+                        extract(epoch FROM ts_event_datetime)::bigint, v_schema_name::text, t_binlog_name, i_binlog_position
                    FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1 ORDER BY i_id_event",
                 None,
                 &[batch_id.into()],
             )?
             .map(|r| {
-                Ok::<_, pgrx::spi::SpiError>((
-                    r.get::<String>(1)?.unwrap_or_default(),
-                    r.get::<String>(2)?.unwrap_or_default(),
-                    r.get::<JsonB>(3)?.map(|j| j.0),
-                    r.get::<JsonB>(4)?.map(|j| j.0),
-                    r.get::<String>(5)?,
-                    r.get::<i64>(6)?,
-                ))
+                Ok::<_, pgrx::spi::SpiError>(LogRow {
+                    table: r.get::<String>(1)?.unwrap_or_default(),
+                    kind: r.get::<String>(2)?.unwrap_or_default(),
+                    data: r.get::<JsonB>(3)?.map(|j| j.0),
+                    identity: r.get::<JsonB>(4)?.map(|j| j.0),
+                    query: r.get::<String>(5)?,
+                    timestamp: r.get::<i64>(6)?,
+                    schema: r.get::<String>(7)?,
+                    file: r.get::<String>(8)?,
+                    pos: r.get::<i64>(9)?,
+                })
             })
             .collect::<Result<Vec<_>, _>>()
         })
         .expect("log rows read");
         let (mut applied, mut ddl, mut skipped) = (0i64, 0i64, 0i64);
-        let last_ts = events.iter().rev().find_map(|e| e.5);
+        let last_ts = events.iter().rev().find_map(|e| e.timestamp);
+        let mut running = true;
         let mut i = 0;
         while i < events.len() {
-            if events[i].1 == "ddl" {
-                // DDL replication is not in this build: kept visible in show_errors, never lost
-                Spi::run_with_args(
-                    "INSERT INTO sch_chameleon.t_discarded_rows (i_id_source, i_id_batch, enm_binlog_event, t_query, t_reason)
-                     VALUES ($1, $2, 'ddl', $3, 'DDL is not replicated by this build of chameleon: apply it to the destination by hand')",
-                    &[src.id.into(), batch_id.into(), events[i].4.clone().into()],
-                )
-                .expect("DDL recorded");
+            if events[i].kind == "ddl" {
                 ddl += 1;
+                if !replay_statement(src, batch_id, &events[i]) {
+                    skipped += 1;
+                    running = src.skip_errors;
+                }
                 i += 1;
                 continue;
             }
-            // the row events up to the next DDL, planned together
+            // the row events up to the next schema change, planned together against the
+            // destination as it is at this point
             let end = (i..events.len())
-                .find(|&j| events[j].1 == "ddl")
+                .find(|&j| events[j].kind == "ddl")
                 .unwrap_or(events.len());
             let rows: Vec<(String, Event)> = events[i..end]
                 .iter()
-                .map(|(table, kind, data, identity, _, _)| {
+                .map(|e| {
                     (
-                        table.clone(),
+                        e.table.clone(),
                         Event {
-                            kind: kind.clone(),
-                            data: data.clone().unwrap_or(Json::Null),
-                            identity: identity.clone(),
+                            kind: e.kind.clone(),
+                            data: e.data.clone().unwrap_or(Json::Null),
+                            identity: e.identity.clone(),
                         },
                     )
                 })
                 .collect();
+            let shape = destination_shape(src, &rows);
             let (a, s) = run_units(
                 src,
                 batch_id,
@@ -523,5 +544,182 @@ pub fn replay(src: &Source, batch_id: i64, shape: &Shape) {
             i = end;
         }
         finish(src, batch_id, applied, ddl, skipped, last_ts);
-    });
+        running
+    })
+}
+
+/// A log row read back for replay.
+struct LogRow {
+    table: String,
+    kind: String,
+    data: Option<Json>,
+    identity: Option<Json>,
+    query: Option<String>,
+    timestamp: Option<i64>,
+    schema: Option<String>,
+    file: Option<String>,
+    pos: Option<i64>,
+}
+
+/// Runs a replicated schema change and records what the catalogue learns of the tables, all or
+/// nothing; false (and the statement in t_discarded_rows) when it could not be translated or
+/// failed in PostgreSQL. On 'stop' the source is set to `error` in the same transaction.
+fn replay_statement(src: &Source, batch_id: i64, e: &LogRow) -> bool {
+    let data = e.data.clone().unwrap_or(Json::Null);
+    let mysql = data["mysql"].as_str().unwrap_or_default().to_string();
+    let outcome = match (&e.query, data.get("error")) {
+        (Some(sql), None) => subtransaction(|| {
+            Spi::run(sql).map_err(|e| ("XX000".to_string(), e.to_string()))?;
+            register(src, &data["registrations"]);
+            Ok(())
+        }),
+        (_, err) => {
+            let err = err.cloned().unwrap_or(Json::Null);
+            let text = |k: &str| err[k].as_str().map(str::to_string);
+            let reason = match text("detail") {
+                Some(d) => format!("{} ({d})", text("message").unwrap_or_default()),
+                None => text("message").unwrap_or_else(|| "not replicated".into()),
+            };
+            Err((text("sqlstate").unwrap_or_else(|| "0A000".into()), reason))
+        }
+    };
+    let Err((state, reason)) = outcome else {
+        return true;
+    };
+    log!(
+        "chameleon replica {}: a schema change was not replicated ({state}: {reason}): {mysql}",
+        src.name
+    );
+    Spi::run_with_args(
+        "INSERT INTO sch_chameleon.t_discarded_rows (i_id_source, i_id_batch, v_schema_name, v_table_name, enm_binlog_event,
+                t_binlog_name, i_binlog_position, jsb_event_data, t_query, t_sqlstate, t_reason)
+         VALUES ($1, $2, $3, nullif($4, ''), 'ddl', $5, $6, $7, $8, $9, $10)",
+        &[
+            src.id.into(),
+            batch_id.into(),
+            e.schema.clone().into(),
+            e.table.as_str().into(),
+            e.file.clone().into(),
+            e.pos.into(),
+            JsonB(data.clone()).into(),
+            mysql.as_str().into(),
+            state.as_str().into(),
+            reason.as_str().into(),
+        ],
+    )
+    .expect("statement recorded");
+    if !src.skip_errors {
+        Spi::run_with_args(
+            "UPDATE sch_chameleon.t_sources SET enm_status = 'error', ts_last_error = clock_timestamp(),
+                    t_last_error = format('a schema change could not be replicated (%s: %s): %s', $2, $3, $4)
+              WHERE i_id_source = $1 AND enm_status = 'running'",
+            &[src.id.into(), state.as_str().into(), reason.as_str().into(), mysql.as_str().into()],
+        )
+        .expect("source stopped");
+    }
+    false
+}
+
+/// What a schema change taught about tables: t_replica_tables and t_index_def follow.
+fn register(src: &Source, regs: &Json) {
+    let db = src.conn.database.as_str();
+    for r in regs.as_array().into_iter().flatten() {
+        let table = r["table"].as_str().unwrap_or_default();
+        let from = r["renamed_from"].as_str();
+        for t in [Some(table), from].into_iter().flatten() {
+            Spi::run_with_args(
+                "DELETE FROM sch_chameleon.t_index_def WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+                &[src.id.into(), db.into(), t.into()],
+            )
+            .expect("index definitions");
+        }
+        if r["gone"].as_bool() == Some(true) {
+            Spi::run_with_args(
+                "DELETE FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+                &[src.id.into(), db.into(), table.into()],
+            )
+            .expect("table unregistered");
+            continue;
+        }
+        if let Some(from) = from {
+            // the copy's figures stay with the table under its new name
+            Spi::run_with_args(
+                "UPDATE sch_chameleon.t_replica_tables SET v_table_name = $4
+                  WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+                &[src.id.into(), db.into(), from.into(), table.into()],
+            )
+            .expect("table renamed");
+        }
+        let pkey: Vec<String> = r["pkey"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.as_str().map(str::to_string))
+            .collect();
+        Spi::run_with_args(
+            "INSERT INTO sch_chameleon.t_replica_tables (i_id_source, v_table_name, v_schema_name, v_table_pkey)
+             VALUES ($1, $3, $2, $4::varchar[])
+             ON CONFLICT (i_id_source, v_schema_name, v_table_name) DO UPDATE SET v_table_pkey = EXCLUDED.v_table_pkey",
+            &[src.id.into(), db.into(), table.into(), pkey.into()],
+        )
+        .expect("table registered");
+        for d in r["defs"].as_array().into_iter().flatten() {
+            Spi::run_with_args(
+                "INSERT INTO sch_chameleon.t_index_def (i_id_source, v_schema_name, v_table_name, v_index_name, v_kind, t_index_def)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    src.id.into(),
+                    db.into(),
+                    table.into(),
+                    d["name"].as_str().unwrap_or_default().into(),
+                    d["kind"].as_str().unwrap_or_default().into(),
+                    d["sql"].as_str().unwrap_or_default().into(),
+                ],
+            )
+            .expect("index definition");
+        }
+    }
+}
+
+/// The destination's shape for replaying `rows` from log rows: keys as registered, foreign
+/// key links, and the columns both the destination table and the rows' images have (images
+/// are whole rows; a column only the destination has is never overwritten).
+fn destination_shape(src: &Source, rows: &[(String, Event)]) -> Shape {
+    let mut images: HashMap<&str, &Json> = HashMap::new();
+    for (table, e) in rows {
+        images.entry(table.as_str()).or_insert(&e.data);
+    }
+    let tables: Vec<String> = images.keys().map(|t| t.to_string()).collect();
+    let columns: HashMap<String, Vec<String>> = Spi::connect(|c| {
+        c.select(
+            "SELECT c.relname::text, array_agg(a.attname::text ORDER BY a.attnum)
+               FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+              WHERE c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = $1) AND c.relname = ANY($2)
+              GROUP BY 1",
+            None,
+            &[src.dest_schema.as_str().into(), tables.into()],
+        )?
+        .map(|r| {
+            Ok::<_, pgrx::spi::SpiError>((
+                r.get::<String>(1)?.unwrap_or_default(),
+                r.get::<Vec<String>>(2)?.unwrap_or_default(),
+            ))
+        })
+        .collect::<Result<HashMap<_, _>, _>>()
+    })
+    .expect("destination columns");
+    let columns = images
+        .iter()
+        .map(|(table, image)| {
+            let cols = columns
+                .get(*table)
+                .into_iter()
+                .flatten()
+                .filter(|c| image.get(c.as_str()).is_some())
+                .cloned()
+                .collect();
+            (table.to_string(), cols)
+        })
+        .collect();
+    shape_of(src, columns)
 }

@@ -1,0 +1,272 @@
+//! DDL replication: MySQL schema changes follow into PostgreSQL while rows are replicated. The
+//! corpus (core/src/schema_change/corpus.sql: 195 statements in the forms the translator
+//! handles, with row changes between them) runs on MariaDB while a source replicates it; the
+//! destination must then equal what init_replica makes of the same MariaDB database from
+//! scratch: tables, columns, types, nullability, defaults, keys, indexes, constraints, the
+//! catalogue's table and index registrations, and every row.
+
+use std::time::{Duration, Instant};
+
+use chameleon_e2e::*;
+
+const CORPUS: &str = include_str!("../../core/src/schema_change/corpus.sql");
+
+/// The destination schema as facts that do not depend on column order or on how it came to
+/// be (sequence positions and the copy's figures left out).
+fn shape(c: &mut Client, schema: &str) -> Vec<String> {
+    let q = |c: &mut Client, sql: &str| -> Vec<String> {
+        c.query(sql, &[&schema])
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect()
+    };
+    let mut out = q(c, "SELECT format('column %s.%s %s%s default %s', c.relname, a.attname, format_type(a.atttypid, a.atttypmod),
+                                    CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, coalesce(pg_get_expr(d.adbin, d.adrelid), '-'))
+                          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                          JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                          LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+                         WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1");
+    out.extend(q(c, "SELECT format('index %s %s', indexname, regexp_replace(indexdef, 'INDEX \\S+ ON ', 'INDEX ON '))
+                       FROM pg_indexes WHERE schemaname = $1 ORDER BY 1"));
+    out.extend(q(c, "SELECT format('constraint %s on %s: %s valid %s', k.conname, c.relname, pg_get_constraintdef(k.oid), k.convalidated)
+                       FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = $1 ORDER BY 1"));
+    out.extend(q(c, "SELECT format('sequence %s', c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = $1 AND c.relkind = 'S' ORDER BY 1"));
+    out.extend(q(c, "SELECT format('registered %s key %s', v_table_name, v_table_pkey) FROM sch_chameleon.t_replica_tables
+                      WHERE v_schema_name = $1 ORDER BY 1"));
+    out.extend(q(c, "SELECT format('index_def %s.%s %s: %s', v_table_name, v_index_name, v_kind, t_index_def) FROM sch_chameleon.t_index_def
+                      WHERE v_schema_name = $1 ORDER BY 1"));
+    out
+}
+
+/// Every table's row count and a checksum of its rows as JSON (keys sorted, so column order
+/// does not matter).
+fn rows(c: &mut Client, schema: &str) -> Vec<String> {
+    let tables: Vec<String> = c
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = $1 ORDER BY 1",
+            &[&schema],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tables
+        .iter()
+        .map(|t| {
+            let r = c
+                .query_one(
+                    &format!("SELECT count(*), coalesce(md5(string_agg(to_jsonb(x)::text, E'\\n' ORDER BY to_jsonb(x)::text)), '')
+                                FROM \"{schema}\".\"{}\" x", t.replace('"', "\"\"")),
+                    &[],
+                )
+                .unwrap();
+            format!("{t}: {} rows {}", r.get::<_, i64>(0), r.get::<_, String>(1))
+        })
+        .collect()
+}
+
+/// Waits until the source's worker streams: it has read the tables' shape, which at a start is
+/// MySQL's current one (docs/ddl.md, limits). A write elsewhere moves its position.
+fn streaming(c: &mut Client) {
+    mariadb("CREATE DATABASE IF NOT EXISTS it_marker; CREATE TABLE IF NOT EXISTS it_marker.m (id INT); INSERT INTO it_marker.m VALUES (1);");
+    caught_up(c);
+}
+
+#[test]
+fn the_corpus_replicates_and_equals_a_fresh_copy() {
+    mariadb("DROP DATABASE IF EXISTS ddl_corpus; DROP DATABASE IF EXISTS ddl_other; CREATE DATABASE ddl_corpus; CREATE DATABASE ddl_other;
+             CREATE TABLE ddl_corpus.seed (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO ddl_corpus.seed VALUES (1, 'a'), (2, 'b');");
+    let mut c = db_with_extension("ddl_1");
+    c.execute(
+        "SELECT chameleon.add_source('corpus', 'ddl_corpus', $1, batch_size => 50)",
+        &[&mysql_url("ddl_corpus")],
+    )
+    .unwrap();
+    c.batch_execute(
+        "SELECT chameleon.init_replica('corpus'); SELECT chameleon.start_replica('corpus')",
+    )
+    .unwrap();
+    streaming(&mut c);
+
+    let statements: Vec<&str> = CORPUS
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("--"))
+        .collect();
+    assert!(statements.len() >= 200, "{} statements", statements.len());
+    // in a few parts, with rows on the seed table between them
+    for (i, part) in statements.chunks(40).enumerate() {
+        let script = part.join("\n").replace("'chameleon_repl'", "'usr_replica'");
+        mariadb(&format!(
+            "USE ddl_corpus;\n{script}\nINSERT INTO seed VALUES ({}, 'part');",
+            10 + i
+        ));
+    }
+    caught_up(&mut c);
+    let errors: Vec<String> = c
+        .query(
+            "SELECT format('%s %s: %s', event, query, reason) FROM chameleon.show_errors()",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    let ddl: i64 = one(
+        &mut c,
+        "SELECT coalesce(sum(i_ddl), 0)::bigint FROM sch_chameleon.t_replica_batch",
+    );
+    assert!(ddl >= 150, "{ddl} schema changes replayed");
+
+    // the reference: init_replica of the same MariaDB database now
+    let mut r = db_with_extension("ddl_ref");
+    r.execute(
+        "SELECT chameleon.add_source('corpus', 'ddl_corpus', $1)",
+        &[&mysql_url("ddl_corpus")],
+    )
+    .unwrap();
+    r.batch_execute("SELECT chameleon.init_replica('corpus')")
+        .unwrap();
+
+    let (replicated, reference) = (shape(&mut c, "ddl_corpus"), shape(&mut r, "ddl_corpus"));
+    let missing: Vec<&String> = reference
+        .iter()
+        .filter(|f| !replicated.contains(f))
+        .collect();
+    let extra: Vec<&String> = replicated
+        .iter()
+        .filter(|f| !reference.contains(f))
+        .collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing in the replica: {missing:#?}\nnot in a fresh copy: {extra:#?}"
+    );
+    assert!(reference.len() > 150, "{} facts compared", reference.len());
+    eprintln!(
+        "{ddl} schema changes replayed; {} facts of the destination equal a fresh copy's",
+        reference.len()
+    );
+    assert_eq!(rows(&mut c, "ddl_corpus"), rows(&mut r, "ddl_corpus"));
+    // and the row counts are MariaDB's
+    for line in rows(&mut r, "ddl_corpus") {
+        let (table, rest) = line.split_once(": ").unwrap();
+        let n: i64 = rest.split(' ').next().unwrap().parse().unwrap();
+        let my: i64 = mariadb(&format!("SELECT COUNT(*) FROM ddl_corpus.`{table}`"))
+            .parse()
+            .unwrap();
+        assert_eq!(n, my, "{table}");
+    }
+    c.batch_execute("SELECT chameleon.stop_replica('corpus')")
+        .unwrap();
+}
+
+fn status(c: &mut Client) -> (String, Option<String>) {
+    let r = c
+        .query_one(
+            "SELECT status, last_error FROM chameleon.show_status()",
+            &[],
+        )
+        .unwrap();
+    (r.get(0), r.get(1))
+}
+
+fn wait_status(c: &mut Client, want: &str) -> (String, Option<String>) {
+    let t0 = Instant::now();
+    loop {
+        let s = status(c);
+        if s.0 == want {
+            return s;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "status {s:?}, waiting for {want}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A statement the translator cannot read stops the source in `error`, with the statement in
+/// show_errors and the rows before it applied; the operator applies it by hand, enable_replica
+/// and start_replica, and replication goes on after it. With on_error => 'skip' such a
+/// statement is logged and the source keeps running.
+#[test]
+fn an_unsupported_statement_stops_the_source_until_the_operator_fixes_it() {
+    mariadb(
+        "DROP DATABASE IF EXISTS it_ddl_err; CREATE DATABASE it_ddl_err;
+             CREATE TABLE it_ddl_err.t (id INT PRIMARY KEY, v INT NOT NULL);
+             INSERT INTO it_ddl_err.t SELECT seq, seq FROM mysql.seq_1_to_100;",
+    );
+    let mut c = db_with_extension("ddl_err");
+    c.execute(
+        "SELECT chameleon.add_source('e', 'it_ddl_err', $1)",
+        &[&mysql_url("it_ddl_err")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('e'); SELECT chameleon.start_replica('e')")
+        .unwrap();
+    streaming(&mut c);
+    let bad = "ALTER TABLE t ADD COLUMN (a INT, b VARCHAR(5))";
+    mariadb(&format!(
+        "USE it_ddl_err; INSERT INTO t SELECT seq, seq FROM mysql.seq_101_to_150; {bad};
+                      INSERT INTO t VALUES (151, 151, 1, 'x');"
+    ));
+    let (_, err) = wait_status(&mut c, "error");
+    let err = err.unwrap_or_default();
+    assert!(err.contains(bad) && err.contains("42601"), "{err}");
+    let r = c
+        .query_one("SELECT event, query, sqlstate, binlog_file IS NOT NULL AND binlog_position > 0 FROM chameleon.show_errors()", &[])
+        .unwrap();
+    assert_eq!(
+        (
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2),
+            r.get::<_, bool>(3)
+        ),
+        ("ddl".into(), bad.into(), "42601".into(), true)
+    );
+    // the rows before the statement are in, the one after it is not
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_ddl_err.t"), 150);
+    wait_for_worker(&mut c, false);
+
+    // the operator applies the change by hand and lets replication go on
+    c.batch_execute(
+        "ALTER TABLE it_ddl_err.t ADD COLUMN a integer, ADD COLUMN b varchar(5);
+                     SELECT chameleon.enable_replica('e'); SELECT chameleon.start_replica('e');",
+    )
+    .unwrap();
+    mariadb("UPDATE it_ddl_err.t SET a = id, b = 'y' WHERE id % 10 = 0;");
+    caught_up(&mut c);
+    let cols = ["id", "v", "a", "b"];
+    let (m, p) = checksums(&mut c, "it_ddl_err", "it_ddl_err", "t", "id", &cols, &cols);
+    assert_eq!(m, p);
+    assert_eq!(m.0, 151);
+
+    // on_error => 'skip': logged, skipped, the source keeps running
+    c.batch_execute("SELECT chameleon.alter_source('e', on_error => 'skip')")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700)); // the worker reads its source again at a restart only
+    c.batch_execute("SELECT chameleon.stop_replica('e')")
+        .unwrap();
+    wait_for_worker(&mut c, false);
+    c.batch_execute("SELECT chameleon.start_replica('e')")
+        .unwrap();
+    streaming(&mut c);
+    mariadb("USE it_ddl_err; CREATE TABLE parted (id INT PRIMARY KEY) PARTITION BY HASH(id) PARTITIONS 2; INSERT INTO t VALUES (152, 152, NULL, NULL);");
+    caught_up(&mut c);
+    assert!(status(&mut c).0.starts_with("running"));
+    let (m, p) = checksums(&mut c, "it_ddl_err", "it_ddl_err", "t", "id", &cols, &cols);
+    assert_eq!(m, p);
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT count(*) FROM chameleon.show_errors() WHERE query LIKE 'CREATE TABLE parted%'"
+        ),
+        1
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('e')")
+        .unwrap();
+}
