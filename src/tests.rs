@@ -1,4 +1,4 @@
-//! In-database tests (`cargo pgrx test`): the generated 1.3 catalogue and API, inside one
+//! In-database tests (`cargo pgrx test`): the generated 1.4 catalogue and API, inside one
 //! transaction per test. Cross-version, dump and privilege tests live in tests/e2e.
 // `cargo pgrx test` calls the tests in SQL schema "tests": the module must be inline.
 #[pgrx::pg_schema]
@@ -24,7 +24,7 @@ mod tests {
             Spi::get_one::<String>("SELECT t_version FROM sch_chameleon.v_version")
                 .unwrap()
                 .as_deref(),
-            Some("1.3")
+            Some("1.4")
         );
         assert_eq!(
             count("SELECT count(*) FROM pg_proc WHERE proname = 'fn_refresh_parts'"),

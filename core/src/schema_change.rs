@@ -52,6 +52,8 @@ pub enum Registration {
         renamed_from: Option<String>,
         pkey: Vec<String>,
         defs: Vec<PostLoad>,
+        /// the table as MySQL now has it (kept in t_replica_tables.jsb_columns)
+        model: TableDef,
     },
     /// no longer replicated (dropped, renamed away)
     Gone { table: String },
@@ -86,10 +88,12 @@ impl Translation {
                     renamed_from,
                     pkey,
                     defs,
+                    model,
                 } => json!({
                     "table": table,
                     "renamed_from": renamed_from,
                     "pkey": pkey,
+                    "model": model,
                     "defs": defs.iter().map(|d| json!({"kind": d.kind, "name": d.name, "sql": d.sql})).collect::<Vec<_>>(),
                 }),
                 Registration::Gone { table } => json!({"table": table, "gone": true}),
@@ -632,7 +636,21 @@ impl Model {
             renamed_from,
             pkey: t.primary_key(),
             defs,
+            model: t.clone(),
         })
+    }
+
+    /// The replicated table a statement names, if any (when it could not be translated, the
+    /// operator's fix concerns this table).
+    pub fn table_of(&self, default_db: &str, sql: &str) -> Option<String> {
+        let toks = tokens(sql).ok()?;
+        let name = if is_kw(toks.first(), "ALTER") {
+            alter_target(&toks).ok()?
+        } else {
+            named_table(&toks)?
+        };
+        self.resolve(default_db, &name)
+            .filter(|t| self.tables.contains_key(t))
     }
 
     /// Translates one binlog statement run with `default_db` as the session's database. The
@@ -1188,13 +1206,7 @@ impl Model {
                     f.ref_table = n.clone();
                 }
                 self.tables.insert(n.clone(), def);
-                t.registrations.push(Registration::Table { table: n.clone(), renamed_from: Some(o), pkey: vec![], defs: vec![] });
-                if let Registration::Table { pkey, defs, .. } = self.registration(&n, None)? {
-                    if let Some(Registration::Table { pkey: p, defs: d, .. }) = t.registrations.last_mut() {
-                        *p = pkey;
-                        *d = defs;
-                    }
-                }
+                t.registrations.push(self.registration(&n, Some(o))?);
             }
         }
         Ok(t)

@@ -88,7 +88,7 @@ pub fn consistent_snapshot(
 }
 
 /// A MySQL index or key.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IndexDef {
     pub name: String,
     pub unique: bool,
@@ -98,7 +98,7 @@ pub struct IndexDef {
     pub index_type: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ForeignKey {
     pub name: String,
     pub columns: Vec<String>,
@@ -108,7 +108,7 @@ pub struct ForeignKey {
     pub on_delete: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableDef {
     pub name: String,
     pub columns: Vec<MysqlColumn>,

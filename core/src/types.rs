@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use crate::error::{Error, Result};
 
 /// A MySQL column as information_schema.COLUMNS describes it.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct MysqlColumn {
     pub name: String,
     /// DATA_TYPE, lower case: "int", "varchar", "datetime", ...

@@ -28,6 +28,17 @@ pub fn layout() -> Layout {
     }
 }
 
+/// 1.4 and later keep each replicated table's MySQL model with the resume position
+/// (t_replica_tables.jsb_columns); 1.2 and 1.3 do not.
+pub fn keeps_table_models() -> bool {
+    Spi::get_one::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'sch_chameleon.t_replica_tables'::regclass
+                          AND attname = 'jsb_columns' AND NOT attisdropped)",
+    )
+    .or_raise()
+    .unwrap_or(false)
+}
+
 /// The first column of the first row, or None when there is no row (pgrx's `get_one` calls
 /// an empty result an error).
 pub fn query_opt<T: FromDatum + IntoDatum>(

@@ -212,6 +212,7 @@ fn record(
         &[id.into()],
     )
     .or_raise();
+    let models = catalog::keeps_table_models();
     for ((t, _), (_, rows, zero_dates)) in mapped.iter().zip(copied) {
         Spi::run_with_args(
             "INSERT INTO sch_chameleon.t_replica_tables
@@ -220,6 +221,14 @@ fn record(
             &[id.into(), t.name.as_str().into(), db.into(), t.primary_key().into(), (*rows as i64).into(), (*zero_dates as i64).into()],
         )
         .or_raise();
+        if models {
+            // the table as the snapshot has it: where replication starts
+            Spi::run_with_args(
+                "UPDATE sch_chameleon.t_replica_tables SET jsb_columns = $4 WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+                &[id.into(), db.into(), t.name.as_str().into(), pgrx::JsonB(serde_json::to_value(t).unwrap_or_default()).into()],
+            )
+            .or_raise();
+        }
     }
     for (table, p) in index_defs
         .iter()

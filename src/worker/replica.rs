@@ -16,7 +16,7 @@ use chameleon_core::binlog::{BinlogReader, Position};
 use chameleon_core::conn::MysqlConn;
 use chameleon_core::replay::{plan_batch, Target, Unit};
 use chameleon_core::schema_change::{Model, Outcome, Registration, Translation};
-use chameleon_core::snapshot::{read_tables, select_tables};
+use chameleon_core::snapshot::{read_tables, select_tables, TableDef};
 use chameleon_core::types::{map_column, MysqlColumn, PgColumn};
 use chameleon_core::{Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
@@ -86,7 +86,7 @@ impl Columns for TableDefs {
             Err(e) => {
                 self.failed = !self.skip_errors;
                 StatementEvent::Failed {
-                    table: String::new(),
+                    table: self.model.table_of(schema, query).unwrap_or_default(),
                     data: failed(e),
                 }
             }
@@ -150,20 +150,70 @@ impl TableDefs {
     }
 }
 
+/// The replicated tables' shape where the source resumes: as the catalogue keeps it (1.4:
+/// init_replica and each replayed schema change write it, schema changes stored but not yet
+/// replayed are applied on top), or as MySQL has it now (older catalogues, tables not kept
+/// yet: right unless MySQL's schema changed after the resume position).
 fn table_defs(src: &Source) -> Result<TableDefs, Error> {
-    let mut conn = chameleon_core::source::connect(&src.conn)?;
-    let facts = chameleon_core::source::gather_facts(&mut conn, &src.conn.database)?;
-    let names = select_tables(&facts.tables, &src.include, &src.exclude);
-    let mut tables = HashMap::new();
+    let kept = store::kept_models(src);
     let mut model = BTreeMap::new();
-    for t in read_tables(&mut conn, &src.conn.database, &names)? {
+    let mut from_mysql = Vec::new();
+    match &kept {
+        Some(k) => {
+            for (table, json) in &k.tables {
+                match json
+                    .clone()
+                    .and_then(|j| serde_json::from_value::<TableDef>(j).ok())
+                {
+                    Some(def) => {
+                        model.insert(table.clone(), def);
+                    }
+                    None => from_mysql.push(table.clone()),
+                }
+            }
+        }
+        None => {}
+    }
+    if kept.is_none() || !from_mysql.is_empty() {
+        let mut conn = chameleon_core::source::connect(&src.conn)?;
+        let facts = chameleon_core::source::gather_facts(&mut conn, &src.conn.database)?;
+        let selected = select_tables(&facts.tables, &src.include, &src.exclude);
+        let names: Vec<String> = match &kept {
+            Some(_) => selected
+                .into_iter()
+                .filter(|t| from_mysql.contains(t))
+                .collect(),
+            None => selected,
+        };
+        for t in read_tables(&mut conn, &src.conn.database, &names)? {
+            model.insert(t.name.clone(), t);
+        }
+    }
+    // schema changes stored while replay is paused: the resume position is past them
+    for regs in kept.iter().flat_map(|k| &k.pending) {
+        for r in regs.as_array().into_iter().flatten() {
+            let table = r["table"].as_str().unwrap_or_default().to_string();
+            if let Some(from) = r["renamed_from"].as_str() {
+                model.remove(from);
+            }
+            match serde_json::from_value::<TableDef>(r["model"].clone()) {
+                Ok(def) if r["gone"].as_bool() != Some(true) => {
+                    model.insert(table, def);
+                }
+                _ => {
+                    model.remove(&table);
+                }
+            }
+        }
+    }
+    let mut tables = HashMap::new();
+    for t in model.values() {
         let defs = t
             .columns
             .iter()
             .map(|c| map_column(&t.name, c, &src.type_overrides).map(|pg| (c.clone(), pg)))
             .collect::<Result<Vec<_>, _>>()?;
         tables.insert(t.name.clone(), Arc::new(defs));
-        model.insert(t.name.clone(), t);
     }
     Ok(TableDefs {
         model: Model {
@@ -310,12 +360,13 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
     if !src.running {
         return Ok(());
     }
-    let mut defs = table_defs(&src)?;
-    defs.shape = store::shape(&src, &defs.tables);
-    // batches stored before a stop, a crash or an upgrade are replayed first, once
+    // batches stored before a stop, a crash or an upgrade are replayed first, once (their
+    // schema changes then are in the kept table models)
     if !src.replay_paused && !replay_pending(&src) {
         return Ok(()); // a schema change stopped the source
     }
+    let mut defs = table_defs(&src)?;
+    defs.shape = store::shape(&src, &defs.tables);
 
     // the reader thread decodes, builds batches and plans them; this thread only runs SQL
     let (tx, rx) = sync_channel::<Result<Prepared, Error>>(2);

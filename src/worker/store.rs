@@ -221,6 +221,54 @@ pub fn pending_batches(id: i64) -> Vec<i64> {
 
 pub type Defs = HashMap<String, Arc<Vec<(MysqlColumn, PgColumn)>>>;
 
+/// What the catalogue keeps of the replicated tables' MySQL shape at the resume position
+/// (1.4 and later; None before).
+pub struct KeptModels {
+    /// each registered table, with its kept model (None: not kept yet, read it from MySQL)
+    pub tables: Vec<(String, Option<Json>)>,
+    /// the registrations of schema changes stored but not replayed yet (replay paused), in
+    /// binlog order: they are already behind the resume position
+    pub pending: Vec<Json>,
+}
+
+pub fn kept_models(src: &Source) -> Option<KeptModels> {
+    tx(|| {
+        if !catalog::keeps_table_models() {
+            return None;
+        }
+        let tables = Spi::connect(|c| {
+            c.select(
+                "SELECT v_table_name::text, jsb_columns FROM sch_chameleon.t_replica_tables
+                  WHERE i_id_source = $1 AND v_schema_name = $2 ORDER BY 1",
+                None,
+                &[src.id.into(), src.conn.database.as_str().into()],
+            )?
+            .map(|r| {
+                Ok::<_, pgrx::spi::SpiError>((
+                    r.get::<String>(1)?.unwrap_or_default(),
+                    r.get::<JsonB>(2)?.map(|j| j.0),
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("table models read");
+        let pending = Spi::connect(|c| {
+            c.select(
+                "SELECT l.jsb_event_data -> 'registrations' FROM sch_chameleon.t_log_replica l
+                   JOIN sch_chameleon.t_replica_batch b USING (i_id_batch)
+                  WHERE b.i_id_source = $1 AND b.b_processed AND NOT b.b_replayed AND l.enm_binlog_event = 'ddl'
+                  ORDER BY l.i_id_batch, l.i_id_event",
+                None,
+                &[src.id.into()],
+            )?
+            .filter_map(|r| r.get::<JsonB>(1).ok().flatten().map(|j| Ok::<_, pgrx::spi::SpiError>(j.0)))
+            .collect::<Result<Vec<_>, _>>()
+        })
+        .expect("pending schema changes read");
+        Some(KeptModels { tables, pending })
+    })
+}
+
 /// The five characters of a SQLSTATE (PostgreSQL packs them six bits each).
 fn sqlstate(code: PgSqlErrorCode) -> String {
     let mut v = code as i32;
@@ -608,6 +656,15 @@ fn replay_statement(src: &Source, batch_id: i64, e: &LogRow) -> bool {
         ],
     )
     .expect("statement recorded");
+    // the table's kept model no longer says what MySQL has: the next start reads it from MySQL
+    // (after the operator's fix, MySQL's shape is the right one at the resume position)
+    if !e.table.is_empty() && catalog::keeps_table_models() {
+        Spi::run_with_args(
+            "UPDATE sch_chameleon.t_replica_tables SET jsb_columns = NULL WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+            &[src.id.into(), src.conn.database.as_str().into(), e.table.as_str().into()],
+        )
+        .expect("table model forgotten");
+    }
     if !src.skip_errors {
         Spi::run_with_args(
             "UPDATE sch_chameleon.t_sources SET enm_status = 'error', ts_last_error = clock_timestamp(),
@@ -623,6 +680,7 @@ fn replay_statement(src: &Source, batch_id: i64, e: &LogRow) -> bool {
 /// What a schema change taught about tables: t_replica_tables and t_index_def follow.
 fn register(src: &Source, regs: &Json) {
     let db = src.conn.database.as_str();
+    let models = catalog::keeps_table_models();
     for r in regs.as_array().into_iter().flatten() {
         let table = r["table"].as_str().unwrap_or_default();
         let from = r["renamed_from"].as_str();
@@ -663,6 +721,13 @@ fn register(src: &Source, regs: &Json) {
             &[src.id.into(), db.into(), table.into(), pkey.into()],
         )
         .expect("table registered");
+        if models {
+            Spi::run_with_args(
+                "UPDATE sch_chameleon.t_replica_tables SET jsb_columns = $4 WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+                &[src.id.into(), db.into(), table.into(), JsonB(r["model"].clone()).into()],
+            )
+            .expect("table model kept");
+        }
         for d in r["defs"].as_array().into_iter().flatten() {
             Spi::run_with_args(
                 "INSERT INTO sch_chameleon.t_index_def (i_id_source, v_schema_name, v_table_name, v_index_name, v_kind, t_index_def)

@@ -5,7 +5,9 @@ use chameleon_e2e::*;
 #[test]
 fn fresh_1_3_equals_1_2_plus_upgrade() {
     let mut fresh = fresh_db("cat_fresh13");
-    fresh.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    fresh
+        .batch_execute("CREATE EXTENSION chameleon VERSION '1.3'")
+        .unwrap();
     assert_eq!(extversion(&mut fresh), "1.3");
 
     let mut upgraded = fresh_db("cat_up13");
@@ -53,6 +55,32 @@ fn fresh_1_3_equals_1_2_plus_upgrade() {
     assert_same_catalogue("fresh 1.3 + source vs 1.2 + source + upgrade", &a, &b);
 }
 
+/// The current version, 1.4, from scratch and from each older version (1.2 goes through 1.3).
+#[test]
+fn fresh_1_4_equals_every_older_version_plus_upgrades() {
+    let mut fresh = fresh_db("cat_fresh14");
+    fresh.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    assert_eq!(extversion(&mut fresh), "1.4");
+    let a = snapshot(&mut fresh);
+    assert!(
+        a.iter().any(|l| l.contains("jsb_columns")),
+        "the 1.4 column is in the snapshot"
+    );
+    for from in ["1.2", "1.3"] {
+        let mut up = fresh_db(&format!("cat_up14_from{}", from.replace('.', "")));
+        up.batch_execute(&format!("CREATE EXTENSION chameleon VERSION '{from}'"))
+            .unwrap();
+        up.batch_execute("ALTER EXTENSION chameleon UPDATE")
+            .unwrap();
+        assert_eq!(extversion(&mut up), "1.4");
+        assert_same_catalogue(
+            &format!("fresh 1.4 vs {from} + upgrades"),
+            &a,
+            &snapshot(&mut up),
+        );
+    }
+}
+
 #[test]
 fn round_trip_gives_back_the_same_catalogues() {
     let mut fresh12 = fresh_db("cat_fresh12");
@@ -60,22 +88,40 @@ fn round_trip_gives_back_the_same_catalogues() {
         .batch_execute("CREATE EXTENSION chameleon VERSION '1.2'")
         .unwrap();
     let mut fresh13 = fresh_db("cat_fresh13b");
-    fresh13.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    fresh13
+        .batch_execute("CREATE EXTENSION chameleon VERSION '1.3'")
+        .unwrap();
+    let mut fresh14 = fresh_db("cat_fresh14b");
+    fresh14.batch_execute("CREATE EXTENSION chameleon").unwrap();
 
     let mut rt = fresh_db("cat_roundtrip");
     rt.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
+        .unwrap();
+    assert_same_catalogue(
+        "fresh 1.3 vs 1.4 downgraded",
+        &snapshot(&mut fresh13),
+        &snapshot(&mut rt),
+    );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.2'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.2 vs 1.3 downgraded",
+        "fresh 1.2 vs 1.4 -> 1.3 -> 1.2",
         &snapshot(&mut fresh12),
         &snapshot(&mut rt),
     );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.3 vs 1.3 -> 1.2 -> 1.3",
+        "fresh 1.3 vs 1.4 -> 1.2 -> 1.3",
         &snapshot(&mut fresh13),
+        &snapshot(&mut rt),
+    );
+    rt.batch_execute("ALTER EXTENSION chameleon UPDATE")
+        .unwrap();
+    assert_same_catalogue(
+        "fresh 1.4 vs 1.4 -> 1.2 -> 1.4",
+        &snapshot(&mut fresh14),
         &snapshot(&mut rt),
     );
 }
@@ -102,7 +148,8 @@ fn each_version_has_its_layout() {
     .is_none());
 
     let mut c13 = fresh_db("cat_layout13");
-    c13.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    c13.batch_execute("CREATE EXTENSION chameleon VERSION '1.3'")
+        .unwrap();
     assert_eq!(
         one::<String>(&mut c13, "SELECT t_version FROM sch_chameleon.v_version"),
         "1.3"

@@ -150,6 +150,9 @@ fn the_corpus_replicates_and_equals_a_fresh_copy() {
         reference.len()
     );
     assert_eq!(rows(&mut c, "ddl_corpus"), rows(&mut r, "ddl_corpus"));
+    // the table models kept with the position have a fresh snapshot's columns (in MySQL's
+    // order: what decoding needs) and indexes
+    assert_eq!(kept_models(&mut c), kept_models(&mut r));
     // and the row counts are MariaDB's
     for line in rows(&mut r, "ddl_corpus") {
         let (table, rest) = line.split_once(": ").unwrap();
@@ -161,6 +164,23 @@ fn the_corpus_replicates_and_equals_a_fresh_copy() {
     }
     c.batch_execute("SELECT chameleon.stop_replica('corpus')")
         .unwrap();
+}
+
+/// Each registered table's kept model as columns in order and indexes with their columns.
+fn kept_models(c: &mut Client) -> Vec<String> {
+    c.query(
+        "SELECT format('%s: %s | %s', v_table_name,
+                       (SELECT string_agg(x->>'name', ',' ORDER BY n) FROM jsonb_array_elements(jsb_columns->'columns') WITH ORDINALITY a(x, n)),
+                       (SELECT string_agg(format('%s%s(%s)', x->>'name', CASE WHEN (x->>'unique')::bool THEN '!' ELSE '' END,
+                                                 (SELECT string_agg(c, ',') FROM jsonb_array_elements_text(x->'columns') c)), ' ' ORDER BY x->>'name')
+                          FROM jsonb_array_elements(jsb_columns->'indexes') x))
+           FROM sch_chameleon.t_replica_tables ORDER BY v_table_name",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
 }
 
 fn status(c: &mut Client) -> (String, Option<String>) {
@@ -268,5 +288,147 @@ fn an_unsupported_statement_stops_the_source_until_the_operator_fixes_it() {
         1
     );
     c.batch_execute("SELECT chameleon.stop_replica('e')")
+        .unwrap();
+}
+
+/// Waits until the source has stored everything up to MySQL's current position (replay may be
+/// paused).
+fn stored(c: &mut Client) {
+    let (file, pos) = master_position();
+    let t0 = Instant::now();
+    loop {
+        let r = c
+            .query_one("SELECT binlog_file, binlog_position, status, last_error FROM chameleon.show_status()", &[])
+            .unwrap();
+        let (f, p): (Option<String>, Option<i64>) = (r.get(0), r.get(1));
+        let status: String = r.get(2);
+        assert!(
+            status.starts_with("running"),
+            "{status}: {:?}",
+            r.get::<_, Option<String>>(3)
+        );
+        if f.as_deref() == Some(file.as_str()) && p.unwrap_or(0) >= pos {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "not stored up to {file}:{pos}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Schema changes made on MySQL while the source is stopped, with rows before, between and
+/// after them; then while replay is paused, with a worker restart in the middle: the worker
+/// decodes the binlog with the tables' shape kept at its resume position (MySQL's current one
+/// is already past those changes), and the destination ends equal to a fresh copy.
+#[test]
+fn schema_changes_while_stopped_or_paused() {
+    mariadb(
+        "DROP DATABASE IF EXISTS it_ddl_stop; CREATE DATABASE it_ddl_stop;
+             CREATE TABLE it_ddl_stop.t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(10));
+             INSERT INTO it_ddl_stop.t SELECT seq, seq, 'a' FROM mysql.seq_1_to_100;",
+    );
+    let mut c = db_with_extension("ddl_stop");
+    c.execute(
+        "SELECT chameleon.add_source('s', 'it_ddl_stop', $1)",
+        &[&mysql_url("it_ddl_stop")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('s'); SELECT chameleon.start_replica('s')")
+        .unwrap();
+    streaming(&mut c);
+    c.batch_execute("SELECT chameleon.stop_replica('s')")
+        .unwrap();
+    wait_for_worker(&mut c, false);
+    mariadb(
+        "USE it_ddl_stop;
+             INSERT INTO t SELECT seq, seq, 'b' FROM mysql.seq_101_to_150;
+             ALTER TABLE t ADD COLUMN n INT NOT NULL DEFAULT 7 AFTER id, MODIFY v BIGINT NOT NULL;
+             INSERT INTO t (id, n, v, s) VALUES (151, 1, 10000000000, 'c');
+             UPDATE t SET s = 'u' WHERE id % 10 = 0;
+             ALTER TABLE t DROP COLUMN s;
+             INSERT INTO t (id, n, v) VALUES (152, 2, 2);
+             CREATE TABLE t2 (id INT PRIMARY KEY, x VARCHAR(5));
+             INSERT INTO t2 VALUES (1, 'x');",
+    );
+    c.batch_execute("SELECT chameleon.start_replica('s')")
+        .unwrap();
+    caught_up(&mut c);
+    let (m, p) = checksums(
+        &mut c,
+        "it_ddl_stop",
+        "it_ddl_stop",
+        "t",
+        "id",
+        &["id", "n", "v"],
+        &["id", "n", "v"],
+    );
+    assert_eq!(m, p, "t after changes made while stopped");
+    assert_eq!(m.0, 152);
+
+    // paused: the changes are stored, not replayed; a worker restarted meanwhile knows them
+    c.batch_execute("SELECT chameleon.alter_source('s', replay_paused => true)")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    mariadb("USE it_ddl_stop; ALTER TABLE t ADD COLUMN w VARCHAR(3) DEFAULT 'w'; INSERT INTO t (id, n, v, w) VALUES (153, 3, 3, 'z');
+             RENAME TABLE t2 TO t3; INSERT INTO t3 VALUES (2, 'y');");
+    stored(&mut c);
+    assert!(
+        one::<i64>(
+            &mut c,
+            "SELECT batches_pending FROM chameleon.show_status()"
+        ) > 0
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('s')")
+        .unwrap();
+    wait_for_worker(&mut c, false);
+    c.batch_execute("SELECT chameleon.start_replica('s')")
+        .unwrap();
+    mariadb("USE it_ddl_stop; INSERT INTO t (id, n, v, w) VALUES (154, 4, 4, 'q'); INSERT INTO t3 VALUES (3, 'z'); UPDATE t SET w = 'u' WHERE id = 1;");
+    stored(&mut c);
+    c.batch_execute("SELECT chameleon.alter_source('s', replay_paused => false)")
+        .unwrap();
+    caught_up(&mut c);
+    let cols = ["id", "n", "v", "w"];
+    let (m, p) = checksums(
+        &mut c,
+        "it_ddl_stop",
+        "it_ddl_stop",
+        "t",
+        "id",
+        &cols,
+        &cols,
+    );
+    assert_eq!(m, p, "t after changes stored while paused");
+    let (m, p) = checksums(
+        &mut c,
+        "it_ddl_stop",
+        "it_ddl_stop",
+        "t3",
+        "id",
+        &["id", "x"],
+        &["id", "x"],
+    );
+    assert_eq!(m, p, "t3");
+    assert_eq!(m.0, 3);
+    assert_eq!(
+        one::<i64>(&mut c, "SELECT count(*) FROM chameleon.show_errors()"),
+        0
+    );
+
+    // and the whole destination equals a fresh copy, catalogue registrations and models too
+    let mut r = db_with_extension("ddl_stop_ref");
+    r.execute(
+        "SELECT chameleon.add_source('s', 'it_ddl_stop', $1)",
+        &[&mysql_url("it_ddl_stop")],
+    )
+    .unwrap();
+    r.batch_execute("SELECT chameleon.init_replica('s')")
+        .unwrap();
+    assert_eq!(shape(&mut c, "it_ddl_stop"), shape(&mut r, "it_ddl_stop"));
+    assert_eq!(rows(&mut c, "it_ddl_stop"), rows(&mut r, "it_ddl_stop"));
+    assert_eq!(kept_models(&mut c), kept_models(&mut r));
+    c.batch_execute("SELECT chameleon.stop_replica('s')")
         .unwrap();
 }

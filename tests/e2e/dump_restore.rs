@@ -136,5 +136,21 @@ fn dump_restore_1_3() {
         INSERT INTO sch_chameleon.t_log_replica_2_src_4 (i_id_batch, v_table_name, v_schema_name, enm_binlog_event, jsb_event_data)
         SELECT currval('sch_chameleon.t_replica_batch_i_id_batch_seq'), 't', 'db4', 'insert', jsonb_build_object('id', g)
           FROM generate_series(1, 100) g;").unwrap();
-    check_round_trip("dump13", "dump13_restored", "");
+    check_round_trip(
+        "dump13",
+        "dump13_restored",
+        "CREATE EXTENSION chameleon VERSION '1.3'",
+    );
+}
+
+#[test]
+fn dump_restore_1_4() {
+    // the current version restores into an empty database; the kept table models too
+    let mut c = fresh_db("dump14");
+    seed_12(&mut c, 3, 12, 50);
+    add_state(&mut c);
+    c.batch_execute("ALTER EXTENSION chameleon UPDATE;
+        INSERT INTO sch_chameleon.t_replica_tables (i_id_source, v_table_name, v_schema_name, v_table_pkey, jsb_columns)
+        VALUES (1, 'modelled', 'db1', '{id}', '{\"name\": \"modelled\", \"columns\": []}');").unwrap();
+    check_round_trip("dump14", "dump14_restored", "");
 }

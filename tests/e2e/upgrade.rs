@@ -267,7 +267,9 @@ fn round_trip_keeps_every_pending_row() {
         );
     }
     let mut fresh = fresh_db("upg_roundtrip_ref");
-    fresh.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    fresh
+        .batch_execute("CREATE EXTENSION chameleon VERSION '1.3'")
+        .unwrap();
     for s in 1..=SOURCES {
         fresh
             .execute(
