@@ -158,21 +158,16 @@ fn table_defs(src: &Source) -> Result<TableDefs, Error> {
     let kept = store::kept_models(src);
     let mut model = BTreeMap::new();
     let mut from_mysql = Vec::new();
-    match &kept {
-        Some(k) => {
-            for (table, json) in &k.tables {
-                match json
-                    .clone()
-                    .and_then(|j| serde_json::from_value::<TableDef>(j).ok())
-                {
-                    Some(def) => {
-                        model.insert(table.clone(), def);
-                    }
-                    None => from_mysql.push(table.clone()),
-                }
+    for (table, json) in kept.iter().flat_map(|k| &k.tables) {
+        match json
+            .clone()
+            .and_then(|j| serde_json::from_value::<TableDef>(j).ok())
+        {
+            Some(def) => {
+                model.insert(table.clone(), def);
             }
+            None => from_mysql.push(table.clone()),
         }
-        None => {}
     }
     if kept.is_none() || !from_mysql.is_empty() {
         let mut conn = chameleon_core::source::connect(&src.conn)?;
