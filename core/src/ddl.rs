@@ -219,6 +219,7 @@ mod tests {
                 on_delete: "RESTRICT".into(),
             }],
             approx_rows: 0,
+            charset: None,
         };
         let cols = t
             .columns

@@ -211,6 +211,10 @@ enum Op {
     RenameIndex(String, String),
     /// `ADD [COLUMN] IF NOT EXISTS ...` (MariaDB): added unless the column exists
     AddIfMissing(AlterTableOperation),
+    /// `CONVERT TO CHARACTER SET x`: every text column's text is in x from now on
+    Convert(String),
+    /// `[DEFAULT] CHARACTER SET [=] x`: columns added later without their own take x
+    TableCharset(String),
     /// table options and other clauses with no PostgreSQL effect
     Ignored(String),
 }
@@ -359,6 +363,21 @@ fn alter_ops(toks: &[Token]) -> Result<(ObjectName, Vec<Op>)> {
                 let sql = format!("ALTER TABLE x ADD COLUMN {}", join(&c[at..]));
                 ops.push(Op::AddIfMissing(parse_alter_op(&sql)?));
             }
+            ["CONVERT", "TO", ..] => match table_charset(&join(&c)) {
+                Some(cs) => ops.push(Op::Convert(cs)),
+                None => {
+                    return Err(Error::new(
+                        SqlState::SyntaxError,
+                        format!("cannot read \"{}\"", join(&c)),
+                    ))
+                }
+            },
+            ["DEFAULT", "CHARSET" | "CHARACTER", ..]
+            | ["CHARSET", ..]
+            | ["CHARACTER", "SET", ..] => match table_charset(&join(&c)) {
+                Some(cs) => ops.push(Op::TableCharset(cs)),
+                None => ops.push(Op::Ignored(join(&c))),
+            },
             // ALGORITHM / LOCK / AUTO_INCREMENT are read by sqlparser (and ignored below)
             [first, ..]
                 if TABLE_OPTIONS.contains(first)
@@ -504,6 +523,7 @@ fn mysql_column_parts(name: &str, dt: &DataType, options: &[ColumnOption]) -> Re
                 c.default = Some(default_text(e));
             }
             ColumnOption::PrimaryKey(_) => c.nullable = false,
+            ColumnOption::CharacterSet(cs) => c.charset = Some(cs.to_string().to_ascii_lowercase()),
             ColumnOption::DialectSpecific(toks)
                 if toks.iter().any(
                     |t| matches!(t, Token::Word(w) if w.keyword == Keyword::AUTO_INCREMENT),
@@ -530,6 +550,33 @@ fn mysql_column_parts(name: &str, dt: &DataType, options: &[ColumnOption]) -> Re
         c.nullable = false;
     }
     Ok(c)
+}
+
+fn is_text(data_type: &str) -> bool {
+    matches!(
+        data_type,
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext"
+    )
+}
+
+/// `[DEFAULT] CHARSET [=] x` or `CHARACTER SET [=] x` among a table's options.
+fn table_charset(options: &str) -> Option<String> {
+    let toks = tokens(options).ok()?;
+    let at = toks.iter().enumerate().find_map(|(i, t)| {
+        if is_kw(Some(t), "CHARSET") {
+            Some(i + 1)
+        } else if is_kw(Some(t), "CHARACTER") && is_kw(toks.get(i + 1), "SET") {
+            Some(i + 2)
+        } else {
+            None
+        }
+    })?;
+    let at = if matches!(toks.get(at), Some(Token::Eq)) {
+        at + 1
+    } else {
+        at
+    };
+    word(toks.get(at)).map(|w| w.to_ascii_lowercase())
 }
 
 /// A default as MariaDB's information_schema writes it ('quoted' literals).
@@ -793,7 +840,19 @@ impl Model {
                             "CREATE TABLE … SELECT without column definitions",
                         ));
                     }
-                    self.table_def(db, &name, &ct.columns, &ct.constraints)?
+                    let mut def = self.table_def(db, &name, &ct.columns, &ct.constraints)?;
+                    // the table's default character set, for text columns without their own
+                    def.charset = table_charset(&ct.table_options.to_string());
+                    if let Some(cs) = &def.charset {
+                        for c in def
+                            .columns
+                            .iter_mut()
+                            .filter(|c| c.charset.is_none() && is_text(&c.data_type))
+                        {
+                            c.charset = Some(cs.clone());
+                        }
+                    }
+                    def
                 };
                 let cols = self.pg_columns(&def)?;
                 stmts.push(create_table(&self.dest, &name, &cols));
@@ -957,6 +1016,7 @@ impl Model {
             indexes: vec![],
             foreign_keys: vec![],
             approx_rows: 0,
+            charset: None,
         };
         for c in columns {
             let mc = mysql_column(c)?;
@@ -1231,6 +1291,18 @@ impl Model {
             let rel = self.qualified(&table);
             match op {
                 Op::Ignored(what) => out.notes.push(format!("ignored: {what}")),
+                Op::TableCharset(cs) => {
+                    self.tables.get_mut(&table).expect("present").charset = Some(cs)
+                }
+                Op::Convert(cs) => {
+                    // PostgreSQL's text is UTF-8 either way; what changes is how the binlog
+                    // carries it
+                    let t = self.tables.get_mut(&table).expect("present");
+                    for c in t.columns.iter_mut().filter(|c| is_text(&c.data_type)) {
+                        c.charset = Some(cs.clone());
+                    }
+                    t.charset = Some(cs);
+                }
                 Op::DropIndex(ix) => self.drop_index(&table, &ix, &mut out)?,
                 Op::RenameIndex(a, b) => {
                     let t = self.tables.get_mut(&table).expect("present");
@@ -1610,7 +1682,10 @@ impl Model {
         pos: Option<&MySQLColumnPosition>,
         out: &mut Translation,
     ) -> Result<()> {
-        let mc = mysql_column(def)?;
+        let mut mc = mysql_column(def)?;
+        if mc.charset.is_none() && is_text(&mc.data_type) {
+            mc.charset.clone_from(&self.tables[table].charset);
+        }
         if mc.auto_increment() {
             return Err(unsupported(format!("column \"{}\" is added with AUTO_INCREMENT: MySQL numbers the existing rows, the destination cannot know how", mc.name)));
         }
@@ -1775,6 +1850,9 @@ impl Model {
             .ok_or_else(|| unsupported(format!("column \"{old}\" is unknown on \"{table}\"")))?;
         let before = t.columns[idx].clone();
         let mut after = mysql_column_parts(new, dt, options)?;
+        if after.charset.is_none() && is_text(&after.data_type) {
+            after.charset.clone_from(&t.charset);
+        }
         let was = self.pg_column(table, &before)?;
         if after.auto_increment() && !before.auto_increment() {
             return Err(unsupported(format!(

@@ -116,6 +116,10 @@ pub struct TableDef {
     pub foreign_keys: Vec<ForeignKey>,
     /// approximate row count (information_schema), for progress messages
     pub approx_rows: u64,
+    /// the table's default character set (lower case): a text column added without its own
+    /// takes it
+    #[serde(default)]
+    pub charset: Option<String>,
 }
 
 impl TableDef {
@@ -149,6 +153,7 @@ type ColumnRow = (
     Option<u64>,
     Option<u64>,
     Option<u64>,
+    Option<String>,
 );
 
 /// Reads the definitions of `tables` of database `db`.
@@ -156,7 +161,7 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
     let cols: Vec<ColumnRow> = conn
         .exec(
             "SELECT table_name, column_name, LOWER(data_type), LOWER(column_type), is_nullable, column_default, extra,
-                    character_maximum_length, numeric_precision, numeric_scale, datetime_precision
+                    character_maximum_length, numeric_precision, numeric_scale, datetime_precision, LOWER(character_set_name)
                FROM information_schema.columns WHERE table_schema = ? ORDER BY table_name, ordinal_position",
             (db,),
         )
@@ -191,9 +196,10 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             (db,),
         )
         .map_err(|e| mysql_err("reading foreign keys", e))?;
-    let counts: Vec<(String, Option<u64>)> = conn
+    let counts: Vec<(String, Option<u64>, Option<String>)> = conn
         .exec(
-            "SELECT table_name, table_rows FROM information_schema.tables WHERE table_schema = ?",
+            "SELECT table_name, table_rows, LOWER(SUBSTRING_INDEX(table_collation, '_', 1))
+               FROM information_schema.tables WHERE table_schema = ?",
             (db,),
         )
         .map_err(|e| mysql_err("reading table sizes", e))?;
@@ -214,6 +220,7 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
                 numeric_precision: c.8,
                 numeric_scale: c.9,
                 datetime_precision: c.10,
+                charset: c.11.clone(),
                 is_json: json_checks
                     .iter()
                     .any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.1))),
@@ -272,17 +279,14 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
                 }),
             }
         }
-        let approx_rows = counts
-            .iter()
-            .find(|c| &c.0 == t)
-            .and_then(|c| c.1)
-            .unwrap_or(0);
+        let count = counts.iter().find(|c| &c.0 == t);
         out.push(TableDef {
             name: t.clone(),
             columns,
             indexes,
             foreign_keys,
-            approx_rows,
+            approx_rows: count.and_then(|c| c.1).unwrap_or(0),
+            charset: count.and_then(|c| c.2.clone()),
         });
     }
     Ok(out)

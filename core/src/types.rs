@@ -26,6 +26,9 @@ pub struct MysqlColumn {
     pub datetime_precision: Option<u64>,
     /// MariaDB's JSON is LONGTEXT with CHECK (json_valid(col))
     pub is_json: bool,
+    /// CHARACTER_SET_NAME of a text column, lower case ("utf8mb4", "latin1", ...): the binlog
+    /// carries text in it
+    pub charset: Option<String>,
 }
 
 impl MysqlColumn {
@@ -376,9 +379,54 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
 /// same column, so that one encoder serves both the copy and replication:
 /// TIMESTAMP arrives as epoch seconds ("1700000000.5"), YEAR as text, ENUM as its 1-based
 /// index, SET as a bitmask (`labels`: the column's, from [`PgColumn::labels`], parsed once).
+/// Text in a MySQL character set as UTF-8 (PostgreSQL's). The binlog carries a column's text in
+/// the column's own character set; the copy asks MySQL for UTF-8. Bytes that are not valid in
+/// the character set become U+FFFD (docs/types.md).
+pub fn text_to_utf8(charset: Option<&str>, b: Vec<u8>) -> Vec<u8> {
+    let label = match charset.unwrap_or("utf8mb4") {
+        "utf8mb4" | "utf8" | "utf8mb3" | "ascii" | "binary" => None,
+        // MySQL's latin1 is Windows-1252 (with 0x81, 0x8D, 0x8F, 0x90, 0x9D passed through)
+        "latin1" => Some("windows-1252"),
+        "latin2" => Some("iso-8859-2"),
+        "latin5" => Some("windows-1254"),
+        "latin7" => Some("iso-8859-13"),
+        "greek" => Some("iso-8859-7"),
+        "hebrew" => Some("iso-8859-8"),
+        "cp1250" => Some("windows-1250"),
+        "cp1251" => Some("windows-1251"),
+        "cp1256" => Some("windows-1256"),
+        "cp1257" => Some("windows-1257"),
+        "cp866" => Some("ibm866"),
+        "koi8r" => Some("koi8-r"),
+        "koi8u" => Some("koi8-u"),
+        "macroman" => Some("macintosh"),
+        "sjis" | "cp932" => Some("shift_jis"),
+        "ujis" | "eucjpms" => Some("euc-jp"),
+        "euckr" => Some("euc-kr"),
+        "gb2312" | "gbk" => Some("gbk"),
+        "gb18030" => Some("gb18030"),
+        "big5" => Some("big5"),
+        "ucs2" | "utf16" => Some("utf-16be"),
+        "utf16le" => Some("utf-16le"),
+        _ => None,
+    };
+    match label.and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes())) {
+        Some(enc) => enc
+            .decode_without_bom_handling(&b)
+            .0
+            .into_owned()
+            .into_bytes(),
+        None if std::str::from_utf8(&b).is_ok() => b,
+        None => String::from_utf8_lossy(&b).into_owned().into_bytes(),
+    }
+}
+
 pub fn from_binlog(c: &MysqlColumn, labels: &[String], v: mysql::Value) -> mysql::Value {
     use mysql::Value as V;
     match (c.data_type.as_str(), v) {
+        ("char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext", V::Bytes(b)) => {
+            V::Bytes(text_to_utf8(c.charset.as_deref(), b))
+        }
         ("timestamp", V::Bytes(b)) => {
             let text = String::from_utf8_lossy(&b);
             let (secs, frac) = text.split_once('.').unwrap_or((&text, ""));
@@ -466,6 +514,43 @@ mod tests {
     use super::*;
     use mysql::Value as V;
     use serde_json::json;
+
+    #[test]
+    fn binlog_text_in_other_character_sets_becomes_utf8() {
+        let latin1 = MysqlColumn {
+            data_type: "varchar".into(),
+            charset: Some("latin1".into()),
+            ..Default::default()
+        };
+        // é, €, ÿ in latin1 (Windows-1252)
+        assert_eq!(
+            from_binlog(&latin1, &[], V::Bytes(vec![0xE9, 0x80, 0xFF])),
+            V::Bytes("é€ÿ".as_bytes().to_vec())
+        );
+        let cp1251 = MysqlColumn {
+            data_type: "text".into(),
+            charset: Some("cp1251".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            from_binlog(&cp1251, &[], V::Bytes(vec![0xC4, 0xE0])),
+            V::Bytes("Да".as_bytes().to_vec())
+        );
+        // invalid UTF-8 in a utf8mb4 column (MySQL does not let it in): replaced, not fatal
+        let utf8 = MysqlColumn {
+            data_type: "varchar".into(),
+            charset: Some("utf8mb4".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            from_binlog(&utf8, &[], V::Bytes(vec![b'a', 0xFF])),
+            V::Bytes("a\u{FFFD}".as_bytes().to_vec())
+        );
+        assert_eq!(
+            from_binlog(&utf8, &[], V::Bytes("ok 🦎".as_bytes().to_vec())),
+            V::Bytes("ok 🦎".as_bytes().to_vec())
+        );
+    }
 
     fn col(data_type: &str, column_type: &str) -> MysqlColumn {
         MysqlColumn {

@@ -283,28 +283,96 @@ fn sqlstate(code: PgSqlErrorCode) -> String {
 
 /// Runs one replay statement in a subtransaction: on error the subtransaction is rolled
 /// back, the replay transaction goes on, and the error's (SQLSTATE, message) is returned.
-fn try_statement(sql: &str, param: &str) -> Result<(), (String, String)> {
-    try_all(&[(sql, param)])
+fn try_statement(owner: pg_sys::Oid, sql: &str, param: &str) -> Result<(), (String, String)> {
+    try_all(owner, &[(sql, param)])
 }
 
-fn try_statements(statements: &[Statement]) -> Result<(), (String, String)> {
+fn try_statements(owner: pg_sys::Oid, statements: &[Statement]) -> Result<(), (String, String)> {
     let list: Vec<(&str, &str)> = statements
         .iter()
         .map(|s| (s.sql.as_str(), s.text.as_str()))
         .collect();
-    try_all(&list)
+    try_all(owner, &list)
+}
+
+/// The roles replay acts as on the destination: each table's owner, and the schema's owner
+/// for tables that do not exist yet. The worker is a superuser; a trigger, a default or an
+/// index expression on a destination table runs with the privileges of whoever changes the
+/// table, so changing it as its owner keeps its owner from borrowing the worker's (as
+/// PostgreSQL's own logical replication does).
+pub struct Owners {
+    tables: HashMap<String, pg_sys::Oid>,
+    schema: pg_sys::Oid,
+}
+
+impl Owners {
+    pub fn read(src: &Source) -> Owners {
+        let schema = query_opt::<pg_sys::Oid>(
+            "SELECT oid FROM pg_namespace WHERE nspname = $1",
+            &[src.dest_schema.as_str().into()],
+        );
+        let schema_owner = query_opt::<pg_sys::Oid>(
+            "SELECT nspowner FROM pg_namespace WHERE nspname = $1",
+            &[src.dest_schema.as_str().into()],
+        )
+        .unwrap_or(pg_sys::BOOTSTRAP_SUPERUSERID.into());
+        let tables = match schema {
+            None => HashMap::new(),
+            Some(ns) => Spi::connect(|c| {
+                c.select(
+                    "SELECT relname::text, relowner FROM pg_class WHERE relnamespace = $1 AND relkind IN ('r', 'p')",
+                    None,
+                    &[ns.into()],
+                )?
+                .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<String>(1)?.unwrap_or_default(), r.get::<pg_sys::Oid>(2)?.unwrap_or(schema_owner))))
+                .collect::<Result<HashMap<_, _>, _>>()
+            })
+            .expect("table owners read"),
+        };
+        Owners {
+            tables,
+            schema: schema_owner,
+        }
+    }
+
+    pub fn of(&self, table: &str) -> pg_sys::Oid {
+        self.tables.get(table).copied().unwrap_or(self.schema)
+    }
+}
+
+/// Runs `f` as `role`, in a security-restricted operation (no SET ROLE and the like from what
+/// it runs). Call inside a subtransaction: an error there restores the user on rollback.
+fn as_role<R>(role: pg_sys::Oid, f: impl FnOnce() -> R) -> R {
+    let (mut user, mut context) = (pg_sys::Oid::INVALID, 0);
+    // SAFETY: plain reads and writes of the backend's current user, as PostgreSQL's
+    // SwitchToUntrustedUser does; restored below, and by subtransaction abort on error
+    unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
+        pg_sys::SetUserIdAndSecContext(
+            role,
+            context
+                | (pg_sys::SECURITY_LOCAL_USERID_CHANGE | pg_sys::SECURITY_RESTRICTED_OPERATION)
+                    as i32,
+        );
+    }
+    let r = f();
+    // SAFETY: as above
+    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
+    r
 }
 
 /// Runs the statements, each with its JSON parameter as text, in one subtransaction: all of
 /// them, or none (SQLSTATE and message).
-fn try_all(statements: &[(&str, &str)]) -> Result<(), (String, String)> {
+fn try_all(owner: pg_sys::Oid, statements: &[(&str, &str)]) -> Result<(), (String, String)> {
     subtransaction(|| {
-        for (sql, param) in statements {
-            // text: `$1::jsonb` in the statement parses it once, in PostgreSQL
-            Spi::run_with_args(sql, &[(*param).into()])
-                .map_err(|e| ("XX000".to_string(), e.to_string()))?;
-        }
-        Ok(())
+        as_role(owner, || {
+            for (sql, param) in statements {
+                // text: `$1::jsonb` in the statement parses it once, in PostgreSQL
+                Spi::run_with_args(sql, &[(*param).into()])
+                    .map_err(|e| ("XX000".to_string(), e.to_string()))?;
+            }
+            Ok(())
+        })
     })
 }
 
@@ -349,11 +417,12 @@ fn apply_in_order(
     src: &Source,
     batch_id: i64,
     table: &str,
+    owner: pg_sys::Oid,
     statements: &[Statement],
 ) -> (i64, i64) {
     let (mut applied, mut skipped) = (0i64, 0i64);
     for s in statements {
-        if try_statement(&s.sql, &s.text).is_ok() {
+        if try_statement(owner, &s.sql, &s.text).is_ok() {
             applied += s.rows as i64;
             continue;
         }
@@ -368,7 +437,7 @@ fn apply_in_order(
             } else {
                 row.clone()
             };
-            match try_statement(&s.sql, &one.to_string()) {
+            match try_statement(owner, &s.sql, &one.to_string()) {
                 Ok(()) => applied += 1,
                 Err((sqlstate, reason)) => {
                     // an update's row comes as {"new": .., "old": ..}
@@ -452,6 +521,7 @@ fn shape_of(src: &Source, columns: HashMap<String, Vec<String>>) -> Shape {
 /// applied, rows set aside).
 fn run_units(src: &Source, batch_id: i64, units: &[Unit]) -> (i64, i64) {
     let (mut applied, mut skipped) = (0i64, 0i64);
+    let owners = Owners::read(src);
     for unit in units {
         let (table, fallback, statements) = match unit {
             Unit::Net {
@@ -459,7 +529,7 @@ fn run_units(src: &Source, batch_id: i64, units: &[Unit]) -> (i64, i64) {
                 statements,
                 target,
                 events,
-            } => match try_statements(statements) {
+            } => match try_statements(owners.of(table), statements) {
                 Ok(()) => {
                     applied += events.len() as i64;
                     continue;
@@ -471,7 +541,13 @@ fn run_units(src: &Source, batch_id: i64, units: &[Unit]) -> (i64, i64) {
             },
             Unit::Ordered { table, statements } => (table, Vec::new(), Some(statements)),
         };
-        let (a, s) = apply_in_order(src, batch_id, table, statements.unwrap_or(&fallback));
+        let (a, s) = apply_in_order(
+            src,
+            batch_id,
+            table,
+            owners.of(table),
+            statements.unwrap_or(&fallback),
+        );
         applied += a;
         skipped += s;
     }
@@ -616,11 +692,18 @@ fn replay_statement(src: &Source, batch_id: i64, e: &LogRow) -> bool {
     let data = e.data.clone().unwrap_or(Json::Null);
     let mysql = data["mysql"].as_str().unwrap_or_default().to_string();
     let outcome = match (&e.query, data.get("error")) {
-        (Some(sql), None) => subtransaction(|| {
-            Spi::run(sql).map_err(|e| ("XX000".to_string(), e.to_string()))?;
-            register(src, &data["registrations"]);
-            Ok(())
-        }),
+        (Some(sql), None) => {
+            // as the owner of the table it changes (the schema's owner for a new table)
+            let owner = Owners::read(src).of(data["registrations"][0]["renamed_from"]
+                .as_str()
+                .unwrap_or(&e.table));
+            subtransaction(|| {
+                as_role(owner, || Spi::run(sql))
+                    .map_err(|e| ("XX000".to_string(), e.to_string()))?;
+                register(src, &data["registrations"]);
+                Ok(())
+            })
+        }
         (_, err) => {
             let err = err.cloned().unwrap_or(Json::Null);
             let text = |k: &str| err[k].as_str().map(str::to_string);

@@ -84,3 +84,80 @@ fn a_monitoring_role_never_sees_the_password() {
         "TopSecret42"
     );
 }
+
+/// The worker is a superuser. A destination table's owner who puts a trigger on it must not get
+/// the worker's privileges through it: replay changes each table as its owner, in a
+/// security-restricted operation (as PostgreSQL's own logical replication does). A trigger that
+/// only records who runs it works; one that tries to make its owner a superuser or to read the
+/// MySQL password fails, its rows go to show_errors with the reason, and the worker goes on.
+#[test]
+fn a_trigger_on_a_destination_table_runs_as_the_tables_owner() {
+    mariadb(
+        "DROP DATABASE IF EXISTS it_trig; CREATE DATABASE it_trig;
+             CREATE TABLE it_trig.t (id INT PRIMARY KEY, v INT NOT NULL);
+             CREATE TABLE it_trig.u (id INT PRIMARY KEY, v INT NOT NULL);",
+    );
+    let mut c = db_with_extension("sec_trigger");
+    c.execute(
+        "SELECT chameleon.add_source('t', 'it_trig', $1)",
+        &[&mysql_url("it_trig")],
+    )
+    .unwrap();
+    c.batch_execute(
+        "SELECT chameleon.init_replica('t');
+         DO $$ BEGIN CREATE ROLE chameleon_dest_owner NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+         ALTER ROLE chameleon_dest_owner NOSUPERUSER;
+         ALTER SCHEMA it_trig OWNER TO chameleon_dest_owner;
+         ALTER TABLE it_trig.t OWNER TO chameleon_dest_owner;
+         ALTER TABLE it_trig.u OWNER TO chameleon_dest_owner;
+         SET ROLE chameleon_dest_owner;
+         CREATE TABLE it_trig.audit (who text, n int);
+         CREATE FUNCTION it_trig.record() RETURNS trigger LANGUAGE plpgsql AS
+           $$BEGIN INSERT INTO it_trig.audit VALUES (current_user, NEW.id); RETURN NEW; END$$;
+         CREATE TRIGGER record BEFORE INSERT ON it_trig.t FOR EACH ROW EXECUTE FUNCTION it_trig.record();
+         CREATE FUNCTION it_trig.escalate() RETURNS trigger LANGUAGE plpgsql AS
+           $$BEGIN
+               IF NEW.id % 2 = 0 THEN ALTER ROLE chameleon_dest_owner SUPERUSER;
+               ELSE INSERT INTO it_trig.audit SELECT t_mysql_password, NEW.id FROM sch_chameleon.t_source_secrets; END IF;
+               RETURN NEW;
+             END$$;
+         CREATE TRIGGER escalate BEFORE INSERT ON it_trig.u FOR EACH ROW EXECUTE FUNCTION it_trig.escalate();
+         RESET ROLE;
+         SELECT chameleon.start_replica('t');",
+    )
+    .unwrap();
+    mariadb("INSERT INTO it_trig.t SELECT seq, seq FROM mysql.seq_1_to_20; INSERT INTO it_trig.u SELECT seq, seq FROM mysql.seq_1_to_10;
+             INSERT INTO it_trig.t VALUES (21, 21);");
+    caught_up(&mut c);
+    // the recording trigger ran, as the table's owner
+    let who: Vec<(String, i64)> = c
+        .query("SELECT who, count(*) FROM it_trig.audit GROUP BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(who, [("chameleon_dest_owner".to_string(), 21)]);
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_trig.t"), 21);
+    // the escalating one failed for every row: no superuser, no password, rows set aside
+    assert!(!one::<bool>(
+        &mut c,
+        "SELECT rolsuper FROM pg_roles WHERE rolname = 'chameleon_dest_owner'"
+    ));
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_trig.u"), 0);
+    let refused: Vec<(String, i64)> = c
+        .query("SELECT sqlstate, count(*) FROM chameleon.show_errors() WHERE table_name = 'u' GROUP BY 1 ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        refused,
+        [("42501".to_string(), 10)],
+        "permission denied, each row"
+    );
+    assert!(
+        one::<String>(&mut c, "SELECT status FROM chameleon.show_status()").starts_with("running")
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('t')")
+        .unwrap();
+}

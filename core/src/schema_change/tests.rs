@@ -333,3 +333,51 @@ fn dump_corpus() {
         }
     }
 }
+
+#[test]
+fn character_sets_follow_columns_and_tables() {
+    let mut m = model();
+    apply(&mut m, "CREATE TABLE l (id INT PRIMARY KEY, a VARCHAR(10), b TEXT CHARACTER SET utf8mb4, n INT) ENGINE=InnoDB DEFAULT CHARSET=latin1");
+    let cs: Vec<Option<&str>> = m.tables["l"]
+        .columns
+        .iter()
+        .map(|c| c.charset.as_deref())
+        .collect();
+    assert_eq!(cs, [None, Some("latin1"), Some("utf8mb4"), None]);
+    apply(
+        &mut m,
+        "ALTER TABLE l ADD COLUMN c CHAR(3) CHARACTER SET cp1251, ADD COLUMN d TEXT",
+    );
+    assert_eq!(m.tables["l"].columns[4].charset.as_deref(), Some("cp1251"));
+    assert_eq!(
+        m.tables["l"].columns[5].charset.as_deref(),
+        Some("latin1"),
+        "the table's default"
+    );
+    // the text is in utf8mb4 from then on: the binlog carries it so
+    let t = apply(
+        &mut m,
+        "ALTER TABLE l CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+    );
+    assert!(t.statements.is_empty());
+    let cs: Vec<Option<&str>> = m.tables["l"]
+        .columns
+        .iter()
+        .map(|c| c.charset.as_deref())
+        .collect();
+    assert_eq!(
+        cs,
+        [
+            None,
+            Some("utf8mb4"),
+            Some("utf8mb4"),
+            None,
+            Some("utf8mb4"),
+            Some("utf8mb4")
+        ]
+    );
+    assert_eq!(
+        ignored(&mut m, "ALTER TABLE l ENGINE = InnoDB"),
+        "ignored: ENGINE = InnoDB"
+    );
+}
