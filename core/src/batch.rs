@@ -193,7 +193,8 @@ fn image(
             })?,
             Some(t) => Json::String(t),
         };
-        obj.insert(my.name.clone(), value);
+        // keyed as PostgreSQL names the column (63 bytes at most)
+        obj.insert(pg.name.clone(), value);
     }
     Ok(Json::Object(obj))
 }

@@ -31,14 +31,15 @@ fn mysql_ident(s: &str) -> String {
 pub fn run_reader(
     mut conn: mysql::Conn,
     db: &str,
-    tables: Vec<(String, Vec<PgColumn>)>,
+    tables: Vec<(String, Vec<String>, Vec<PgColumn>)>,
     tx: SyncSender<Msg>,
 ) {
-    for (table, cols) in tables {
+    for (table, names, cols) in tables {
         let select = format!(
             "SELECT {} FROM {}.{}",
-            cols.iter()
-                .map(|c| mysql_ident(&c.name))
+            names
+                .iter()
+                .map(|c| mysql_ident(c))
                 .collect::<Vec<_>>()
                 .join(", "),
             mysql_ident(db),

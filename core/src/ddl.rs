@@ -10,11 +10,20 @@ fn qualified(schema: &str, name: &str) -> String {
 
 /// A name PostgreSQL keeps whole: at most 63 bytes, cut on a character boundary.
 pub fn pg_name(s: &str) -> String {
-    let mut end = s.len().min(63);
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    crate::names::pg_truncated(s).to_string()
+}
+
+/// The name of something that belongs to a table (`<table>_pkey`, `<table>_<index>`,
+/// `<table>_<column>_seq`): within 63 bytes, the table's part cut first (to no less than 31
+/// bytes) so that it never ends up the table's own name, as PostgreSQL's own naming does.
+pub fn derived_name(table: &str, suffix: &str) -> String {
+    if table.len() + 1 + suffix.len() <= 63 {
+        return format!("{table}_{suffix}");
     }
-    s[..end].to_string()
+    let table =
+        crate::names::pg_truncated_to(table, (63 - 1usize).saturating_sub(suffix.len()).max(31));
+    let suffix = crate::names::pg_truncated_to(suffix, 63 - 1 - table.len());
+    format!("{table}_{suffix}")
 }
 
 /// CREATE TABLE with columns, types, NOT NULL and defaults, no keys yet.
@@ -62,7 +71,7 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for c in cols.iter().filter(|c| c.auto_increment) {
-        let seq = pg_name(&format!("{}_{}_seq", t.name, c.name));
+        let seq = derived_name(&t.name, &format!("{}_seq", c.name));
         let qseq = qualified(schema, &seq);
         out.push(PostLoad {
             kind: "sequence",
@@ -78,7 +87,7 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
     }
     for c in cols {
         if let Some(check) = &c.check {
-            let name = pg_name(&format!("{}_{}_check", t.name, c.name));
+            let name = derived_name(&t.name, &format!("{}_check", c.name));
             out.push(PostLoad {
                 kind: "check",
                 sql: format!(
@@ -98,7 +107,7 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
             continue;
         }
         if i.primary {
-            let name = pg_name(&format!("{}_pkey", t.name));
+            let name = derived_name(&t.name, "pkey");
             out.push(PostLoad {
                 kind: "primary",
                 sql: format!(
@@ -110,7 +119,7 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
             });
         } else {
             // MySQL index names are per table, PostgreSQL's per schema: prefix the table
-            let name = pg_name(&format!("{}_{}", t.name, i.name));
+            let name = derived_name(&t.name, &i.name);
             out.push(PostLoad {
                 kind: if i.unique { "unique" } else { "index" },
                 sql: format!(

@@ -5,6 +5,49 @@ use crate::error::{Error, Result};
 /// PostgreSQL's identifier limit (NAMEDATALEN - 1).
 pub const MAX_IDENT_BYTES: usize = 63;
 
+/// A name as PostgreSQL keeps it: at most 63 bytes, cut on a character boundary (longer
+/// names are truncated by PostgreSQL itself, with a NOTICE).
+pub fn pg_truncated(s: &str) -> &str {
+    pg_truncated_to(s, MAX_IDENT_BYTES)
+}
+
+/// `s` cut to at most `bytes` bytes on a character boundary.
+pub fn pg_truncated_to(s: &str, bytes: usize) -> &str {
+    let mut end = s.len().min(bytes);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// MySQL allows 64 characters (up to 256 bytes), PostgreSQL 63 bytes: two MySQL names that
+/// truncate to the same PostgreSQL name cannot both be replicated. `what` is "table" or
+/// "column", `place` where they are ("database shop", "table orders").
+pub fn check_truncation<'a>(
+    what: &str,
+    place: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for n in names {
+        if let Some(first) = seen.insert(pg_truncated(n), n) {
+            if first != n {
+                return Err(Error::new(
+                    crate::error::SqlState::DuplicateObject,
+                    format!("{what}s \"{first}\" and \"{n}\" of {place} have the same PostgreSQL name \"{}\"", pg_truncated(n)),
+                )
+                .detail("PostgreSQL keeps the first 63 bytes of a name; MySQL allows 64 characters.")
+                .hint(if what == "table" {
+                    "Leave one of them out (alter_source(..., exclude_tables => ...)) or rename it on MySQL, then init_replica again."
+                } else {
+                    "Rename one of the columns on MySQL, or leave the table out with exclude_tables, then init_replica again."
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A source name shows up in worker names, NOTICEs and pg_stat_activity, so it is kept simple.
 pub fn validate_source_name(name: &str) -> Result<()> {
     let ok_chars = name
@@ -97,5 +140,51 @@ mod tests {
         );
         // the longest possible id still fits PostgreSQL's identifier limit
         assert!(log_table_pair(i64::MAX)[1].len() <= MAX_IDENT_BYTES);
+    }
+}
+
+#[cfg(test)]
+mod truncation_tests {
+    use super::*;
+
+    #[test]
+    fn derived_names_never_become_the_tables_own() {
+        let long = "é".repeat(40);
+        let pkey = crate::ddl::derived_name(&long, "pkey");
+        assert!(
+            pkey.len() <= 63 && pkey.ends_with("_pkey") && pkey != pg_truncated(&long),
+            "{pkey}"
+        );
+        assert_eq!(crate::ddl::derived_name("orders", "pkey"), "orders_pkey");
+        let ix = crate::ddl::derived_name(&long, &"i".repeat(64));
+        assert!(ix.len() <= 63 && ix.starts_with(&"é".repeat(15)), "{ix}");
+    }
+
+    #[test]
+    fn names_equal_after_63_bytes_clash() {
+        let long = "é".repeat(40);
+        assert_eq!(
+            pg_truncated(&format!("{long}_one")).len(),
+            62,
+            "cut on a character"
+        );
+        assert!(check_truncation("table", "database d", ["a", "b", "A"]).is_ok());
+        let e = check_truncation(
+            "table",
+            "database d",
+            [
+                format!("{long}_one").as_str(),
+                "x",
+                format!("{long}_two").as_str(),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(e.state.code(), "42710");
+        assert!(
+            e.message.contains("_one") && e.message.contains("_two"),
+            "{}",
+            e.message
+        );
+        assert!(e.hint.unwrap().contains("exclude_tables"));
     }
 }

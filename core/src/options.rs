@@ -81,7 +81,7 @@ pub fn default_server_id(system_identifier: i64, database_oid: u32, id_source: i
 /// Table lists name tables of the source database, without schema, as MySQL spells them.
 pub fn validate_table_list(what: &str, tables: &[String]) -> Result<()> {
     for t in tables {
-        if t.is_empty() || t.len() > 64 || t.contains('.') {
+        if t.is_empty() || t.chars().count() > 64 || t.contains('.') {
             return Err(Error::invalid(format!("invalid table name \"{t}\" in {what}"))
                 .detail("Table lists name tables of the source's MySQL database, without schema, 1 to 64 characters.")
                 .hint(format!("e.g. {what} => ARRAY['film', 'actor']")));

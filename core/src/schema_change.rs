@@ -24,7 +24,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer};
 
-use crate::ddl::{create_table, foreign_keys, pg_name, post_load, PostLoad};
+use crate::ddl::{create_table, derived_name, foreign_keys, pg_name, post_load, PostLoad};
 use crate::error::{Error, Result, SqlState};
 use crate::snapshot::{select_tables, ForeignKey, IndexDef, TableDef};
 use crate::types::{map_column, quote_ident, quote_literal, Kind, MysqlColumn, PgColumn};
@@ -786,6 +786,20 @@ impl Model {
             }
         };
         if matches!(out, Outcome::Apply(_)) {
+            // names PostgreSQL's 63-byte limit makes one cannot both be replicated
+            let place = format!("database \"{}\"", next.database);
+            crate::names::check_truncation(
+                "table",
+                &place,
+                next.tables.keys().map(String::as_str),
+            )?;
+            for t in next.tables.values() {
+                crate::names::check_truncation(
+                    "column",
+                    &format!("table \"{}\"", t.name),
+                    t.columns.iter().map(|c| c.name.as_str()),
+                )?;
+            }
             *self = next;
         }
         Ok(out)
@@ -1134,7 +1148,7 @@ impl Model {
                         index_type: "BTREE".into(),
                     },
                 );
-                Ok(Some(pg_name(&format!("{}_pkey", t.name))))
+                Ok(Some(derived_name(&t.name, "pkey")))
             }
             TableConstraint::Unique(u) => {
                 let cols = canonical_all(t, index_columns(&u.columns)?);
@@ -1151,7 +1165,7 @@ impl Model {
                     columns: cols,
                     index_type: "BTREE".into(),
                 });
-                Ok(Some(pg_name(&format!("{}_{}", t.name, name))))
+                Ok(Some(derived_name(&t.name, &name)))
             }
             TableConstraint::Index(ix) => {
                 let cols = canonical_all(t, index_columns(&ix.columns)?);
@@ -1167,7 +1181,7 @@ impl Model {
                     columns: cols,
                     index_type: "BTREE".into(),
                 });
-                Ok(Some(pg_name(&format!("{}_{}", t.name, name))))
+                Ok(Some(derived_name(&t.name, &name)))
             }
             TableConstraint::FulltextOrSpatial(f) => {
                 let cols = canonical_all(t, index_columns(&f.columns)?);
@@ -1244,15 +1258,15 @@ impl Model {
                         t.statements.push(format!(
                             "ALTER SEQUENCE {}.{} RENAME TO {}",
                             quote_ident(&self.dest),
-                            quote_ident(&pg_name(&format!("{o}_{}_seq", c.name))),
-                            quote_ident(&pg_name(&format!("{n}_{}_seq", c.name)))
+                            quote_ident(&derived_name(&o, &format!("{}_seq", c.name))),
+                            quote_ident(&derived_name(&n, &format!("{}_seq", c.name)))
                         ));
                     }
                     if c.data_type == "enum" {
                         t.statements.push(format!(
                             "ALTER TABLE {nrel} RENAME CONSTRAINT {} TO {}",
-                            quote_ident(&pg_name(&format!("{o}_{}_check", c.name))),
-                            quote_ident(&pg_name(&format!("{n}_{}_check", c.name)))
+                            quote_ident(&derived_name(&o, &format!("{}_check", c.name))),
+                            quote_ident(&derived_name(&n, &format!("{}_check", c.name)))
                         ));
                     }
                 }
@@ -1317,8 +1331,8 @@ impl Model {
                         out.statements.push(format!(
                             "ALTER INDEX {}.{} RENAME TO {}",
                             quote_ident(&self.dest),
-                            quote_ident(&pg_name(&format!("{table}_{}", i.name))),
-                            quote_ident(&pg_name(&format!("{table}_{b}")))
+                            quote_ident(&derived_name(&table, &i.name)),
+                            quote_ident(&derived_name(&table, &b))
                         ));
                     }
                     i.name = b;
@@ -1470,7 +1484,7 @@ impl Model {
                                     .indexes
                                     .iter()
                                     .filter(|i| !known.contains(&i.name))
-                                    .map(|i| pg_name(&format!("{table}_{}", i.name)))
+                                    .map(|i| derived_name(&table, &i.name))
                                     .collect();
                                 out.statements.extend(
                                     post.into_iter()
@@ -1615,15 +1629,15 @@ impl Model {
         if auto {
             out.statements.push(format!(
                 "ALTER SEQUENCE {schema}.{} RENAME TO {}",
-                quote_ident(&pg_name(&format!("{table}_{old}_seq"))),
-                quote_ident(&pg_name(&format!("{table}_{new}_seq")))
+                quote_ident(&derived_name(&table, &format!("{old}_seq"))),
+                quote_ident(&derived_name(&table, &format!("{new}_seq")))
             ));
         }
         if enumerated {
             out.statements.push(format!(
                 "ALTER TABLE {rel} RENAME CONSTRAINT {} TO {}",
-                quote_ident(&pg_name(&format!("{table}_{old}_check"))),
-                quote_ident(&pg_name(&format!("{table}_{new}_check")))
+                quote_ident(&derived_name(&table, &format!("{old}_check"))),
+                quote_ident(&derived_name(&table, &format!("{new}_check")))
             ));
         }
         let swap = |cols: &mut Vec<String>| {
@@ -1663,13 +1677,13 @@ impl Model {
         if i.primary {
             out.statements.push(format!(
                 "ALTER TABLE {rel} DROP CONSTRAINT {}",
-                quote_ident(&pg_name(&format!("{table}_pkey")))
+                quote_ident(&derived_name(&table, "pkey"))
             ));
         } else if i.index_type != "FULLTEXT" && i.index_type != "SPATIAL" {
             out.statements.push(format!(
                 "DROP INDEX {}.{}",
                 quote_ident(&self.dest),
-                quote_ident(&pg_name(&format!("{table}_{}", i.name)))
+                quote_ident(&derived_name(&table, &i.name))
             ));
         }
         Ok(())
@@ -1715,7 +1729,7 @@ impl Model {
         if let Some(check) = &pg.check {
             out.statements.push(format!(
                 "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({check})",
-                quote_ident(&pg_name(&format!("{table}_{}_check", pg.name)))
+                quote_ident(&derived_name(&table, &format!("{}_check", pg.name)))
             ));
         }
         let t = self.tables.get_mut(table).expect("present");
@@ -1734,7 +1748,7 @@ impl Model {
                     });
                     out.statements.push(format!(
                         "CREATE UNIQUE INDEX {} ON {rel} ({})",
-                        quote_ident(&pg_name(&format!("{table}_{n}"))),
+                        quote_ident(&derived_name(&table, &n)),
                         quote_ident(&name)
                     ));
                 }
@@ -1756,7 +1770,7 @@ impl Model {
                     );
                     out.statements.push(format!(
                         "ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({})",
-                        quote_ident(&pg_name(&format!("{table}_pkey"))),
+                        quote_ident(&derived_name(&table, "pkey")),
                         quote_ident(&name)
                     ));
                 }
@@ -1813,13 +1827,13 @@ impl Model {
                 out.statements.push(if i.primary {
                     format!(
                         "ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({cols})",
-                        quote_ident(&pg_name(&format!("{table}_pkey")))
+                        quote_ident(&derived_name(&table, "pkey"))
                     )
                 } else {
                     format!(
                         "CREATE {}INDEX {} ON {rel} ({cols})",
                         if i.unique { "UNIQUE " } else { "" },
-                        quote_ident(&pg_name(&format!("{table}_{}", i.name)))
+                        quote_ident(&derived_name(&table, &i.name))
                     )
                 });
             }
@@ -1868,7 +1882,7 @@ impl Model {
             out.statements.push(format!(
                 "DROP SEQUENCE IF EXISTS {}.{}",
                 quote_ident(&self.dest),
-                quote_ident(&pg_name(&format!("{table}_{}_seq", before.name)))
+                quote_ident(&derived_name(&table, &format!("{}_seq", before.name)))
             ));
         }
         if after.name != before.name {
@@ -1882,7 +1896,7 @@ impl Model {
         if before.data_type == "enum" {
             out.statements.push(format!(
                 "ALTER TABLE {rel} DROP CONSTRAINT IF EXISTS {}",
-                quote_ident(&pg_name(&format!("{table}_{}_check", before.name)))
+                quote_ident(&derived_name(&table, &format!("{}_check", before.name)))
             ));
         }
         let now = self.pg_column(table, &after)?;
@@ -1928,7 +1942,7 @@ impl Model {
         if let Some(check) = &now.check {
             out.statements.push(format!(
                 "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({check})",
-                quote_ident(&pg_name(&format!("{table}_{}_check", after.name)))
+                quote_ident(&derived_name(&table, &format!("{}_check", after.name)))
             ));
         }
         let t = self.tables.get_mut(table).expect("present");

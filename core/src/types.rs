@@ -202,7 +202,8 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
         format!("{} IN ({})", quote_ident(&c.name), vals.join(", "))
     });
     Ok(PgColumn {
-        name: c.name.clone(),
+        // PostgreSQL keeps 63 bytes of a name (MySQL allows 64 characters)
+        name: crate::names::pg_truncated(&c.name).to_string(),
         default: translate_default(c, kind),
         sql_type,
         kind,

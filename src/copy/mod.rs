@@ -104,6 +104,21 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
         })
         .collect();
 
+    // names PostgreSQL's 63-byte limit would make one: refused before anything changes
+    chameleon_core::names::check_truncation(
+        "table",
+        &format!("database \"{}\"", s.conn.database),
+        mapped.iter().map(|(t, _)| t.name.as_str()),
+    )
+    .or_raise();
+    for (t, _) in &mapped {
+        chameleon_core::names::check_truncation(
+            "column",
+            &format!("table \"{}\"", t.name),
+            t.columns.iter().map(|c| c.name.as_str()),
+        )
+        .or_raise();
+    }
     prepare_destination(src.id, &dest);
     for (t, cols) in &mapped {
         Spi::run(&ddl::create_table(&dest, &t.name, cols)).or_raise();
@@ -111,9 +126,15 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
 
     // rows: a reader thread streams from the snapshot, this backend COPYs
     let (tx, rx) = std::sync::mpsc::sync_channel(8);
-    let work: Vec<(String, Vec<PgColumn>)> = mapped
+    let work: Vec<(String, Vec<String>, Vec<PgColumn>)> = mapped
         .iter()
-        .map(|(t, c)| (t.name.clone(), c.clone()))
+        .map(|(t, c)| {
+            (
+                t.name.clone(),
+                t.columns.iter().map(|m| m.name.clone()).collect(),
+                c.clone(),
+            )
+        })
         .collect();
     let db = s.conn.database.clone();
     let reader_thread = std::thread::Builder::new()

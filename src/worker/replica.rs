@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use chameleon_core::batch::{Batch, BatchBuilder, Columns, LogRows, StatementEvent};
 use chameleon_core::binlog::{BinlogReader, Position};
 use chameleon_core::conn::MysqlConn;
+use chameleon_core::names::pg_truncated;
 use chameleon_core::replay::{plan_batch, Target, Unit};
 use chameleon_core::schema_change::{Model, Outcome, Registration, Translation};
 use chameleon_core::snapshot::{read_tables, select_tables, TableDef};
@@ -127,8 +128,13 @@ impl TableDefs {
                         Target {
                             schema: self.model.dest.clone(),
                             table: table.clone(),
-                            key: pkey.clone(),
-                            columns: def.columns.iter().map(|c| c.name.clone()).collect(),
+                            // row images are keyed by PostgreSQL's names (63 bytes at most)
+                            key: pkey.iter().map(|k| pg_truncated(k).to_string()).collect(),
+                            columns: def
+                                .columns
+                                .iter()
+                                .map(|c| pg_truncated(&c.name).to_string())
+                                .collect(),
                         },
                     );
                 }

@@ -15,6 +15,8 @@ use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::Value as Json;
 
+use chameleon_core::names::pg_truncated;
+
 use crate::catalog::{self, query_column, query_opt, write_opt, Layout};
 
 /// What the worker knows of its source.
@@ -505,9 +507,18 @@ fn shape_of(src: &Source, columns: HashMap<String, Vec<String>>) -> Shape {
             .map(|(table, columns)| {
                 let target = Target {
                     schema: src.dest_schema.clone(),
-                    key: keys.get(&table).cloned().unwrap_or_default(),
+                    // row images are keyed by PostgreSQL's names (63 bytes at most)
+                    key: keys
+                        .get(&table)
+                        .into_iter()
+                        .flatten()
+                        .map(|k| pg_truncated(k).to_string())
+                        .collect(),
                     table: table.clone(),
-                    columns,
+                    columns: columns
+                        .iter()
+                        .map(|c| pg_truncated(c).to_string())
+                        .collect(),
                 };
                 (table, target)
             })
