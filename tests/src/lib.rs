@@ -416,3 +416,93 @@ pub fn extversion(c: &mut Client) -> String {
         "SELECT extversion FROM pg_extension WHERE extname = 'chameleon'",
     )
 }
+
+/// A TCP relay to the private MariaDB whose link can be cut: while cut, every relayed
+/// connection is closed and new ones are closed as soon as they arrive (what a network outage
+/// looks like to the worker), without privileges or firewall rules.
+pub struct Relay {
+    pub port: u16,
+    cut: Arc<std::sync::atomic::AtomicBool>,
+    open: Arc<Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    pub fn start() -> Relay {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::Ordering;
+        let target: u16 = std::env::var("CHAMELEON_MYPORT")
+            .unwrap_or_else(|_| "33069".into())
+            .parse()
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (c, o) = (cut.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if c.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(std::net::Shutdown::Both);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                let pipe = |mut from: TcpStream, mut to: TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                        let _ = from.shutdown(std::net::Shutdown::Both);
+                    });
+                };
+                let mut list = o.lock().unwrap();
+                list.extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        Relay { port, cut, open }
+    }
+
+    /// Cuts the link: open connections are closed, new ones refused until `restore`.
+    pub fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.open.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn restore(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// The URL of database `db` through the relay.
+    pub fn url(&self, db: &str) -> String {
+        let pw = std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into());
+        format!(
+            "mysql://usr_replica:{pw}@127.0.0.1:{}/{db}?prefer_socket=false",
+            self.port
+        )
+    }
+}
+
+/// A small deterministic pseudo-random sequence (no crate needed): moments of faults.
+pub struct Moments(u64);
+
+impl Moments {
+    pub fn new(seed: u64) -> Moments {
+        Moments(seed | 1)
+    }
+    /// A duration in [lo, hi) milliseconds.
+    pub fn next_ms(&mut self, lo: u64, hi: u64) -> std::time::Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        std::time::Duration::from_millis(lo + self.0 % (hi - lo))
+    }
+}
+
+/// CHAMELEON_SOAK=1: the long mode of the fault suite (scripts/soak); otherwise the short one.
+pub fn soak() -> bool {
+    std::env::var("CHAMELEON_SOAK").is_ok_and(|v| v == "1")
+}
