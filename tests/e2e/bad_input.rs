@@ -198,3 +198,87 @@ fn names_that_postgresql_would_cut_to_one_are_refused() {
     assert!(reason.contains("_a") && reason.contains("_b"), "{reason}");
     assert!(query.contains("ADD COLUMN"), "{query}");
 }
+
+/// The worker's peak resident memory so far (VmHWM), in MB.
+fn peak_mb(c: &mut Client) -> u64 {
+    let pid: i32 = one(c, "SELECT worker_pid FROM chameleon.show_status()");
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024
+}
+
+/// Big values and big transactions: a 64 MiB BLOB, and one MySQL transaction of 100,000 rows
+/// (1,000,000 in the long mode: CHAMELEON_SOAK=1). A batch ends only where a transaction does,
+/// so the whole transaction is one batch; both arrive whole and equal.
+#[test]
+fn a_64_mib_blob_and_a_big_transaction_arrive_whole() {
+    let rows: i64 = if soak() { 1_000_000 } else { 100_000 };
+    mariadb(
+        "SET GLOBAL max_allowed_packet = 1073741824;
+             DROP DATABASE IF EXISTS it_big; CREATE DATABASE it_big;
+             CREATE TABLE it_big.t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(20));
+             CREATE TABLE it_big.b (id INT PRIMARY KEY, data LONGBLOB);",
+    );
+    let mut c = db_with_extension("bad_big");
+    c.execute(
+        "SELECT chameleon.add_source('g', 'it_big', $1)",
+        &[&mysql_url("it_big")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('g'); SELECT chameleon.start_replica('g')")
+        .unwrap();
+    streaming(&mut c);
+    let t0 = std::time::Instant::now();
+    mariadb("INSERT INTO it_big.b VALUES (1, REPEAT(x'00FF10', 22369622)), (2, x'')");
+    caught_up(&mut c);
+    let blob = t0.elapsed();
+    let my = mariadb("SELECT LENGTH(data), MD5(data) FROM it_big.b WHERE id = 1");
+    let r = c
+        .query_one(
+            "SELECT length(data)::text || E'\\t' || md5(data) FROM it_big.b WHERE id = 1",
+            &[],
+        )
+        .unwrap();
+    assert_eq!(r.get::<_, String>(0), my, "the 64 MiB value, byte for byte");
+    assert!(my.starts_with("67108866\t"));
+    let after_blob = peak_mb(&mut c);
+
+    let t0 = std::time::Instant::now();
+    mariadb(&format!(
+        "INSERT INTO it_big.t SELECT seq, seq, 'row' FROM mysql.seq_1_to_{rows}"
+    ));
+    caught_up(&mut c);
+    let big = t0.elapsed();
+    let (m, p) = checksums(
+        &mut c,
+        "it_big",
+        "it_big",
+        "t",
+        "id",
+        &["id", "v", "s"],
+        &["id", "v", "s"],
+    );
+    assert_eq!(m, p);
+    assert_eq!(m.0, rows);
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT max(i_replayed) FROM sch_chameleon.t_replica_batch"
+        ),
+        rows,
+        "one batch"
+    );
+    assert!(
+        one::<String>(&mut c, "SELECT status FROM chameleon.show_status()").starts_with("running")
+    );
+    eprintln!(
+        "64 MiB BLOB replicated in {blob:.1?} (worker peak {after_blob} MB); a {rows}-row transaction in {big:.1?} (worker peak {} MB)",
+        peak_mb(&mut c)
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('g')")
+        .unwrap();
+}

@@ -23,6 +23,9 @@ fn a_role_without_grants_can_do_nothing() {
         "SELECT * FROM chameleon.show_status()",
         "SELECT * FROM chameleon.show_errors()",
         "SELECT chameleon.stop_replica('shop')",
+        "SELECT chameleon.start_replica('shop')",
+        "SELECT chameleon.init_replica('shop')",
+        "SELECT chameleon.enable_replica('shop')",
         "SELECT chameleon.drop_source('shop')",
         "SELECT chameleon.alter_source('shop', batch_size => 1)",
         "SELECT * FROM sch_chameleon.t_sources",
@@ -160,4 +163,83 @@ fn a_trigger_on_a_destination_table_runs_as_the_tables_owner() {
     );
     c.batch_execute("SELECT chameleon.stop_replica('t')")
         .unwrap();
+}
+
+/// The MySQL password never shows in what chameleon says: not in an error of add_source or
+/// alter_source, not in show_status while the worker cannot reach MySQL, not in the server
+/// log lines the worker writes, not in pg_stat_activity.
+#[test]
+fn the_password_shows_nowhere() {
+    let pw = "Pw4LeakCheck_9f3";
+    mariadb("DROP DATABASE IF EXISTS it_leak; CREATE DATABASE it_leak; CREATE TABLE it_leak.t (id INT PRIMARY KEY);");
+    let mut c = db_with_extension("sec_leak");
+    let unreachable = format!("mysql://usr_replica:{pw}@127.0.0.1:1/it_leak");
+    let e = c
+        .execute(
+            "SELECT chameleon.add_source('l', 'it_leak', $1)",
+            &[&unreachable],
+        )
+        .unwrap_err();
+    assert!(!describe(&e).contains(pw), "{}", describe(&e));
+    c.execute(
+        "SELECT chameleon.add_source('l', 'it_leak', $1)",
+        &[&mysql_url("it_leak")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('l')")
+        .unwrap();
+    // the server goes away: the worker retries and says why
+    c.execute(
+        "SELECT chameleon.alter_source('l', mysql_conn => $1, check_source => false)",
+        &[&unreachable],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.start_replica('l')")
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        let r = c.query_one("SELECT status, coalesce(last_error, ''), coalesce(mysql_conn, '') FROM chameleon.show_status()", &[]).unwrap();
+        let (status, err, url): (String, String, String) = (r.get(0), r.get(1), r.get(2));
+        assert!(!err.contains(pw) && !url.contains(pw), "{err} {url}");
+        if status.starts_with("running (reconnecting") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(30),
+            "{status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let activity: Vec<String> = c
+        .query("SELECT coalesce(application_name, '') || ' ' || coalesce(query, '') || ' ' || coalesce(backend_type, '') FROM pg_stat_activity", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(
+        activity.iter().any(|a| a.contains("chameleon")),
+        "{activity:?}"
+    );
+    assert!(
+        activity
+            .iter()
+            .all(|a| !a.contains(pw) || a.contains("pg_stat_activity")),
+        "{activity:?}"
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('l')")
+        .unwrap();
+    // the worker's log lines (the server log is the one scripts/env writes)
+    let dir = format!(
+        "{}/log",
+        std::env::var("CHAMELEON_PGDATA").expect("CHAMELEON_PGDATA")
+    );
+    let mut lines = 0;
+    for f in std::fs::read_dir(&dir).unwrap().flatten() {
+        let text = String::from_utf8_lossy(&std::fs::read(f.path()).unwrap()).into_owned();
+        for l in text.lines().filter(|l| l.contains("chameleon replica")) {
+            lines += 1;
+            assert!(!l.contains(pw), "{l}");
+        }
+    }
+    assert!(lines > 0, "the worker logged its retries");
 }
