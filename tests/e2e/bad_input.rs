@@ -4,11 +4,6 @@
 
 use chameleon_e2e::*;
 
-fn streaming(c: &mut Client) {
-    mariadb("CREATE DATABASE IF NOT EXISTS it_marker; CREATE TABLE IF NOT EXISTS it_marker.m (id INT); INSERT INTO it_marker.m VALUES (1);");
-    caught_up(c);
-}
-
 #[test]
 fn awkward_values_and_names_replicate_as_documented() {
     mariadb("DROP DATABASE IF EXISTS it_bad; CREATE DATABASE it_bad;

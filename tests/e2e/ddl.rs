@@ -68,13 +68,6 @@ fn rows(c: &mut Client, schema: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits until the source's worker streams: it has read the tables' shape, which at a start is
-/// MySQL's current one (docs/ddl.md, limits). A write elsewhere moves its position.
-fn streaming(c: &mut Client) {
-    mariadb("CREATE DATABASE IF NOT EXISTS it_marker; CREATE TABLE IF NOT EXISTS it_marker.m (id INT); INSERT INTO it_marker.m VALUES (1);");
-    caught_up(c);
-}
-
 #[test]
 fn the_corpus_replicates_and_equals_a_fresh_copy() {
     mariadb("DROP DATABASE IF EXISTS ddl_corpus; DROP DATABASE IF EXISTS ddl_other; CREATE DATABASE ddl_corpus; CREATE DATABASE ddl_other;

@@ -395,6 +395,13 @@ pub fn caught_up(c: &mut Client) {
     }
 }
 
+/// Waits until the source's worker streams: it has read the tables' shape, which a starting
+/// worker takes at its resume position. A write on another database moves its position.
+pub fn streaming(c: &mut Client) {
+    mariadb("CREATE DATABASE IF NOT EXISTS it_marker; CREATE TABLE IF NOT EXISTS it_marker.m (id INT); INSERT INTO it_marker.m VALUES (1);");
+    caught_up(c);
+}
+
 /// Waits until the (only) source has a worker (`present`) or none.
 pub fn wait_for_worker(c: &mut Client, present: bool) {
     let t0 = std::time::Instant::now();
