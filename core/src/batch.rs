@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::binlog::{Change, Position, RowChange, RowKind, TableInfo};
 use crate::error::{Error, Result, SqlState};
-use crate::types::{from_binlog, value_text, Kind, MysqlColumn, PgColumn};
+use crate::types::{from_binlog, text_changed, value_text, Kind, MysqlColumn, PgColumn};
 
 /// One row of a log table.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,6 +38,9 @@ pub struct Batch {
     pub rows: usize,
     pub ddl: usize,
     pub zero_dates: u64,
+    /// per table: values changed on their way (zero dates, NUL removed, invalid bytes
+    /// replaced; docs/types.md), in the rows this batch applies
+    pub changed: Vec<(String, u64)>,
 }
 
 /// A batch's log rows as columns (one entry per event, in order).
@@ -150,6 +153,9 @@ pub struct BatchBuilder {
     open: Vec<LogEvent>,
     open_rows: usize,
     zero_dates: u64,
+    /// values changed on their way, per table, in the transaction being read / committed ones
+    open_changed: std::collections::HashMap<String, u64>,
+    ready_changed: std::collections::HashMap<String, u64>,
     last_commit: Option<Position>,
     max_delay: Duration,
     /// when the first row of the coming batch arrived
@@ -174,13 +180,14 @@ fn image(
     for ((my, pg), v) in cols.iter().zip(values) {
         // a column the image does not carry stays out (MINIMAL images)
         let Some(v) = v else { continue };
+        let changed_text = text_changed(my, pg, &v);
         let (text, was_zero) = value_text(pg, &from_binlog(my, &pg.labels, v)).map_err(|e| {
             e.detail(format!(
                 "{}.{} column {}",
                 table.schema, table.name, my.name
             ))
         })?;
-        *zero += u64::from(was_zero);
+        *zero += u64::from(was_zero) + u64::from(changed_text);
         let value = match text {
             None => Json::Null,
             // a jsonb column takes the document itself, not a string holding it
@@ -209,6 +216,8 @@ impl BatchBuilder {
             open: Vec::new(),
             open_rows: 0,
             zero_dates: 0,
+            open_changed: Default::default(),
+            ready_changed: Default::default(),
             last_commit: None,
             max_delay: Duration::from_secs(3600),
             first_at: None,
@@ -236,6 +245,9 @@ impl BatchBuilder {
             rows: std::mem::take(&mut self.ready_rows),
             ddl: std::mem::take(&mut self.ready_ddl),
             zero_dates: std::mem::take(&mut self.zero_dates),
+            changed: std::mem::take(&mut self.ready_changed)
+                .into_iter()
+                .collect(),
         };
         self.last_commit = None;
         self.first_at = None;
@@ -256,6 +268,7 @@ impl BatchBuilder {
             Change::Begin { .. } => {
                 self.open.clear();
                 self.open_rows = 0;
+                self.open_changed.clear();
                 Ok(None)
             }
             Change::Rows {
@@ -268,14 +281,19 @@ impl BatchBuilder {
                     return Ok(None);
                 };
                 for RowChange { before, after } in rows {
-                    let mut zero = 0;
+                    // what changed is counted in the image the row is applied with
+                    let (mut in_before, mut in_after) = (0, 0);
                     let before = before
-                        .map(|b| image(&defs, b, &mut zero, &table))
+                        .map(|b| image(&defs, b, &mut in_before, &table))
                         .transpose()?;
                     let after = after
-                        .map(|a| image(&defs, a, &mut zero, &table))
+                        .map(|a| image(&defs, a, &mut in_after, &table))
                         .transpose()?;
-                    self.zero_dates += zero;
+                    let changed = if after.is_some() { in_after } else { in_before };
+                    self.zero_dates += changed;
+                    if changed > 0 {
+                        *self.open_changed.entry(table.name.clone()).or_default() += changed;
+                    }
                     let (kind, data, identity) = match kind {
                         RowKind::Insert => ("insert", after, None),
                         RowKind::Update => ("update", after, before),
@@ -304,6 +322,9 @@ impl BatchBuilder {
                 }
                 self.ready.append(&mut self.open);
                 self.ready_rows += std::mem::take(&mut self.open_rows);
+                for (t, n) in self.open_changed.drain() {
+                    *self.ready_changed.entry(t).or_default() += n;
+                }
                 self.last_commit = Some(next.clone());
                 let waited = self.first_at.is_some_and(|t| t.elapsed() >= self.max_delay);
                 if self.ready_rows >= self.batch_size || (waited && !self.ready.is_empty()) {
@@ -322,6 +343,7 @@ impl BatchBuilder {
                 // new shape
                 self.open.clear();
                 self.open_rows = 0;
+                self.open_changed.clear();
                 let (table, query, data) = match cols.statement(&schema, &query) {
                     StatementEvent::Ignored => {
                         self.last_commit = Some(next);

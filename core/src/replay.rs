@@ -534,7 +534,9 @@ mod tests {
         assert_eq!((table.as_str(), evs.len()), ("a", 5));
         let ordered = plan(target, evs);
         assert!(
-            statements.iter().all(|s| s.param.is_null() && !s.text.is_empty()),
+            statements
+                .iter()
+                .all(|s| s.param.is_null() && !s.text.is_empty()),
             "the JSON text is made with the plan, no copy of the images kept"
         );
         let param = |s: &Statement| serde_json::from_str::<Json>(&s.text).unwrap();

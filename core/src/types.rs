@@ -376,14 +376,8 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
     Ok(false)
 }
 
-/// Brings a value decoded from the binlog to the form MySQL's binary protocol gives for the
-/// same column, so that one encoder serves both the copy and replication:
-/// TIMESTAMP arrives as epoch seconds ("1700000000.5"), YEAR as text, ENUM as its 1-based
-/// index, SET as a bitmask (`labels`: the column's, from [`PgColumn::labels`], parsed once).
-/// Text in a MySQL character set as UTF-8 (PostgreSQL's). The binlog carries a column's text in
-/// the column's own character set; the copy asks MySQL for UTF-8. Bytes that are not valid in
-/// the character set become U+FFFD (docs/types.md).
-pub fn text_to_utf8(charset: Option<&str>, b: Vec<u8>) -> Vec<u8> {
+/// The encoding of a MySQL character set, None for UTF-8 (and what is taken as it).
+fn encoding_of(charset: Option<&str>) -> Option<&'static encoding_rs::Encoding> {
     let label = match charset.unwrap_or("utf8mb4") {
         "utf8mb4" | "utf8" | "utf8mb3" | "ascii" | "binary" => None,
         // MySQL's latin1 is Windows-1252 (with 0x81, 0x8D, 0x8F, 0x90, 0x9D passed through)
@@ -411,7 +405,14 @@ pub fn text_to_utf8(charset: Option<&str>, b: Vec<u8>) -> Vec<u8> {
         "utf16le" => Some("utf-16le"),
         _ => None,
     };
-    match label.and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes())) {
+    label.and_then(|l| encoding_rs::Encoding::for_label(l.as_bytes()))
+}
+
+/// Text in a MySQL character set as UTF-8 (PostgreSQL's). The binlog carries a column's text in
+/// the column's own character set; the copy asks MySQL for UTF-8. Bytes that are not valid in
+/// the character set become U+FFFD (docs/types.md).
+pub fn text_to_utf8(charset: Option<&str>, b: Vec<u8>) -> Vec<u8> {
+    match encoding_of(charset) {
         Some(enc) => enc
             .decode_without_bom_handling(&b)
             .0
@@ -422,6 +423,33 @@ pub fn text_to_utf8(charset: Option<&str>, b: Vec<u8>) -> Vec<u8> {
     }
 }
 
+/// Whether a text value from the binlog is changed on its way to PostgreSQL: a NUL removed, or
+/// bytes that are not valid in the column's character set replaced (docs/types.md).
+pub fn text_changed(c: &MysqlColumn, pg: &PgColumn, v: &mysql::Value) -> bool {
+    let mysql::Value::Bytes(b) = v else {
+        return false;
+    };
+    if !matches!(
+        c.data_type.as_str(),
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext"
+    ) || matches!(pg.kind, Kind::Bytes | Kind::Bit(_) | Kind::Bool)
+    {
+        return false;
+    }
+    b.contains(&0)
+        || match encoding_of(c.charset.as_deref()) {
+            Some(enc) => enc
+                .decode_without_bom_handling_and_without_replacement(b)
+                .is_none(),
+            None => std::str::from_utf8(b).is_err(),
+        }
+}
+
+/// Brings a value decoded from the binlog to the form MySQL's binary protocol gives for the
+/// same column, so that one encoder serves both the copy and replication:
+/// TIMESTAMP arrives as epoch seconds ("1700000000.5"), YEAR as text, ENUM as its 1-based
+/// index, SET as a bitmask (`labels`: the column's, from [`PgColumn::labels`], parsed once),
+/// text in UTF-8.
 pub fn from_binlog(c: &MysqlColumn, labels: &[String], v: mysql::Value) -> mysql::Value {
     use mysql::Value as V;
     match (c.data_type.as_str(), v) {

@@ -160,3 +160,53 @@ fn show_errors(
     .or_raise();
     TableIterator::new(rows)
 }
+
+/// The replicated tables of every source (or of one): primary key, rows copied by init_replica,
+/// values the copy and replication changed on their way (zero dates, NUL removed, bytes invalid
+/// in their character set replaced: docs/types.md), and rows set aside (show_errors). 1.4.
+#[pg_extern(schema = "chameleon")]
+#[allow(clippy::type_complexity)]
+fn show_tables(
+    source: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(source_name, String),
+        name!(table_name, String),
+        name!(primary_key, Vec<String>),
+        name!(rows_copied, Option<i64>),
+        name!(values_changed_by_copy, i64),
+        name!(values_changed_by_replication, i64),
+        name!(rows_set_aside, i64),
+    ),
+> {
+    if let Some(name) = source {
+        crate::catalog::lock_source(name); // unknown source: a clear error, not an empty set
+    }
+    let sql = "
+        SELECT s.t_source, t.v_table_name::text, t.v_table_pkey::text[], t.i_rows_copied, t.i_zero_dates,
+               t.i_values_changed,
+               (SELECT count(*) FROM sch_chameleon.t_discarded_rows d
+                 WHERE d.i_id_source = t.i_id_source AND d.v_table_name = t.v_table_name)
+          FROM sch_chameleon.t_replica_tables t
+          JOIN sch_chameleon.t_sources s USING (i_id_source)
+         WHERE $1::text IS NULL OR s.t_source = $1
+         ORDER BY 1, 2";
+    let rows = Spi::connect(|c| {
+        let mut out = Vec::new();
+        for r in c.select(sql, None, &[source.into()])? {
+            out.push((
+                r.get::<String>(1)?.unwrap_or_default(),
+                r.get::<String>(2)?.unwrap_or_default(),
+                r.get::<Vec<String>>(3)?.unwrap_or_default(),
+                r.get::<i64>(4)?,
+                r.get::<i64>(5)?.unwrap_or_default(),
+                r.get::<i64>(6)?.unwrap_or_default(),
+                r.get::<i64>(7)?.unwrap_or_default(),
+            ));
+        }
+        Ok::<_, pgrx::spi::SpiError>(out)
+    })
+    .or_raise();
+    TableIterator::new(rows)
+}

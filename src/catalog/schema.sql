@@ -99,6 +99,9 @@ CREATE TABLE sch_chameleon.t_replica_tables (
     -- indexes, foreign keys), kept by init_replica and by each replicated schema change; NULL:
     -- read from MySQL when a worker starts
     jsb_columns   jsonb,
+    -- 1.4: values replication changed on their way (zero dates, NUL removed, bytes invalid in
+    -- their character set replaced; docs/types.md); i_zero_dates counts the copy's
+    i_values_changed bigint NOT NULL DEFAULT 0,
     PRIMARY KEY (i_id_source, v_schema_name, v_table_name)
 );
 

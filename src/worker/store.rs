@@ -172,6 +172,23 @@ fn store_in_tx(src: &Source, b: &Batch, rows: LogRows) -> i64 {
         Spi::run("SET LOCAL session_replication_role = origin").expect("role reset");
     }
     write_position(src, &b.end, b.last_timestamp());
+    // values changed on their way are counted per table with the position that covers them
+    // (1.4 catalogues, which keep table models, have the counter)
+    if !b.changed.is_empty() && catalog::keeps_table_models() {
+        for (table, n) in &b.changed {
+            Spi::run_with_args(
+                "UPDATE sch_chameleon.t_replica_tables SET i_values_changed = i_values_changed + $4
+                  WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+                &[
+                    src.id.into(),
+                    src.conn.database.as_str().into(),
+                    table.as_str().into(),
+                    (*n as i64).into(),
+                ],
+            )
+            .expect("changed values counted");
+        }
+    }
     batch_id
 }
 

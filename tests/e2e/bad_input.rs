@@ -113,6 +113,25 @@ fn awkward_values_and_names_replicate_as_documented() {
         1
     );
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_bad.t"), 2);
+    // and the status counts what was changed: two zero dates and a NUL in row 1
+    let r = c
+        .query_one("SELECT values_changed_by_replication, rows_set_aside, primary_key FROM chameleon.show_tables('b') WHERE table_name = 't'", &[])
+        .unwrap();
+    assert_eq!(
+        (
+            r.get::<_, i64>(0),
+            r.get::<_, i64>(1),
+            r.get::<_, Vec<String>>(2)
+        ),
+        (3, 0, vec!["id".to_string()])
+    );
+    assert_eq!(
+        one::<i64>(
+            &mut c,
+            "SELECT sum(values_changed_by_replication)::bigint FROM chameleon.show_tables()"
+        ),
+        3
+    );
     assert_eq!(
         one::<i64>(&mut c, "SELECT count(*) FROM chameleon.show_errors()"),
         0

@@ -22,6 +22,7 @@ fn a_role_without_grants_can_do_nothing() {
         "SELECT chameleon.add_source('x', 'x', 'mysql://u:p@h/db', check_source => false)",
         "SELECT * FROM chameleon.show_status()",
         "SELECT * FROM chameleon.show_errors()",
+        "SELECT * FROM chameleon.show_tables()",
         "SELECT chameleon.stop_replica('shop')",
         "SELECT chameleon.start_replica('shop')",
         "SELECT chameleon.init_replica('shop')",
