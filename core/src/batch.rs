@@ -11,7 +11,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::binlog::{Change, Position, RowChange, RowKind, TableInfo};
 use crate::error::{Error, Result, SqlState};
-use crate::types::{from_binlog, text_changed, value_text, Kind, MysqlColumn, PgColumn};
+use crate::types::{from_binlog_changed, value_text, Kind, MysqlColumn, PgColumn};
 
 /// One row of a log table.
 #[derive(Debug, Clone, PartialEq)]
@@ -37,7 +37,6 @@ pub struct Batch {
     pub end: Position,
     pub rows: usize,
     pub ddl: usize,
-    pub zero_dates: u64,
     /// per table: values changed on their way (zero dates, NUL removed, invalid bytes
     /// replaced; docs/types.md), in the rows this batch applies
     pub changed: Vec<(String, u64)>,
@@ -152,7 +151,6 @@ pub struct BatchBuilder {
     /// events of the transaction being read
     open: Vec<LogEvent>,
     open_rows: usize,
-    zero_dates: u64,
     /// values changed on their way, per table, in the transaction being read / committed ones
     open_changed: std::collections::HashMap<String, u64>,
     ready_changed: std::collections::HashMap<String, u64>,
@@ -180,8 +178,11 @@ fn image(
     for ((my, pg), v) in cols.iter().zip(values) {
         // a column the image does not carry stays out (MINIMAL images)
         let Some(v) = v else { continue };
-        let changed_text = text_changed(my, pg, &v);
-        let (text, was_zero) = value_text(pg, &from_binlog(my, &pg.labels, v)).map_err(|e| {
+        let (v, changed_text) = from_binlog_changed(my, &pg.labels, v);
+        // binary and bit targets take the bytes as they are
+        let changed_text =
+            changed_text && !matches!(pg.kind, Kind::Bytes | Kind::Bit(_) | Kind::Bool);
+        let (text, was_zero) = value_text(pg, &v).map_err(|e| {
             e.detail(format!(
                 "{}.{} column {}",
                 table.schema, table.name, my.name
@@ -215,7 +216,6 @@ impl BatchBuilder {
             ready_ddl: 0,
             open: Vec::new(),
             open_rows: 0,
-            zero_dates: 0,
             open_changed: Default::default(),
             ready_changed: Default::default(),
             last_commit: None,
@@ -244,7 +244,6 @@ impl BatchBuilder {
             end,
             rows: std::mem::take(&mut self.ready_rows),
             ddl: std::mem::take(&mut self.ready_ddl),
-            zero_dates: std::mem::take(&mut self.zero_dates),
             changed: std::mem::take(&mut self.ready_changed)
                 .into_iter()
                 .collect(),
@@ -290,7 +289,6 @@ impl BatchBuilder {
                         .map(|a| image(&defs, a, &mut in_after, &table))
                         .transpose()?;
                     let changed = if after.is_some() { in_after } else { in_before };
-                    self.zero_dates += changed;
                     if changed > 0 {
                         *self.open_changed.entry(table.name.clone()).or_default() += changed;
                     }

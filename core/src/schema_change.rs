@@ -27,7 +27,9 @@ use sqlparser::tokenizer::{Token, Tokenizer};
 use crate::ddl::{create_table, derived_name, foreign_keys, pg_name, post_load, PostLoad};
 use crate::error::{Error, Result, SqlState};
 use crate::snapshot::{select_tables, ForeignKey, IndexDef, TableDef};
-use crate::types::{map_column, quote_ident, quote_literal, Kind, MysqlColumn, PgColumn};
+use crate::types::{
+    is_text_type, map_column, quote_ident, quote_literal, Kind, MysqlColumn, PgColumn,
+};
 
 /// The source's replicated tables, as the binlog has them at the current position.
 #[derive(Debug, Clone)]
@@ -552,13 +554,6 @@ fn mysql_column_parts(name: &str, dt: &DataType, options: &[ColumnOption]) -> Re
     Ok(c)
 }
 
-fn is_text(data_type: &str) -> bool {
-    matches!(
-        data_type,
-        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext"
-    )
-}
-
 /// `[DEFAULT] CHARSET [=] x` or `CHARACTER SET [=] x` among a table's options.
 fn table_charset(options: &str) -> Option<String> {
     let toks = tokens(options).ok()?;
@@ -861,7 +856,7 @@ impl Model {
                         for c in def
                             .columns
                             .iter_mut()
-                            .filter(|c| c.charset.is_none() && is_text(&c.data_type))
+                            .filter(|c| c.charset.is_none() && is_text_type(&c.data_type))
                         {
                             c.charset = Some(cs.clone());
                         }
@@ -1312,7 +1307,7 @@ impl Model {
                     // PostgreSQL's text is UTF-8 either way; what changes is how the binlog
                     // carries it
                     let t = self.tables.get_mut(&table).expect("present");
-                    for c in t.columns.iter_mut().filter(|c| is_text(&c.data_type)) {
+                    for c in t.columns.iter_mut().filter(|c| is_text_type(&c.data_type)) {
                         c.charset = Some(cs.clone());
                     }
                     t.charset = Some(cs);
@@ -1629,15 +1624,15 @@ impl Model {
         if auto {
             out.statements.push(format!(
                 "ALTER SEQUENCE {schema}.{} RENAME TO {}",
-                quote_ident(&derived_name(&table, &format!("{old}_seq"))),
-                quote_ident(&derived_name(&table, &format!("{new}_seq")))
+                quote_ident(&derived_name(table, &format!("{old}_seq"))),
+                quote_ident(&derived_name(table, &format!("{new}_seq")))
             ));
         }
         if enumerated {
             out.statements.push(format!(
                 "ALTER TABLE {rel} RENAME CONSTRAINT {} TO {}",
-                quote_ident(&derived_name(&table, &format!("{old}_check"))),
-                quote_ident(&derived_name(&table, &format!("{new}_check")))
+                quote_ident(&derived_name(table, &format!("{old}_check"))),
+                quote_ident(&derived_name(table, &format!("{new}_check")))
             ));
         }
         let swap = |cols: &mut Vec<String>| {
@@ -1677,13 +1672,13 @@ impl Model {
         if i.primary {
             out.statements.push(format!(
                 "ALTER TABLE {rel} DROP CONSTRAINT {}",
-                quote_ident(&derived_name(&table, "pkey"))
+                quote_ident(&derived_name(table, "pkey"))
             ));
         } else if i.index_type != "FULLTEXT" && i.index_type != "SPATIAL" {
             out.statements.push(format!(
                 "DROP INDEX {}.{}",
                 quote_ident(&self.dest),
-                quote_ident(&derived_name(&table, &i.name))
+                quote_ident(&derived_name(table, &i.name))
             ));
         }
         Ok(())
@@ -1697,7 +1692,7 @@ impl Model {
         out: &mut Translation,
     ) -> Result<()> {
         let mut mc = mysql_column(def)?;
-        if mc.charset.is_none() && is_text(&mc.data_type) {
+        if mc.charset.is_none() && is_text_type(&mc.data_type) {
             mc.charset.clone_from(&self.tables[table].charset);
         }
         if mc.auto_increment() {
@@ -1729,7 +1724,7 @@ impl Model {
         if let Some(check) = &pg.check {
             out.statements.push(format!(
                 "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({check})",
-                quote_ident(&derived_name(&table, &format!("{}_check", pg.name)))
+                quote_ident(&derived_name(table, &format!("{}_check", pg.name)))
             ));
         }
         let t = self.tables.get_mut(table).expect("present");
@@ -1748,7 +1743,7 @@ impl Model {
                     });
                     out.statements.push(format!(
                         "CREATE UNIQUE INDEX {} ON {rel} ({})",
-                        quote_ident(&derived_name(&table, &n)),
+                        quote_ident(&derived_name(table, &n)),
                         quote_ident(&name)
                     ));
                 }
@@ -1770,7 +1765,7 @@ impl Model {
                     );
                     out.statements.push(format!(
                         "ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({})",
-                        quote_ident(&derived_name(&table, "pkey")),
+                        quote_ident(&derived_name(table, "pkey")),
                         quote_ident(&name)
                     ));
                 }
@@ -1827,13 +1822,13 @@ impl Model {
                 out.statements.push(if i.primary {
                     format!(
                         "ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({cols})",
-                        quote_ident(&derived_name(&table, "pkey"))
+                        quote_ident(&derived_name(table, "pkey"))
                     )
                 } else {
                     format!(
                         "CREATE {}INDEX {} ON {rel} ({cols})",
                         if i.unique { "UNIQUE " } else { "" },
-                        quote_ident(&derived_name(&table, &i.name))
+                        quote_ident(&derived_name(table, &i.name))
                     )
                 });
             }
@@ -1864,7 +1859,7 @@ impl Model {
             .ok_or_else(|| unsupported(format!("column \"{old}\" is unknown on \"{table}\"")))?;
         let before = t.columns[idx].clone();
         let mut after = mysql_column_parts(new, dt, options)?;
-        if after.charset.is_none() && is_text(&after.data_type) {
+        if after.charset.is_none() && is_text_type(&after.data_type) {
             after.charset.clone_from(&t.charset);
         }
         let was = self.pg_column(table, &before)?;
@@ -1882,7 +1877,7 @@ impl Model {
             out.statements.push(format!(
                 "DROP SEQUENCE IF EXISTS {}.{}",
                 quote_ident(&self.dest),
-                quote_ident(&derived_name(&table, &format!("{}_seq", before.name)))
+                quote_ident(&derived_name(table, &format!("{}_seq", before.name)))
             ));
         }
         if after.name != before.name {
@@ -1896,7 +1891,7 @@ impl Model {
         if before.data_type == "enum" {
             out.statements.push(format!(
                 "ALTER TABLE {rel} DROP CONSTRAINT IF EXISTS {}",
-                quote_ident(&derived_name(&table, &format!("{}_check", before.name)))
+                quote_ident(&derived_name(table, &format!("{}_check", before.name)))
             ));
         }
         let now = self.pg_column(table, &after)?;
@@ -1942,7 +1937,7 @@ impl Model {
         if let Some(check) = &now.check {
             out.statements.push(format!(
                 "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({check})",
-                quote_ident(&derived_name(&table, &format!("{}_check", after.name)))
+                quote_ident(&derived_name(table, &format!("{}_check", after.name)))
             ));
         }
         let t = self.tables.get_mut(table).expect("present");

@@ -412,37 +412,45 @@ fn encoding_of(charset: Option<&str>) -> Option<&'static encoding_rs::Encoding> 
 /// the column's own character set; the copy asks MySQL for UTF-8. Bytes that are not valid in
 /// the character set become U+FFFD (docs/types.md).
 pub fn text_to_utf8(charset: Option<&str>, b: Vec<u8>) -> Vec<u8> {
+    text_to_utf8_checked(charset, b).0
+}
+
+/// `text_to_utf8`, and whether bytes were replaced.
+fn text_to_utf8_checked(charset: Option<&str>, b: Vec<u8>) -> (Vec<u8>, bool) {
     match encoding_of(charset) {
-        Some(enc) => enc
-            .decode_without_bom_handling(&b)
-            .0
-            .into_owned()
-            .into_bytes(),
-        None if std::str::from_utf8(&b).is_ok() => b,
-        None => String::from_utf8_lossy(&b).into_owned().into_bytes(),
+        Some(enc) => {
+            let (text, replaced) = enc.decode_without_bom_handling(&b);
+            (text.into_owned().into_bytes(), replaced)
+        }
+        None if std::str::from_utf8(&b).is_ok() => (b, false),
+        None => (String::from_utf8_lossy(&b).into_owned().into_bytes(), true),
     }
 }
 
-/// Whether a text value from the binlog is changed on its way to PostgreSQL: a NUL removed, or
-/// bytes that are not valid in the column's character set replaced (docs/types.md).
-pub fn text_changed(c: &MysqlColumn, pg: &PgColumn, v: &mysql::Value) -> bool {
-    let mysql::Value::Bytes(b) = v else {
-        return false;
-    };
-    if !matches!(
-        c.data_type.as_str(),
+/// MySQL's text types (their values are text in the column's character set).
+pub fn is_text_type(data_type: &str) -> bool {
+    matches!(
+        data_type,
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext"
-    ) || matches!(pg.kind, Kind::Bytes | Kind::Bit(_) | Kind::Bool)
-    {
-        return false;
-    }
-    b.contains(&0)
-        || match encoding_of(c.charset.as_deref()) {
-            Some(enc) => enc
-                .decode_without_bom_handling_and_without_replacement(b)
-                .is_none(),
-            None => std::str::from_utf8(b).is_err(),
+    )
+}
+
+/// `from_binlog`, and whether the value changes on its way to PostgreSQL beyond its form: a
+/// text with a NUL (removed on output) or with bytes invalid in its character set (replaced).
+/// Zero dates are reported by `value_text`.
+pub fn from_binlog_changed(
+    c: &MysqlColumn,
+    labels: &[String],
+    v: mysql::Value,
+) -> (mysql::Value, bool) {
+    match v {
+        mysql::Value::Bytes(b) if is_text_type(&c.data_type) => {
+            let nul = b.contains(&0);
+            let (text, replaced) = text_to_utf8_checked(c.charset.as_deref(), b);
+            (mysql::Value::Bytes(text), nul || replaced)
         }
+        v => (from_binlog(c, labels, v), false),
+    }
 }
 
 /// Brings a value decoded from the binlog to the form MySQL's binary protocol gives for the
@@ -453,9 +461,7 @@ pub fn text_changed(c: &MysqlColumn, pg: &PgColumn, v: &mysql::Value) -> bool {
 pub fn from_binlog(c: &MysqlColumn, labels: &[String], v: mysql::Value) -> mysql::Value {
     use mysql::Value as V;
     match (c.data_type.as_str(), v) {
-        ("char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext", V::Bytes(b)) => {
-            V::Bytes(text_to_utf8(c.charset.as_deref(), b))
-        }
+        (t, V::Bytes(b)) if is_text_type(t) => V::Bytes(text_to_utf8(c.charset.as_deref(), b)),
         ("timestamp", V::Bytes(b)) => {
             let text = String::from_utf8_lossy(&b);
             let (secs, frac) = text.split_once('.').unwrap_or((&text, ""));

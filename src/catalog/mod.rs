@@ -99,6 +99,8 @@ pub struct SourceConfig {
     /// on_error = 'skip': a statement that cannot be replicated is logged and skipped instead
     /// of stopping the source
     pub skip_errors: bool,
+    /// the catalogue keeps table models and counts of changed values (1.4 and later)
+    pub keeps_models: bool,
 }
 
 pub fn load_source(id: i64) -> Option<SourceConfig> {
@@ -164,6 +166,7 @@ pub fn load_source(id: i64) -> Option<SourceConfig> {
         },
         layout: layout(),
         skip_errors,
+        keeps_models: keeps_table_models(),
     })
 }
 

@@ -174,7 +174,7 @@ fn store_in_tx(src: &Source, b: &Batch, rows: LogRows) -> i64 {
     write_position(src, &b.end, b.last_timestamp());
     // values changed on their way are counted per table with the position that covers them
     // (1.4 catalogues, which keep table models, have the counter)
-    if !b.changed.is_empty() && catalog::keeps_table_models() {
+    if !b.changed.is_empty() && src.keeps_models {
         for (table, n) in &b.changed {
             Spi::run_with_args(
                 "UPDATE sch_chameleon.t_replica_tables SET i_values_changed = i_values_changed + $4
@@ -252,7 +252,7 @@ pub struct KeptModels {
 
 pub fn kept_models(src: &Source) -> Option<KeptModels> {
     tx(|| {
-        if !catalog::keeps_table_models() {
+        if !src.keeps_models {
             return None;
         }
         let tables = Spi::connect(|c| {
@@ -326,31 +326,27 @@ pub struct Owners {
 
 impl Owners {
     pub fn read(src: &Source) -> Owners {
-        let schema = query_opt::<pg_sys::Oid>(
-            "SELECT oid FROM pg_namespace WHERE nspname = $1",
-            &[src.dest_schema.as_str().into()],
-        );
         let schema_owner = query_opt::<pg_sys::Oid>(
             "SELECT nspowner FROM pg_namespace WHERE nspname = $1",
             &[src.dest_schema.as_str().into()],
-        )
-        .unwrap_or(pg_sys::BOOTSTRAP_SUPERUSERID.into());
-        let tables = match schema {
+        );
+        let tables = match schema_owner {
             None => HashMap::new(),
-            Some(ns) => Spi::connect(|c| {
+            Some(_) => Spi::connect(|c| {
                 c.select(
-                    "SELECT relname::text, relowner FROM pg_class WHERE relnamespace = $1 AND relkind IN ('r', 'p')",
+                    "SELECT c.relname::text, c.relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')",
                     None,
-                    &[ns.into()],
+                    &[src.dest_schema.as_str().into()],
                 )?
-                .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<String>(1)?.unwrap_or_default(), r.get::<pg_sys::Oid>(2)?.unwrap_or(schema_owner))))
+                .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<String>(1)?.unwrap_or_default(), r.get::<pg_sys::Oid>(2)?.unwrap_or_default())))
                 .collect::<Result<HashMap<_, _>, _>>()
             })
             .expect("table owners read"),
         };
         Owners {
             tables,
-            schema: schema_owner,
+            schema: schema_owner.unwrap_or(pg_sys::BOOTSTRAP_SUPERUSERID.into()),
         }
     }
 
@@ -769,7 +765,7 @@ fn replay_statement(src: &Source, batch_id: i64, e: &LogRow) -> bool {
     .expect("statement recorded");
     // the table's kept model no longer says what MySQL has: the next start reads it from MySQL
     // (after the operator's fix, MySQL's shape is the right one at the resume position)
-    if !e.table.is_empty() && catalog::keeps_table_models() {
+    if !e.table.is_empty() && src.keeps_models {
         Spi::run_with_args(
             "UPDATE sch_chameleon.t_replica_tables SET jsb_columns = NULL WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
             &[src.id.into(), src.conn.database.as_str().into(), e.table.as_str().into()],
@@ -791,7 +787,6 @@ fn replay_statement(src: &Source, batch_id: i64, e: &LogRow) -> bool {
 /// What a schema change taught about tables: t_replica_tables and t_index_def follow.
 fn register(src: &Source, regs: &Json) {
     let db = src.conn.database.as_str();
-    let models = catalog::keeps_table_models();
     for r in regs.as_array().into_iter().flatten() {
         let table = r["table"].as_str().unwrap_or_default();
         let from = r["renamed_from"].as_str();
@@ -832,7 +827,7 @@ fn register(src: &Source, regs: &Json) {
             &[src.id.into(), db.into(), table.into(), pkey.into()],
         )
         .expect("table registered");
-        if models {
+        if src.keeps_models {
             Spi::run_with_args(
                 "UPDATE sch_chameleon.t_replica_tables SET jsb_columns = $4 WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
                 &[src.id.into(), db.into(), table.into(), JsonB(r["model"].clone()).into()],
