@@ -426,7 +426,7 @@ fn mysql_column(def: &ColumnDef) -> Result<MysqlColumn> {
 }
 
 fn mysql_column_parts(name: &str, dt: &DataType, options: &[ColumnOption]) -> Result<MysqlColumn> {
-    let text = dt.to_string().to_ascii_lowercase();
+    let text = crate::types::normalize_column_type(&dt.to_string());
     let base_end = text.find(['(', ' ']).unwrap_or(text.len());
     let mut base = text[..base_end].to_string();
     let args: Vec<u64> = text
@@ -438,7 +438,8 @@ fn mysql_column_parts(name: &str, dt: &DataType, options: &[ColumnOption]) -> Re
                 .collect()
         })
         .unwrap_or_default();
-    let unsigned = text.contains("unsigned");
+    // after the last ')': an ENUM label named 'unsigned' is no attribute
+    let unsigned = text.rsplit(')').next().is_some_and(|a| a.contains("unsigned"));
     let mut c = MysqlColumn {
         name: name.to_string(),
         nullable: true,

@@ -160,7 +160,7 @@ type ColumnRow = (
 pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Result<Vec<TableDef>> {
     let cols: Vec<ColumnRow> = conn
         .exec(
-            "SELECT table_name, column_name, LOWER(data_type), LOWER(column_type), is_nullable, column_default, extra,
+            "SELECT table_name, column_name, LOWER(data_type), column_type, is_nullable, column_default, extra,
                     character_maximum_length, numeric_precision, numeric_scale, datetime_precision, LOWER(character_set_name)
                FROM information_schema.columns WHERE table_schema = ? ORDER BY table_name, ordinal_position",
             (db,),
@@ -212,7 +212,8 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             .map(|c| MysqlColumn {
                 name: c.1.clone(),
                 data_type: c.2.clone(),
-                column_type: c.3.clone(),
+                // ENUM and SET labels are data: only what is outside them is lower-cased
+                column_type: crate::types::normalize_column_type(&c.3),
                 nullable: c.4 == "YES",
                 default: c.5.clone(),
                 extra: c.6.clone(),

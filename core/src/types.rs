@@ -13,7 +13,8 @@ pub struct MysqlColumn {
     pub name: String,
     /// DATA_TYPE, lower case: "int", "varchar", "datetime", ...
     pub data_type: String,
-    /// COLUMN_TYPE, lower case: "int(10) unsigned", "enum('a','b')", "decimal(65,30)", ...
+    /// COLUMN_TYPE, lower case outside quotes: "int(10) unsigned", "enum('G','PG-13')",
+    /// "decimal(65,30)", ... (ENUM and SET labels byte for byte: they are data)
     pub column_type: String,
     pub nullable: bool,
     /// COLUMN_DEFAULT as the server shows it (MariaDB: an SQL expression; 'quoted' literals)
@@ -33,7 +34,11 @@ pub struct MysqlColumn {
 
 impl MysqlColumn {
     pub fn unsigned(&self) -> bool {
-        self.column_type.contains("unsigned")
+        // after the last ')' so that a label named 'unsigned' does not count
+        self.column_type
+            .rsplit(')')
+            .next()
+            .is_some_and(|attrs| attrs.contains("unsigned"))
     }
     pub fn auto_increment(&self) -> bool {
         self.extra.to_ascii_lowercase().contains("auto_increment")
@@ -74,6 +79,31 @@ impl MysqlColumn {
         }
         out
     }
+}
+
+/// A COLUMN_TYPE with its keywords lower-cased and its quoted parts (ENUM and SET labels)
+/// left as they are: `ENUM('G','PG-13') ` -> `enum('G','PG-13')`.
+pub fn normalize_column_type(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_quote = false;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            // a doubled quote inside a label closes and reopens: the state stays right
+            '\'' => in_quote = !in_quote,
+            // an escaped character inside a label, as enum_values reads it
+            '\\' if in_quote => {
+                out.push(c);
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        out.push(if in_quote { c } else { c.to_ascii_lowercase() });
+    }
+    out.trim().to_string()
 }
 
 /// How values of a column are encoded for COPY.
@@ -667,6 +697,28 @@ mod tests {
         let p = map_column("t", &c, &json!({})).unwrap();
         assert_eq!(p.sql_type, "text");
         assert_eq!(p.check.as_deref(), Some("\"c\" IN ('new', 'it''s', 'a,b')"));
+    }
+
+    #[test]
+    fn labels_keep_their_case() {
+        let raw = "ENUM('G','PG-13','It''s','a\\'B','unsigned')";
+        let c = col("enum", &normalize_column_type(raw));
+        assert_eq!(c.column_type, "enum('G','PG-13','It''s','a\\'B','unsigned')");
+        assert_eq!(c.enum_values(), vec!["G", "PG-13", "It's", "a'B", "unsigned"]);
+        assert!(!c.unsigned(), "a label is not an attribute");
+        assert_eq!(normalize_column_type("INT(10) UNSIGNED"), "int(10) unsigned");
+        assert!(col("int", "int unsigned").unsigned());
+        let p = map_column("t", &c, &json!({})).unwrap();
+        assert_eq!(p.labels, vec!["G", "PG-13", "It's", "a'B", "unsigned"]);
+        assert_eq!(
+            from_binlog(&c, &p.labels, V::Int(2)),
+            V::Bytes(b"PG-13".to_vec())
+        );
+        let st = col("set", &normalize_column_type("SET('Trailers','Behind the Scenes')"));
+        assert_eq!(
+            from_binlog(&st, &st.enum_values(), V::Bytes(vec![0b11])),
+            V::Bytes(b"Trailers,Behind the Scenes".to_vec())
+        );
     }
 
     #[test]

@@ -1,0 +1,61 @@
+//! Table definitions real databases contain are copied and followed with their values
+//! unchanged.
+
+use chameleon_e2e::*;
+
+/// ENUM and SET labels are data: their case survives the copy (CHECK and rows), the binlog
+/// (indexes and bitmasks decoded through the model) and a schema change that adds new ones.
+#[test]
+fn enum_and_set_labels_keep_their_case() {
+    mariadb("DROP DATABASE IF EXISTS it_labels; CREATE DATABASE it_labels;
+             CREATE TABLE it_labels.film (id INT PRIMARY KEY,
+                 rating ENUM('G','PG','PG-13','R','NC-17') DEFAULT 'G',
+                 special_features SET('Trailers','Commentaries','Deleted Scenes','Behind the Scenes'),
+                 lc ENUM('lower','MiXeD','UPPER','unsigned'));
+             INSERT INTO it_labels.film VALUES (1, 'PG-13', 'Trailers,Behind the Scenes', 'MiXeD'),
+                                               (2, 'NC-17', 'Commentaries', 'UPPER'), (3, 'G', '', 'unsigned');");
+    let mut c = db_with_extension("labels");
+    c.execute(
+        "SELECT chameleon.add_source('l', 'it_labels', $1)",
+        &[&mysql_url("it_labels")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('l')").unwrap();
+    let cols = ["id", "rating", "special_features", "lc"];
+    let (m, p) = checksums(&mut c, "it_labels", "it_labels", "film", "id", &cols, &cols);
+    assert_eq!(m, p, "the copy");
+    assert_eq!(
+        one::<String>(
+            &mut c,
+            "SELECT special_features FROM it_labels.film WHERE id = 1"
+        ),
+        "Trailers,Behind the Scenes"
+    );
+    // the CHECK the copy made keeps the labels as MySQL has them
+    let err = c
+        .execute("INSERT INTO it_labels.film (id, rating) VALUES (9, 'pg-13')", &[])
+        .unwrap_err();
+    assert_eq!(sqlstate(&err), "23514", "{}", describe(&err));
+
+    c.batch_execute("SELECT chameleon.start_replica('l')").unwrap();
+    streaming(&mut c);
+    mariadb("INSERT INTO it_labels.film VALUES (4, 'R', 'Deleted Scenes,Behind the Scenes', 'lower'), (5, 'PG', 'Trailers,Commentaries', 'MiXeD');
+             UPDATE it_labels.film SET rating = 'NC-17', special_features = 'Trailers,Behind the Scenes' WHERE id = 3;
+             ALTER TABLE it_labels.film ADD COLUMN kind ENUM('Feature','Short') NOT NULL DEFAULT 'Feature',
+                                        ADD COLUMN tags SET('New','Classic');
+             INSERT INTO it_labels.film VALUES (6, 'G', 'Commentaries', 'UPPER', 'Short', 'New,Classic');
+             UPDATE it_labels.film SET kind = 'Short', tags = 'Classic' WHERE id = 1;");
+    caught_up(&mut c);
+    let cols = ["id", "rating", "special_features", "lc", "kind", "tags"];
+    let (m, p) = checksums(&mut c, "it_labels", "it_labels", "film", "id", &cols, &cols);
+    assert_eq!(m, p, "replicated");
+    assert_eq!(m.0, 6);
+    assert_eq!(
+        one::<String>(
+            &mut c,
+            "SELECT concat_ws('|', rating, special_features, kind, tags) FROM it_labels.film WHERE id = 6"
+        ),
+        "G|Commentaries|Short|New,Classic"
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('l')").unwrap();
+}
