@@ -7,6 +7,8 @@ use pgrx::prelude::*;
 fn code(state: SqlState) -> PgSqlErrorCode {
     use PgSqlErrorCode::*;
     match state {
+        SqlState::Reported(c) => PgSqlErrorCode::from(pack(c)),
+        SqlState::Internal => ERRCODE_INTERNAL_ERROR,
         SqlState::InvalidParameterValue => ERRCODE_INVALID_PARAMETER_VALUE,
         SqlState::UndefinedObject => ERRCODE_UNDEFINED_OBJECT,
         SqlState::DuplicateObject => ERRCODE_DUPLICATE_OBJECT,
@@ -21,6 +23,46 @@ fn code(state: SqlState) -> PgSqlErrorCode {
         SqlState::ConfigurationLimitExceeded => ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
         SqlState::InvalidBinaryRepresentation => ERRCODE_INVALID_BINARY_REPRESENTATION,
         SqlState::SyntaxError => ERRCODE_SYNTAX_ERROR,
+    }
+}
+
+/// PostgreSQL packs a SQLSTATE's five characters six bits each (MAKE_SQLSTATE).
+fn pack(c: [u8; 5]) -> i32 {
+    c.iter()
+        .rev()
+        .fold(0i32, |v, ch| (v << 6) | i32::from(ch.wrapping_sub(b'0') & 0x3F))
+}
+
+/// The five characters of a packed SQLSTATE.
+pub fn sqlstate(code: PgSqlErrorCode) -> [u8; 5] {
+    let mut v = code as i32;
+    let mut out = [b'0'; 5];
+    for ch in &mut out {
+        *ch = (v & 0x3F) as u8 + b'0';
+        v >>= 6;
+    }
+    out
+}
+
+/// An ERROR caught in the worker (raised by PostgreSQL, by chameleon, or a panic), as a
+/// chameleon error that keeps its SQLSTATE and detail.
+pub fn from_caught(c: &pgrx::pg_sys::panic::CaughtError) -> Error {
+    use pgrx::pg_sys::panic::CaughtError;
+    let r = match c {
+        CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r,
+        CaughtError::RustPanic { ereport, .. } => ereport,
+    };
+    let mut e = Error::new(SqlState::Reported(sqlstate(r.sql_error_code())), r.message());
+    e.detail = r.detail().map(str::to_string);
+    e.hint = r.hint().map(str::to_string);
+    e
+}
+
+/// A catalogue call that failed: an internal error that says what it was doing.
+pub fn catalogue(what: &str) -> impl FnOnce(pgrx::spi::SpiError) -> Error + '_ {
+    move |e| {
+        Error::new(SqlState::Internal, format!("chameleon catalogue: {what} failed"))
+            .detail(e.to_string())
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! The catalogue (schema `sch_chameleon`) comes from `src/catalog/schema.sql`; the SQL API
 //! (schema `chameleon`) from the `#[pg_extern]` functions in `src/api`. Together they form the
-//! generated script of the current version, 1.3. Older versions and the upgrades between them
-//! are frozen scripts in `sql/`.
+//! generated script of the current version, 1.4. Older versions and the upgrades between them
+//! are frozen scripts in `sql/`. docs/architecture.md maps the modules.
 
 use pgrx::prelude::*;
 
@@ -29,15 +29,6 @@ extension_sql_file!("catalog/schema.sql", name = "catalogue", bootstrap);
 #[pg_schema]
 mod chameleon {}
 
-extension_sql!(
-    r#"
--- The API and the catalogue are for the catalogue's owner (and roles it grants them to).
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA chameleon FROM PUBLIC;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA sch_chameleon FROM PUBLIC;
-"#,
-    name = "privileges",
-    finalize
-);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

@@ -9,17 +9,17 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
-use crate::binlog::{Change, Position, RowChange, RowKind, TableInfo};
+use crate::binlog::{Change, Position, BinlogRow, RowKind, TableInfo};
 use crate::error::{Error, Result, SqlState};
+use crate::event::EventKind;
 use crate::types::{from_binlog_changed, value_text, Kind, MysqlColumn, PgColumn};
 
 /// One row of a log table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LogEvent {
+pub struct BatchEvent {
     pub schema: String,
     pub table: String,
-    /// insert, update, delete or ddl (the catalogue's en_binlog_event)
-    pub kind: &'static str,
+    pub kind: EventKind,
     /// the row as it is after the change (insert, update) or was (delete): {column: text}
     pub data: Option<Json>,
     /// the image that identifies the row (update: before image)
@@ -32,7 +32,7 @@ pub struct LogEvent {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Batch {
-    pub events: Vec<LogEvent>,
+    pub events: Vec<BatchEvent>,
     /// resume here once the batch is stored
     pub end: Position,
     pub rows: usize,
@@ -44,7 +44,7 @@ pub struct Batch {
 
 /// A batch's log rows as columns (one entry per event, in order).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct LogRows {
+pub struct LogColumns {
     pub tables: Vec<String>,
     pub schemas: Vec<String>,
     pub kinds: Vec<String>,
@@ -59,9 +59,9 @@ pub struct LogRows {
 impl Batch {
     /// The log rows column by column, images as JSON text: what the store statement unnests
     /// (built off the worker's main thread).
-    pub fn log_rows(&self) -> LogRows {
+    pub fn log_rows(&self) -> LogColumns {
         let n = self.events.len();
-        let mut r = LogRows {
+        let mut r = LogColumns {
             tables: Vec::with_capacity(n),
             schemas: Vec::with_capacity(n),
             kinds: Vec::with_capacity(n),
@@ -75,7 +75,7 @@ impl Batch {
         for e in &self.events {
             r.tables.push(e.table.clone());
             r.schemas.push(e.schema.clone());
-            r.kinds.push(e.kind.to_string());
+            r.kinds.push(e.kind.as_str().to_string());
             r.files.push(e.binlog_file.clone());
             r.positions.push(e.binlog_pos as i64);
             r.timestamps.push(i64::from(e.timestamp));
@@ -88,16 +88,16 @@ impl Batch {
 
     /// The row events as replay plans them, their images moved out (call `log_rows` first);
     /// None, and nothing moved, when a statement (DDL) is among them.
-    pub fn take_replay_events(&mut self) -> Option<Vec<(String, crate::replay::Event)>> {
-        if self.events.iter().any(|e| e.kind == "ddl") {
+    pub fn take_replay_events(&mut self) -> Option<Vec<(String, crate::replay::ReplayEvent)>> {
+        if self.events.iter().any(|e| e.kind == EventKind::Ddl) {
             return None;
         }
         Some(
             self.events
                 .iter_mut()
                 .map(|e| {
-                    let event = crate::replay::Event {
-                        kind: e.kind.to_string(),
+                    let event = crate::replay::ReplayEvent {
+                        kind: e.kind,
                         data: e.data.take().unwrap_or(Json::Null),
                         identity: e.identity.take(),
                     };
@@ -123,12 +123,19 @@ pub enum StatementEvent {
     Ddl {
         sql: String,
         table: String,
-        data: Json,
+        data: crate::schema_change::DdlEvent,
     },
     /// a statement that concerns the source but cannot be replicated: replay logs it (and by
     /// default stops the source); `data` holds the statement and the error
-    Failed { table: String, data: Json },
+    Failed {
+        table: String,
+        data: crate::schema_change::DdlEvent,
+    },
 }
+
+/// A replicated table's columns in MySQL's order: MySQL's side (how the binlog's values
+/// decode) and PostgreSQL's (how they are written).
+pub type Decoders = Arc<Vec<(MysqlColumn, PgColumn)>>;
 
 /// The column definitions of a replicated table (MySQL side and PostgreSQL side), or None
 /// when the table is not replicated (another schema, excluded, unknown); and what a statement
@@ -138,18 +145,18 @@ pub trait Columns {
         &mut self,
         schema: &str,
         table: &str,
-    ) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>>;
+    ) -> Result<Option<Decoders>>;
     fn statement(&mut self, schema: &str, query: &str) -> StatementEvent;
 }
 
 pub struct BatchBuilder {
     batch_size: usize,
     /// events of committed transactions not yet in a batch
-    ready: Vec<LogEvent>,
+    ready: Vec<BatchEvent>,
     ready_rows: usize,
     ready_ddl: usize,
     /// events of the transaction being read
-    open: Vec<LogEvent>,
+    open: Vec<BatchEvent>,
     open_rows: usize,
     /// values changed on their way, per table, in the transaction being read / committed ones
     open_changed: std::collections::HashMap<String, u64>,
@@ -279,7 +286,7 @@ impl BatchBuilder {
                 let Some(defs) = cols.columns(&table.schema, &table.name)? else {
                     return Ok(None);
                 };
-                for RowChange { before, after } in rows {
+                for BinlogRow { before, after } in rows {
                     // what changed is counted in the image the row is applied with
                     let (mut in_before, mut in_after) = (0, 0);
                     let before = before
@@ -293,11 +300,11 @@ impl BatchBuilder {
                         *self.open_changed.entry(table.name.clone()).or_default() += changed;
                     }
                     let (kind, data, identity) = match kind {
-                        RowKind::Insert => ("insert", after, None),
-                        RowKind::Update => ("update", after, before),
-                        RowKind::Delete => ("delete", before, None),
+                        RowKind::Insert => (EventKind::Insert, after, None),
+                        RowKind::Update => (EventKind::Update, after, before),
+                        RowKind::Delete => (EventKind::Delete, before, None),
                     };
-                    self.open.push(LogEvent {
+                    self.open.push(BatchEvent {
                         schema: table.schema.clone(),
                         table: table.name.clone(),
                         kind,
@@ -350,11 +357,11 @@ impl BatchBuilder {
                     StatementEvent::Ddl { sql, table, data } => (table, Some(sql), data),
                     StatementEvent::Failed { table, data } => (table, None, data),
                 };
-                self.ready.push(LogEvent {
+                self.ready.push(BatchEvent {
                     schema,
                     table,
-                    kind: "ddl",
-                    data: Some(data),
+                    kind: EventKind::Ddl,
+                    data: Some(data.to_json()),
                     identity: None,
                     query,
                     binlog_file: next.file.clone(),
@@ -399,7 +406,10 @@ mod tests {
                 StatementEvent::Ddl {
                     sql: format!("-- {query}"),
                     table: "orders".into(),
-                    data: serde_json::json!({"mysql": query}),
+                    data: crate::schema_change::DdlEvent {
+                        mysql: query.into(),
+                        ..Default::default()
+                    },
                 }
             } else {
                 StatementEvent::Ignored
@@ -409,7 +419,7 @@ mod tests {
             &mut self,
             schema: &str,
             table: &str,
-        ) -> Result<Option<Arc<Vec<(MysqlColumn, PgColumn)>>>> {
+        ) -> Result<Option<Decoders>> {
             if schema != "shop" || table != "orders" {
                 return Ok(None);
             }
@@ -482,7 +492,7 @@ mod tests {
                 Change::Rows {
                     table: table("shop", "orders"),
                     kind,
-                    rows: vec![RowChange { before, after }],
+                    rows: vec![BinlogRow { before, after }],
                     timestamp: 1,
                 },
                 &mut Shop,
@@ -540,7 +550,7 @@ mod tests {
         .unwrap();
         assert_eq!(batch.rows, 4);
         assert_eq!(batch.end, pos(200));
-        let kinds: Vec<_> = batch.events.iter().map(|e| e.kind).collect();
+        let kinds: Vec<_> = batch.events.iter().map(|e| e.kind.as_str()).collect();
         assert_eq!(kinds, ["insert", "insert", "update", "delete"]);
         let upd = &batch.events[2];
         assert_eq!(upd.data.as_ref().unwrap()["status"], "paid");
@@ -565,7 +575,7 @@ mod tests {
     /// A transaction begun, with one insert into `schema`.orders, not committed.
     fn open_insert(b: &mut BatchBuilder, schema: &str) {
         b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
-        let rows = vec![RowChange {
+        let rows = vec![BinlogRow {
             before: None,
             after: Some(row(1, 1)),
         }];
@@ -625,8 +635,8 @@ mod tests {
             Some("-- ALTER TABLE orders ADD x INT")
         );
         assert_eq!(
-            ddl.events[1].data,
-            Some(serde_json::json!({"mysql": "ALTER TABLE orders ADD x INT"}))
+            ddl.events[1].data.as_ref().map(|d| d["mysql"].clone()),
+            Some(serde_json::json!("ALTER TABLE orders ADD x INT"))
         );
         tx(&mut b, vec![(RowKind::Insert, None, Some(row(2, 1)))], 200);
         let next_file = Position {

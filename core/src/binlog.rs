@@ -5,10 +5,12 @@
 //!
 //! Every event type is either handled or an error: nothing is skipped silently.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use mysql::binlog::events::{EventData, OptionalMetaExtractor, RowsEventData, TableMapEvent};
+use mysql::binlog::events::{
+    Event, EventData, OptionalMetaExtractor, RowsEventData, TableMapEvent,
+};
 use mysql::binlog::value::BinlogValue;
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
@@ -16,6 +18,7 @@ use mysql::{BinlogDumpFlags, BinlogRequest, Value};
 
 use crate::conn::MysqlConn;
 use crate::error::{Error, Result, SqlState};
+use crate::gtid::GtidSet;
 use crate::source::{client_opts, connect_error};
 
 /// Read timeout of the binlog connection (the server sends a heartbeat after 100 ms of quiet).
@@ -26,7 +29,8 @@ pub const STREAM_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 pub struct Position {
     pub file: String,
     pub pos: u64,
-    /// the last transaction's GTID (MariaDB domain-server-seq), if any
+    /// MariaDB: the last transaction's GTID (domain-server-seq); MySQL: the executed GTID set
+    /// up to here (uuid:1-n,…); None when the server has no GTIDs
     pub gtid: Option<String>,
 }
 
@@ -59,7 +63,7 @@ pub struct TableInfo {
 /// One row change: before image (update, delete) and after image (insert, update), with a
 /// value per column (None where the image does not carry the column).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RowChange {
+pub struct BinlogRow {
     pub before: Option<Vec<Option<Value>>>,
     pub after: Option<Vec<Option<Value>>>,
 }
@@ -72,7 +76,7 @@ pub enum Change {
     Rows {
         table: Arc<TableInfo>,
         kind: RowKind,
-        rows: Vec<RowChange>,
+        rows: Vec<BinlogRow>,
         timestamp: u32,
     },
     /// a statement outside row events (DDL), with its default schema; it is a transaction of
@@ -206,13 +210,13 @@ fn table_info(tme: &TableMapEvent<'_>) -> Result<TableInfo> {
     })
 }
 
-fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<RowChange>> {
+fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<BinlogRow>> {
     use mysql::mysql_common::io::ParseBuf;
     let images = [rows.columns_before_image(), rows.columns_after_image()];
     let mut buf = ParseBuf(rows.rows_data());
     let mut out = Vec::new();
     while !buf.is_empty() {
-        let mut change = RowChange {
+        let mut change = BinlogRow {
             before: None,
             after: None,
         };
@@ -255,13 +259,17 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<RowCha
                     })?;
                 let v = match v {
                     BinlogValue::Value(v) => fix_int24(col, v),
-                    other => {
-                        return Err(Error::new(
-                            SqlState::FeatureNotSupported,
-                            format!(
-                                "{}.{}: a MySQL 8 binary JSON value ({other:?}) is not decoded yet",
-                                table.schema, table.name
-                            ),
+                    // MySQL's binary JSON: its text, as the copy reads it
+                    BinlogValue::Jsonb(j) => Value::Bytes(
+                        crate::mysql_json::to_text(j)
+                            .map_err(|e| e.detail(format!("{}.{} column {i}", table.schema, table.name)))?
+                            .into_bytes(),
+                    ),
+                    BinlogValue::JsonDiff(_) => {
+                        return Err(unsupported_event(
+                            39,
+                            "PARTIAL_UPDATE_ROWS",
+                            "Set binlog_row_value_options = '' (no partial JSON updates).",
                         ))
                     }
                 };
@@ -276,6 +284,12 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<RowCha
         out.push(change);
     }
     Ok(out)
+}
+
+/// A server UUID as MySQL writes it (8-4-4-4-12 lower-case hex digits).
+fn uuid_text(sid: &[u8; 16]) -> String {
+    let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// MariaDB's GTID event: seq_no (8 bytes), domain id (4), flags (1); the server id is the
@@ -313,6 +327,11 @@ pub struct BinlogReader {
     tables: HashMap<u64, Arc<TableInfo>>,
     file: String,
     gtid: Option<String>,
+    /// MySQL: the executed GTID set, moved forward by each transaction's GTID event
+    gtid_set: Option<GtidSet>,
+    /// the events of a compressed transaction (TRANSACTION_PAYLOAD), with the end position
+    /// of the payload event that carried them
+    pending: VecDeque<(Event, u32)>,
     seen_fde: bool,
     /// the server checksums its events (binlog_checksum = CRC32)
     checksums: bool,
@@ -338,8 +357,12 @@ impl BinlogReader {
         // a heartbeat after 100 ms without events: the reader flushes what is committed (a quiet
         // stream is never left waiting), the stream stays inside the read timeout, and a dead
         // connection shows quickly (nanoseconds)
-        conn.query_drop("SET @master_heartbeat_period = 100000000")
-            .map_err(|e| stream_err("heartbeat", e))?;
+        // (MySQL 8.0.26+ reads the source_ names, older servers and MariaDB the master_ ones)
+        conn.query_drop(
+            "SET @master_heartbeat_period = 100000000, @source_heartbeat_period = 100000000,
+                 @source_binlog_checksum = 'ALL'",
+        )
+        .map_err(|e| stream_err("heartbeat", e))?;
         // the first, fake rotate comes before the format description, so the client cannot
         // tell its 4 checksum bytes from the file name: the server's setting can
         let checksum: Option<String> = conn
@@ -355,11 +378,19 @@ impl BinlogReader {
         let stream = conn
             .get_binlog_stream(req)
             .map_err(|e| dump_error(from, e))?;
+        let gtid_set = from
+            .gtid
+            .as_deref()
+            .filter(|g| crate::gtid::is_mysql_set(g))
+            .map(GtidSet::parse)
+            .transpose()?;
         Ok(BinlogReader {
             stream,
             tables: HashMap::new(),
             file: from.file.clone(),
             gtid: from.gtid.clone(),
+            gtid_set,
+            pending: VecDeque::new(),
             seen_fde: false,
             checksums,
             from: from.clone(),
@@ -378,20 +409,30 @@ impl BinlogReader {
     /// The next change; `Idle` when a non-blocking stream ended, an error when a blocking one did.
     pub fn next_change(&mut self) -> Result<Change> {
         loop {
-            let Some(ev) = self.stream.next() else {
-                if self.non_block {
-                    return Ok(Change::Idle);
+            // events of a compressed transaction end where their payload event ends
+            let (ev, end) = match self.pending.pop_front() {
+                Some((ev, end)) => (ev, Some(end)),
+                None => {
+                    let Some(ev) = self.stream.next() else {
+                        if self.non_block {
+                            return Ok(Change::Idle);
+                        }
+                        return Err(stream_err(
+                            "reading",
+                            "the server closed the connection (a restart or a kill)",
+                        ));
+                    };
+                    (ev.map_err(|e| dump_error(&self.from, e))?, None)
                 }
-                return Err(stream_err(
-                    "reading",
-                    "the server closed the connection (a restart or a kill)",
-                ));
             };
-            let ev = ev.map_err(|e| dump_error(&self.from, e))?;
             let header = ev.header();
             let raw = header.event_type_raw();
             let ts = header.timestamp();
+            let log_pos = end.unwrap_or(header.log_pos());
             match raw {
+                // MySQL 8.0.26+: HEARTBEAT_LOG_EVENT_V2, the server is idle
+                41 if !self.non_block => return Ok(Change::Idle),
+                41 => continue,
                 // MariaDB: ANNOTATE_ROWS, BINLOG_CHECKPOINT, GTID_LIST carry nothing to apply
                 160 | 161 | 163 => continue,
                 162 => {
@@ -442,7 +483,7 @@ impl BinlogReader {
                     let decoded = decode_rows(&table, &rows)?;
                     return Ok(Change::Rows { table, kind, rows: decoded, timestamp: ts });
                 }
-                EventData::XidEvent(_) => return Ok(Change::Commit { next: self.position(header.log_pos()), timestamp: ts }),
+                EventData::XidEvent(_) => return Ok(Change::Commit { next: self.position(log_pos), timestamp: ts }),
                 EventData::QueryEvent(q) => {
                     let query = q.query().into_owned();
                     let trimmed = query.trim().to_ascii_uppercase();
@@ -450,10 +491,10 @@ impl BinlogReader {
                         return Ok(Change::Begin { gtid: None });
                     }
                     if trimmed == "COMMIT" || trimmed.starts_with("XA END") || trimmed.starts_with("XA COMMIT") {
-                        return Ok(Change::Commit { next: self.position(header.log_pos()), timestamp: ts });
+                        return Ok(Change::Commit { next: self.position(log_pos), timestamp: ts });
                     }
                     // a statement (DDL): it is its own transaction, resume after it
-                    let next = self.position(header.log_pos());
+                    let next = self.position(log_pos);
                     return Ok(Change::Query { schema: q.schema().into_owned(), query, timestamp: ts, next });
                 }
                 // the server is idle: say so, which also lets the reader thread notice that
@@ -468,10 +509,27 @@ impl BinlogReader {
                     return Err(Error::new(SqlState::ObjectNotInPrerequisiteState, "the binlog records an incident: changes may be missing from it")
                         .hint("The server lost changes it could not log; copy the source again with init_replica."))
                 }
-                // MySQL: GTIDs and their lists; the transaction follows
-                EventData::GtidEvent(_) | EventData::AnonymousGtidEvent(_) | EventData::PreviousGtidsEvent(_) | EventData::RowsQueryEvent(_) => continue,
-                EventData::TransactionPayloadEvent(_) => {
-                    return Err(unsupported_event(raw, "TRANSACTION_PAYLOAD", "Set binlog_transaction_compression = OFF on the server."))
+                // MySQL: a transaction's GTID, added to the executed set its commit moves to
+                EventData::GtidEvent(g) => {
+                    let sid = uuid_text(&g.sid());
+                    let set = self.gtid_set.get_or_insert_with(GtidSet::default);
+                    set.insert(&sid, g.gno());
+                    self.gtid = Some(set.to_string());
+                    continue;
+                }
+                // GTIDs off, the set of earlier files, the statement text of rows events
+                EventData::AnonymousGtidEvent(_) | EventData::PreviousGtidsEvent(_) | EventData::RowsQueryEvent(_) => continue,
+                // binlog_transaction_compression: the transaction's events, zstd-compressed in one
+                EventData::TransactionPayloadEvent(p) => {
+                    let mut reader = mysql::mysql_common::binlog::EventStreamReader::new(mysql::binlog::BinlogVersion::Version4);
+                    let mut payload = p.decompressed().map_err(|e| decode_err("decompressing a transaction", e))?;
+                    while let Some(inner) = reader
+                        .read_decompressed(&mut payload)
+                        .map_err(|e| decode_err("reading a compressed transaction", e))?
+                    {
+                        self.pending.push_back((inner, log_pos));
+                    }
+                    continue;
                 }
                 other => {
                     return Err(unsupported_event(raw, &format!("{:?}", header.event_type()), &format!(

@@ -1,7 +1,7 @@
 //! PostgreSQL DDL for a copied MySQL table: the bare table first (fast load), then keys,
 //! indexes, checks, sequences and foreign keys (NOT VALID) once the rows are in.
 
-use crate::snapshot::TableDef;
+use crate::snapshot::{IndexDef, TableDef};
 use crate::types::{quote_ident, quote_literal, PgColumn};
 
 fn qualified(schema: &str, name: &str) -> String {
@@ -48,13 +48,104 @@ pub fn create_table(schema: &str, table: &str, cols: &[PgColumn]) -> String {
     )
 }
 
+/// What a statement made after the load creates. t_index_def records the keys, indexes and
+/// foreign keys (`v_kind`: the lower-case name); checks and sequences are not recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DefKind {
+    Primary,
+    Unique,
+    Index,
+    Foreign,
+    Check,
+    Sequence,
+}
+
+impl DefKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DefKind::Primary => "primary",
+            DefKind::Unique => "unique",
+            DefKind::Index => "index",
+            DefKind::Foreign => "foreign",
+            DefKind::Check => "check",
+            DefKind::Sequence => "sequence",
+        }
+    }
+
+    /// a key or an index (what a table's registration lists with its foreign keys)
+    pub fn is_index(self) -> bool {
+        matches!(self, DefKind::Primary | DefKind::Unique | DefKind::Index)
+    }
+
+    /// recorded in t_index_def
+    pub fn is_recorded(self) -> bool {
+        self.is_index() || self == DefKind::Foreign
+    }
+}
+
 /// One statement to run after the load, with what t_index_def records of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PostLoad {
-    /// 'primary', 'unique', 'index', 'foreign', or 'check' / 'sequence' (not recorded)
-    pub kind: &'static str,
+    pub kind: DefKind,
     pub name: String,
     pub sql: String,
+}
+
+/// The key or index `i` of `table` (not FULLTEXT or SPATIAL: PostgreSQL has neither).
+pub fn index(schema: &str, table: &str, i: &IndexDef) -> PostLoad {
+    let rel = qualified(schema, table);
+    if i.primary {
+        let name = derived_name(table, "pkey");
+        return PostLoad {
+            kind: DefKind::Primary,
+            sql: format!(
+                "ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({})",
+                quote_ident(&name),
+                cols_list(&i.columns)
+            ),
+            name,
+        };
+    }
+    // MySQL index names are per table, PostgreSQL's per schema: prefix the table
+    let name = derived_name(table, &i.name);
+    PostLoad {
+        kind: if i.unique { DefKind::Unique } else { DefKind::Index },
+        sql: format!(
+            "CREATE {}INDEX {} ON {rel} ({})",
+            if i.unique { "UNIQUE " } else { "" },
+            quote_ident(&name),
+            cols_list(&i.columns)
+        ),
+        name,
+    }
+}
+
+/// The CHECK of an ENUM column (`<table>_<column>_check`).
+pub fn check(schema: &str, table: &str, column: &str, body: &str) -> PostLoad {
+    let name = check_name(table, column);
+    PostLoad {
+        kind: DefKind::Check,
+        sql: format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({body})",
+            qualified(schema, table),
+            quote_ident(&name)
+        ),
+        name,
+    }
+}
+
+pub fn check_name(table: &str, column: &str) -> String {
+    derived_name(table, &format!("{column}_check"))
+}
+
+pub fn sequence_name(table: &str, column: &str) -> String {
+    derived_name(table, &format!("{column}_seq"))
+}
+
+/// FULLTEXT and SPATIAL indexes live in the model only.
+pub fn has_no_equivalent(i: &IndexDef) -> bool {
+    i.index_type == "FULLTEXT" || i.index_type == "SPATIAL"
 }
 
 fn cols_list(cols: &[String]) -> String {
@@ -69,12 +160,11 @@ fn cols_list(cols: &[String]) -> String {
 pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad>, Vec<String>) {
     let rel = qualified(schema, &t.name);
     let mut out = Vec::new();
-    let mut skipped = Vec::new();
     for c in cols.iter().filter(|c| c.auto_increment) {
-        let seq = derived_name(&t.name, &format!("{}_seq", c.name));
+        let seq = sequence_name(&t.name, &c.name);
         let qseq = qualified(schema, &seq);
         out.push(PostLoad {
-            kind: "sequence",
+            kind: DefKind::Sequence,
             name: seq.clone(),
             sql: format!(
                 "CREATE SEQUENCE {qseq} OWNED BY {rel}.{col};
@@ -86,53 +176,23 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
         });
     }
     for c in cols {
-        if let Some(check) = &c.check {
-            let name = derived_name(&t.name, &format!("{}_check", c.name));
-            out.push(PostLoad {
-                kind: "check",
-                sql: format!(
-                    "ALTER TABLE {rel} ADD CONSTRAINT {} CHECK ({check})",
-                    quote_ident(&name)
-                ),
-                name,
-            });
+        if let Some(body) = &c.check {
+            out.push(check(schema, &t.name, &c.name, body));
         }
     }
-    for i in &t.indexes {
-        if i.index_type == "FULLTEXT" || i.index_type == "SPATIAL" {
-            skipped.push(format!(
-                "{} index \"{}\" on \"{}\"",
-                i.index_type, i.name, t.name
-            ));
-            continue;
-        }
-        if i.primary {
-            let name = derived_name(&t.name, "pkey");
-            out.push(PostLoad {
-                kind: "primary",
-                sql: format!(
-                    "ALTER TABLE {rel} ADD CONSTRAINT {} PRIMARY KEY ({})",
-                    quote_ident(&name),
-                    cols_list(&i.columns)
-                ),
-                name,
-            });
-        } else {
-            // MySQL index names are per table, PostgreSQL's per schema: prefix the table
-            let name = derived_name(&t.name, &i.name);
-            out.push(PostLoad {
-                kind: if i.unique { "unique" } else { "index" },
-                sql: format!(
-                    "CREATE {}INDEX {} ON {rel} ({})",
-                    if i.unique { "UNIQUE " } else { "" },
-                    quote_ident(&name),
-                    cols_list(&i.columns)
-                ),
-                name,
-            });
-        }
+    for i in t.indexes.iter().filter(|i| !has_no_equivalent(i)) {
+        out.push(index(schema, &t.name, i));
     }
-    (out, skipped)
+    (out, skipped_indexes(t))
+}
+
+/// The indexes PostgreSQL has no equivalent for, as the copy's notice names them.
+pub fn skipped_indexes(t: &TableDef) -> Vec<String> {
+    t.indexes
+        .iter()
+        .filter(|i| has_no_equivalent(i))
+        .map(|i| format!("{} index \"{}\" on \"{}\"", i.index_type, i.name, t.name))
+        .collect()
 }
 
 fn rule(r: &str) -> &'static str {
@@ -154,7 +214,7 @@ pub fn foreign_keys(schema: &str, t: &TableDef, copied: &[String]) -> Vec<PostLo
         .map(|f| {
             let name = pg_name(&f.name);
             PostLoad {
-                kind: "foreign",
+                kind: DefKind::Foreign,
                 sql: format!(
                     "ALTER TABLE {} ADD CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({}) ON UPDATE {} ON DELETE {} NOT VALID",
                     qualified(schema, &t.name),
@@ -174,7 +234,7 @@ pub fn foreign_keys(schema: &str, t: &TableDef, copied: &[String]) -> Vec<PostLo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::snapshot::{ForeignKey, IndexDef};
+    use crate::snapshot::ForeignKey;
     use crate::types::{map_column, MysqlColumn};
 
     fn table() -> (TableDef, Vec<PgColumn>) {
@@ -244,7 +304,7 @@ mod tests {
         assert_eq!(create_table("shop", &t.name, &cols),
             "CREATE TABLE \"shop\".\"Order Items\" (\"id\" bigint NOT NULL, \"state\" text DEFAULT 'a')");
         let (post, skipped) = post_load("shop", &t, &cols);
-        let kinds: Vec<_> = post.iter().map(|p| p.kind).collect();
+        let kinds: Vec<_> = post.iter().map(|p| p.kind.as_str()).collect();
         assert_eq!(kinds, vec!["sequence", "check", "primary", "index"]);
         assert!(post[0]
             .sql

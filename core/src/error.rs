@@ -31,10 +31,14 @@ pub enum SqlState {
     ConfigurationLimitExceeded,
     /// 42601 syntax_error (a MySQL statement the parser does not read)
     SyntaxError,
+    /// XX000 internal_error (the catalogue could not be read or written)
+    Internal,
+    /// a SQLSTATE PostgreSQL reported (an ERROR caught in the worker), kept as it was
+    Reported([u8; 5]),
 }
 
 impl SqlState {
-    pub fn code(self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             SqlState::InvalidParameterValue => "22023",
             SqlState::UndefinedObject => "42704",
@@ -50,6 +54,8 @@ impl SqlState {
             SqlState::ConfigurationLimitExceeded => "53400",
             SqlState::InvalidBinaryRepresentation => "22P03",
             SqlState::SyntaxError => "42601",
+            SqlState::Internal => "XX000",
+            SqlState::Reported(c) => std::str::from_utf8(c).unwrap_or("XX000"),
         }
     }
 }
@@ -87,3 +93,45 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// An error as it is stored (a schema change's event data) and read back by replay.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredError {
+    pub sqlstate: String,
+    pub message: String,
+    #[serde(default)]
+    pub detail: Option<String>,
+    #[serde(default)]
+    pub hint: Option<String>,
+}
+
+impl From<&Error> for StoredError {
+    fn from(e: &Error) -> Self {
+        StoredError {
+            sqlstate: e.state.code().to_string(),
+            message: e.message.clone(),
+            detail: e.detail.clone(),
+            hint: e.hint.clone(),
+        }
+    }
+}
+
+impl StoredError {
+    /// The message with its detail, as show_errors and the log say it.
+    pub fn reason(&self) -> String {
+        match &self.detail {
+            Some(d) => format!("{} ({d})", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+impl Error {
+    /// The message with its detail, as show_status and the log say it.
+    pub fn reason(&self) -> String {
+        match &self.detail {
+            Some(d) => format!("{} ({d})", self.message),
+            None => self.message.clone(),
+        }
+    }
+}

@@ -9,6 +9,9 @@ pub mod conn;
 pub mod copy;
 pub mod ddl;
 pub mod error;
+pub mod event;
+pub mod gtid;
+pub mod mysql_json;
 pub mod names;
 pub mod options;
 pub mod replay;
@@ -18,4 +21,7 @@ pub mod source;
 pub mod state;
 pub mod types;
 
-pub use error::{Error, SqlState};
+pub use error::{Error, Result, SqlState};
+
+/// The MySQL client chameleon-core uses (its connection type crosses into the extension).
+pub use mysql;

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value as Json;
 
+use crate::event::EventKind;
 use crate::types::quote_ident;
 
 /// One statement to run with one jsonb parameter ($1).
@@ -22,7 +23,7 @@ pub struct Statement {
     pub param: Json,
     pub rows: usize,
     /// insert, update or delete: what a row of it is, when it has to be set aside
-    pub kind: String,
+    pub kind: EventKind,
     /// `param` as JSON text, made with the plan (off the worker's main thread)
     pub text: String,
 }
@@ -46,8 +47,8 @@ pub struct Target {
 
 /// A log row, as replay reads it back.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub kind: String,
+pub struct ReplayEvent {
+    pub kind: EventKind,
     pub data: Json,
     pub identity: Option<Json>,
 }
@@ -96,18 +97,18 @@ fn set_list(t: &Target) -> String {
     format!("({}) = ROW({})", cols.join(", "), vals.join(", "))
 }
 
-fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
+fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement {
     let r = rel(t);
     let rows = group.len();
     match kind {
-        "insert" => Statement {
+        EventKind::Insert => Statement {
             sql: format!("INSERT INTO {r} SELECT * FROM jsonb_populate_recordset(NULL::{r}, $1::jsonb)"),
             param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
             rows,
-            kind: kind.into(),
+            kind,
             text: String::new(),
         },
-        "update" if t.key.is_empty() => Statement {
+        EventKind::Update if t.key.is_empty() => Statement {
             // one row: the first identical row, not every copy of it
             sql: format!(
                 "UPDATE {r} AS t SET {} FROM jsonb_populate_record(NULL::{r}, $1::jsonb->'new') AS n
@@ -118,10 +119,10 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             ),
             param: serde_json::json!({"new": group[0].data, "old": group[0].identity}),
             rows,
-            kind: kind.into(),
+            kind,
             text: String::new(),
         },
-        "update" => Statement {
+        EventKind::Update => Statement {
             sql: format!(
                 "UPDATE {r} AS t SET {} FROM jsonb_array_elements($1::jsonb) AS e,
                         LATERAL jsonb_populate_record(NULL::{r}, e->'new') AS n,
@@ -132,10 +133,10 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             ),
             param: Json::Array(group.iter().map(|e| serde_json::json!({"new": e.data, "old": e.identity})).collect()),
             rows,
-            kind: kind.into(),
+            kind,
             text: String::new(),
         },
-        "delete" if t.key.is_empty() => Statement {
+        EventKind::Delete if t.key.is_empty() => Statement {
             sql: format!(
                 "DELETE FROM {r} WHERE ctid = (SELECT x.ctid FROM {r} AS x, jsonb_populate_record(NULL::{r}, $1::jsonb) AS o
                                                 WHERE {} LIMIT 1)",
@@ -143,7 +144,7 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             ),
             param: group[0].data.clone(),
             rows,
-            kind: kind.into(),
+            kind,
             text: String::new(),
         },
         _ => Statement {
@@ -153,16 +154,16 @@ fn statement(t: &Target, kind: &str, group: Vec<&Event>) -> Statement {
             ),
             param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
             rows,
-            kind: kind.into(),
+            kind,
             text: String::new(),
         },
     }
 }
 
 /// The statements that apply `events` (all of table `t`, in order).
-pub fn plan(t: &Target, events: &[Event]) -> Vec<Statement> {
+pub fn plan(t: &Target, events: &[ReplayEvent]) -> Vec<Statement> {
     let mut out = Vec::new();
-    let mut group: Vec<&Event> = Vec::new();
+    let mut group: Vec<&ReplayEvent> = Vec::new();
     let mut keys: HashSet<String> = HashSet::new();
     for e in events {
         // the key an event touches: updates by their old image, others by their row
@@ -170,20 +171,20 @@ pub fn plan(t: &Target, events: &[Event]) -> Vec<Statement> {
             t,
             e.identity
                 .as_ref()
-                .filter(|_| e.kind == "update")
+                .filter(|_| e.kind == EventKind::Update)
                 .unwrap_or(&e.data),
         );
-        let new_key = (e.kind == "update").then(|| key_of(t, &e.data));
-        let single = t.key.is_empty() && e.kind != "insert";
+        let new_key = (e.kind == EventKind::Update).then(|| key_of(t, &e.data));
+        let single = t.key.is_empty() && e.kind != EventKind::Insert;
         // rows an update or delete touches twice must be changed in order; inserts of the same
         // row twice only happen in keyless tables, where they are meant
-        let repeats = e.kind != "insert"
+        let repeats = e.kind != EventKind::Insert
             && (keys.contains(&key) || new_key.as_ref().is_some_and(|k| keys.contains(k)));
         let breaks = group.first().is_some_and(|g| g.kind != e.kind) || repeats || single;
         if breaks && !group.is_empty() {
             out.push(statement(
                 t,
-                &group[0].kind.clone(),
+                group[0].kind,
                 std::mem::take(&mut group),
             ));
             keys.clear();
@@ -194,12 +195,12 @@ pub fn plan(t: &Target, events: &[Event]) -> Vec<Statement> {
             keys.insert(k);
         }
         if single {
-            out.push(statement(t, &e.kind, std::mem::take(&mut group)));
+            out.push(statement(t, e.kind, std::mem::take(&mut group)));
             keys.clear();
         }
     }
     if !group.is_empty() {
-        out.push(statement(t, &group[0].kind.clone(), group));
+        out.push(statement(t, group[0].kind, group));
     }
     with_texts(out)
 }
@@ -219,13 +220,13 @@ pub enum Unit {
         table: String,
         statements: Vec<Statement>,
         target: Target,
-        events: Vec<Event>,
+        events: Vec<ReplayEvent>,
     },
 }
 
 /// The net effect of a keyed table's changes, in at most three statements (DELETE, UPDATE,
 /// INSERT); None when it cannot be expressed so (no key, a key changed by an update).
-fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
+fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
     if t.key.is_empty() {
         return None;
     }
@@ -234,16 +235,16 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
     let mut order: Vec<String> = Vec::new();
     let mut rows: HashMap<String, Fate> = HashMap::new();
     for e in events {
-        let (key, existed, last) = match e.kind.as_str() {
-            "insert" => (key_of(t, &e.data), false, Some(&e.data)),
-            "update" => {
+        let (key, existed, last) = match e.kind {
+            EventKind::Insert => (key_of(t, &e.data), false, Some(&e.data)),
+            EventKind::Update => {
                 let key = key_of(t, e.identity.as_ref()?);
                 if key != key_of(t, &e.data) {
                     return None;
                 }
                 (key, true, Some(&e.data))
             }
-            "delete" => (key_of(t, &e.data), true, None),
+            EventKind::Delete => (key_of(t, &e.data), true, None),
             _ => return None,
         };
         match rows.get_mut(&key) {
@@ -270,13 +271,13 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
             (false, None, _) => {} // inserted and deleted within the batch
         }
     }
-    let statement = |sql: String, images: &[&Json], kind: &str| Statement {
+    let statement = |sql: String, images: &[&Json], kind: EventKind| Statement {
         sql,
         rows: images.len(),
         // a net effect that fails is replayed from its events: its statements need no
         // parameter but their text
         param: Json::Null,
-        kind: kind.into(),
+        kind,
         text: serde_json::to_string(images).unwrap_or_default(),
     };
     let mut out = Vec::new();
@@ -284,7 +285,7 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
         out.push(statement(
             format!("DELETE FROM {r} AS t USING jsonb_populate_recordset(NULL::{r}, $1::jsonb) AS o WHERE {}", key_match(t, "t", "o")),
             &deletes,
-            "delete",
+            EventKind::Delete,
         ));
     }
     if !updates.is_empty() {
@@ -295,14 +296,14 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
                 key_match(t, "t", "n")
             ),
             &updates,
-            "update",
+            EventKind::Update,
         ));
     }
     if !inserts.is_empty() {
         out.push(statement(
             format!("INSERT INTO {r} SELECT * FROM jsonb_populate_recordset(NULL::{r}, $1::jsonb)"),
             &inserts,
-            "insert",
+            EventKind::Insert,
         ));
     }
     Some(out)
@@ -311,7 +312,7 @@ fn net(t: &Target, events: &[&Event]) -> Option<Vec<Statement>> {
 /// The plan of a batch's row events `(table, event)` in binlog order. `targets` describes the
 /// tables; `linked` names those a foreign key links (either end), which keep binlog order.
 pub fn plan_batch(
-    events: Vec<(String, Event)>,
+    events: Vec<(String, ReplayEvent)>,
     targets: &HashMap<String, Target>,
     linked: &HashSet<String>,
 ) -> Vec<Unit> {
@@ -328,7 +329,7 @@ pub fn plan_batch(
     // they are independent of these)
     let (in_order, independent): (Vec<_>, Vec<_>) =
         events.into_iter().partition(|(t, _)| linked.contains(t));
-    let mut run: Vec<Event> = Vec::new();
+    let mut run: Vec<ReplayEvent> = Vec::new();
     let mut run_table: Option<String> = None;
     for (table, e) in in_order {
         if run_table.as_ref().is_some_and(|t| *t != table) {
@@ -349,7 +350,7 @@ pub fn plan_batch(
     }
     // independent tables: all of a table's changes at once, in the order tables first appear
     let mut tables: Vec<String> = Vec::new();
-    let mut by_table: HashMap<String, Vec<Event>> = HashMap::new();
+    let mut by_table: HashMap<String, Vec<ReplayEvent>> = HashMap::new();
     for (t, e) in independent {
         if !by_table.contains_key(&t) {
             tables.push(t.clone());
@@ -359,7 +360,7 @@ pub fn plan_batch(
     for table in tables {
         let t = target(&table);
         let evs = by_table.remove(&table).unwrap_or_default();
-        let refs: Vec<&Event> = evs.iter().collect();
+        let refs: Vec<&ReplayEvent> = evs.iter().collect();
         out.push(match net(&t, &refs) {
             Some(statements) => Unit::Net {
                 table,
@@ -389,9 +390,9 @@ mod tests {
             columns: vec!["id".into(), "qty".into()],
         }
     }
-    fn ev(kind: &str, data: Json, identity: Option<Json>) -> Event {
-        Event {
-            kind: kind.into(),
+    fn ev(kind: &str, data: Json, identity: Option<Json>) -> ReplayEvent {
+        ReplayEvent {
+            kind: EventKind::parse(kind).expect("a kind"),
             data,
             identity,
         }
@@ -479,7 +480,7 @@ mod tests {
         );
     }
 
-    fn at(table: &str, e: Event) -> (String, Event) {
+    fn at(table: &str, e: ReplayEvent) -> (String, ReplayEvent) {
         (table.to_string(), e)
     }
 
@@ -498,7 +499,7 @@ mod tests {
         m
     }
 
-    fn upd(id: &str, from: &str, to: &str) -> Event {
+    fn upd(id: &str, from: &str, to: &str) -> ReplayEvent {
         ev(
             "update",
             json!({"id": id, "qty": to}),
@@ -615,13 +616,13 @@ mod tests {
             .flat_map(|u| match u {
                 Unit::Ordered { table, statements } => statements
                     .iter()
-                    .map(|s| (table.clone(), s.kind.clone()))
+                    .map(|s| (table.clone(), s.kind.as_str().to_string()))
                     .collect::<Vec<_>>(),
                 Unit::Net {
                     table, statements, ..
                 } => statements
                     .iter()
-                    .map(|s| (table.clone(), s.kind.clone()))
+                    .map(|s| (table.clone(), s.kind.as_str().to_string()))
                     .collect(),
             })
             .collect();

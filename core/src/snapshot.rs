@@ -53,8 +53,11 @@ pub fn consistent_snapshot(
             .hint("A long transaction or DDL holds the tables; retry, or raise copy_options lock_timeout_ms.")
     })?;
     let result = (|| {
+        // MySQL 8.2+ calls it SHOW BINARY LOG STATUS (8.4 removed the old name); MariaDB and
+        // older MySQL know SHOW MASTER STATUS
         let row: Option<mysql::Row> = locker
-            .query_first("SHOW MASTER STATUS")
+            .query_first("SHOW BINARY LOG STATUS")
+            .or_else(|_| locker.query_first("SHOW MASTER STATUS"))
             .map_err(|e| mysql_err("SHOW MASTER STATUS", e))?;
         let row = row.ok_or_else(|| {
             Error::new(
@@ -65,9 +68,10 @@ pub fn consistent_snapshot(
         })?;
         let binlog_file: String = row.get(0).unwrap_or_default();
         let binlog_position: u64 = row.get(1).unwrap_or_default();
+        // MariaDB's binlog position as a GTID, or MySQL's executed GTID set
         let gtid: String = locker
             .query_first::<String, _>("SELECT @@gtid_binlog_pos")
-            .or_else(|_| locker.query_first::<String, _>("SELECT @@gtid_executed"))
+            .or_else(|_| locker.query_first::<String, _>("SELECT @@global.gtid_executed"))
             .ok()
             .flatten()
             .unwrap_or_default();
@@ -174,7 +178,7 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             (db,),
         )
         .unwrap_or_default();
-    let idx: Vec<(String, String, i64, String, String)> = conn
+    let idx: Vec<IndexRow> = conn
         .exec(
             "SELECT table_name, index_name, non_unique, column_name, index_type
                FROM information_schema.statistics WHERE table_schema = ? ORDER BY table_name, index_name, seq_in_index",
@@ -183,7 +187,7 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
         .map_err(|e| mysql_err("reading indexes", e))?;
     // MariaDB shows referential_constraints only to users with more than SELECT: the rules
     // then come from SHOW CREATE TABLE (see fk_rules)
-    let fks: Vec<(String, String, String, String, String, Option<String>, Option<String>)> = conn
+    let fks: Vec<ForeignKeyRow> = conn
         .exec(
             "SELECT k.table_name, k.constraint_name, k.column_name, k.referenced_table_name, k.referenced_column_name,
                     r.update_rule, r.delete_rule
@@ -206,91 +210,111 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
 
     let mut out = Vec::new();
     for t in tables {
-        let columns: Vec<MysqlColumn> = cols
-            .iter()
-            .filter(|c| &c.0 == t)
-            .map(|c| MysqlColumn {
-                name: c.1.clone(),
-                data_type: c.2.clone(),
-                // ENUM and SET labels are data: only what is outside them is lower-cased
-                column_type: crate::types::normalize_column_type(&c.3),
-                nullable: c.4 == "YES",
-                default: c.5.clone(),
-                extra: c.6.clone(),
-                char_max_length: c.7,
-                numeric_precision: c.8,
-                numeric_scale: c.9,
-                datetime_precision: c.10,
-                charset: c.11.clone(),
-                is_json: json_checks
-                    .iter()
-                    .any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.1))),
-            })
-            .collect();
+        let columns = columns_of(t, &cols, &json_checks);
         if columns.is_empty() {
             return Err(Error::new(
                 SqlState::UndefinedTable,
                 format!("table \"{db}\".\"{t}\" disappeared from MySQL"),
             ));
         }
-        let mut indexes: Vec<IndexDef> = Vec::new();
-        for (_, name, non_unique, column, itype) in idx.iter().filter(|i| &i.0 == t) {
-            match indexes.iter_mut().find(|i| &i.name == name) {
-                Some(i) => i.columns.push(column.clone()),
-                None => indexes.push(IndexDef {
-                    name: name.clone(),
-                    unique: *non_unique == 0,
-                    primary: name == "PRIMARY",
-                    columns: vec![column.clone()],
-                    index_type: itype.clone(),
-                }),
-            }
-        }
-        let mut foreign_keys: Vec<ForeignKey> = Vec::new();
-        let mut create_table: Option<String> = None;
-        for (_, name, column, rt, rc, upd, del) in fks.iter().filter(|f| &f.0 == t) {
-            let (upd, del) = match (upd, del) {
-                (Some(u), Some(d)) => (u.clone(), d.clone()),
-                _ => {
-                    if create_table.is_none() {
-                        let row: Option<(String, String)> = conn
-                            .query_first(format!(
-                                "SHOW CREATE TABLE `{}`.`{}`",
-                                db.replace('`', "``"),
-                                t.replace('`', "``")
-                            ))
-                            .map_err(|e| mysql_err("reading a table's foreign keys", e))?;
-                        create_table = Some(row.map(|r| r.1).unwrap_or_default());
-                    }
-                    fk_rules(create_table.as_deref().unwrap_or(""), name)
-                }
-            };
-            match foreign_keys.iter_mut().find(|f| &f.name == name) {
-                Some(f) => {
-                    f.columns.push(column.clone());
-                    f.ref_columns.push(rc.clone());
-                }
-                None => foreign_keys.push(ForeignKey {
-                    name: name.clone(),
-                    columns: vec![column.clone()],
-                    ref_table: rt.clone(),
-                    ref_columns: vec![rc.clone()],
-                    on_update: upd,
-                    on_delete: del,
-                }),
-            }
-        }
         let count = counts.iter().find(|c| &c.0 == t);
         out.push(TableDef {
             name: t.clone(),
             columns,
-            indexes,
-            foreign_keys,
+            indexes: indexes_of(t, &idx),
+            foreign_keys: foreign_keys_of(conn, db, t, &fks)?,
             approx_rows: count.and_then(|c| c.1).unwrap_or(0),
             charset: count.and_then(|c| c.2.clone()),
         });
     }
     Ok(out)
+}
+
+fn columns_of(t: &str, cols: &[ColumnRow], json_checks: &[(String, String)]) -> Vec<MysqlColumn> {
+    cols.iter()
+        .filter(|c| c.0 == t)
+        .map(|c| MysqlColumn {
+            name: c.1.clone(),
+            data_type: c.2.clone(),
+            // ENUM and SET labels are data: only what is outside them is lower-cased
+            column_type: crate::types::normalize_column_type(&c.3),
+            nullable: c.4 == "YES",
+            default: c.5.clone(),
+            extra: c.6.clone(),
+            char_max_length: c.7,
+            numeric_precision: c.8,
+            numeric_scale: c.9,
+            datetime_precision: c.10,
+            charset: c.11.clone(),
+            is_json: json_checks
+                .iter()
+                .any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.1))),
+        })
+        .collect()
+}
+
+type IndexRow = (String, String, i64, String, String);
+
+fn indexes_of(t: &str, idx: &[IndexRow]) -> Vec<IndexDef> {
+    let mut indexes: Vec<IndexDef> = Vec::new();
+    for (_, name, non_unique, column, itype) in idx.iter().filter(|i| i.0 == t) {
+        match indexes.iter_mut().find(|i| &i.name == name) {
+            Some(i) => i.columns.push(column.clone()),
+            None => indexes.push(IndexDef {
+                name: name.clone(),
+                unique: *non_unique == 0,
+                primary: name == "PRIMARY",
+                columns: vec![column.clone()],
+                index_type: itype.clone(),
+            }),
+        }
+    }
+    indexes
+}
+
+type ForeignKeyRow = (String, String, String, String, String, Option<String>, Option<String>);
+
+fn foreign_keys_of(
+    conn: &mut mysql::Conn,
+    db: &str,
+    t: &str,
+    fks: &[ForeignKeyRow],
+) -> Result<Vec<ForeignKey>> {
+    let mut foreign_keys: Vec<ForeignKey> = Vec::new();
+    let mut create_table: Option<String> = None;
+    for (_, name, column, rt, rc, upd, del) in fks.iter().filter(|f| f.0 == t) {
+        let (upd, del) = match (upd, del) {
+            (Some(u), Some(d)) => (u.clone(), d.clone()),
+            _ => {
+                if create_table.is_none() {
+                    let row: Option<(String, String)> = conn
+                        .query_first(format!(
+                            "SHOW CREATE TABLE `{}`.`{}`",
+                            db.replace('`', "``"),
+                            t.replace('`', "``")
+                        ))
+                        .map_err(|e| mysql_err("reading a table's foreign keys", e))?;
+                    create_table = Some(row.map(|r| r.1).unwrap_or_default());
+                }
+                fk_rules(create_table.as_deref().unwrap_or(""), name)
+            }
+        };
+        match foreign_keys.iter_mut().find(|f| &f.name == name) {
+            Some(f) => {
+                f.columns.push(column.clone());
+                f.ref_columns.push(rc.clone());
+            }
+            None => foreign_keys.push(ForeignKey {
+                name: name.clone(),
+                columns: vec![column.clone()],
+                ref_table: rt.clone(),
+                ref_columns: vec![rc.clone()],
+                on_update: upd,
+                on_delete: del,
+            }),
+        }
+    }
+    Ok(foreign_keys)
 }
 
 /// ON UPDATE / ON DELETE of constraint `name` in a SHOW CREATE TABLE text (MySQL's

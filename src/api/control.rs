@@ -8,7 +8,7 @@ use pgrx::prelude::*;
 use crate::catalog;
 use crate::error::{notice, raise, OrRaise};
 
-fn transition(source: &str, verb: Verb) -> catalog::Source {
+fn transition(source: &str, verb: Verb) -> catalog::LockedSource {
     let src = catalog::lock_source(source);
     let t = plan(source, verb, src.state).or_raise();
     catalog::apply(&src, &t);
@@ -68,11 +68,7 @@ fn disable_replica(source: &str) {
 #[pg_extern(schema = "chameleon")]
 fn enable_replica(source: &str) {
     let src = transition(source, Verb::Enable);
-    Spi::run_with_args(
-        "UPDATE sch_chameleon.t_sources SET t_last_error = NULL, ts_last_error = NULL WHERE i_id_source = $1",
-        &[src.id.into()],
-    )
-    .or_raise();
+    catalog::sources::clear_error(src.id);
 }
 
 /// 1.2's sync_replica: copies the whole source again, like init_replica.
@@ -125,7 +121,7 @@ fn detach_replica(source: &str) {
     for sql in &fks {
         Spi::run(sql).or_raise();
     }
-    crate::api::sources::remove_source(&src);
+    catalog::sources::remove_source(&src);
     notice(&format!(
         "source \"{source}\" detached: schema \"{}\" is a standalone copy ({} sequences set, {} foreign keys validated)",
         src.dest_schema,

@@ -7,47 +7,34 @@ use pgrx::datum::Interval;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use crate::catalog::{self, Layout};
+use crate::catalog::{self, sources::SourceChanges, sources::Unique};
 use crate::error::{notice, raise, OrRaise};
 
-fn validate_options(
-    batch_size: Option<i32>,
-    include_tables: Option<&[String]>,
-    exclude_tables: Option<&[String]>,
-    type_overrides: Option<&JsonB>,
-    copy_options: Option<&JsonB>,
-    on_error: Option<&str>,
-    server_id: Option<i64>,
-) {
-    batch_size
-        .map(options::validate_batch_size)
-        .transpose()
-        .or_raise();
-    include_tables
-        .map(|t| options::validate_table_list("include_tables", t))
-        .transpose()
-        .or_raise();
-    exclude_tables
-        .map(|t| options::validate_table_list("exclude_tables", t))
-        .transpose()
-        .or_raise();
-    type_overrides
-        .map(|j| options::validate_type_overrides(&j.0))
-        .transpose()
-        .or_raise();
-    copy_options
-        .map(|j| options::validate_copy_options(&j.0))
-        .transpose()
-        .or_raise();
-    on_error.map(options::OnError::parse).transpose().or_raise();
-    server_id
-        .map(options::validate_server_id)
-        .transpose()
-        .or_raise();
-}
-
-fn query_opt_i64(sql: &str) -> i64 {
-    catalog::query_opt::<i64>(sql, &[]).unwrap_or_default()
+/// The settings add_source and alter_source take, each checked when given.
+fn checked(s: SourceChanges) -> SourceChanges {
+    let checks = [
+        s.batch_size.map(options::validate_batch_size),
+        s.include
+            .as_deref()
+            .map(|t| options::validate_table_list("include_tables", t)),
+        s.exclude
+            .as_deref()
+            .map(|t| options::validate_table_list("exclude_tables", t)),
+        s.type_overrides
+            .as_ref()
+            .map(|j| options::validate_type_overrides(&j.0)),
+        s.copy_options
+            .as_ref()
+            .map(|j| options::validate_copy_options(&j.0)),
+        s.on_error
+            .as_deref()
+            .map(|o| options::OnError::parse(o).map(|_| ())),
+        s.server_id.map(options::validate_server_id),
+    ];
+    for c in checks.into_iter().flatten() {
+        c.or_raise();
+    }
+    s
 }
 
 /// add_source and alter_source are not STRICT (they have optional arguments): a NULL where a
@@ -89,16 +76,16 @@ fn check_mysql(conn: &MysqlConn, include_tables: &[String]) {
     }
 }
 
-fn check_unique(column: &str, value: &str, what: &str) {
-    let taken = catalog::query_opt::<String>(
-        &format!("SELECT t_source FROM sch_chameleon.t_sources WHERE {column} = $1"),
-        &[value.into()],
-    );
-    if let Some(owner) = taken {
+fn check_unique(what: Unique, value: &str) {
+    let label = match what {
+        Unique::Name => "source name",
+        Unique::DestSchema => "destination schema",
+    };
+    if let Some(owner) = catalog::sources::source_using(what, value) {
         raise(
             Error::new(
                 SqlState::DuplicateObject,
-                format!("{what} \"{value}\" is already used by source \"{owner}\""),
+                format!("{label} \"{value}\" is already used by source \"{owner}\""),
             )
             .hint("Pick another name, or SELECT chameleon.drop_source(...) first."),
         );
@@ -127,78 +114,37 @@ fn add_source(
     let mysql_conn = required("add_source", "mysql_conn", mysql_conn);
     names::validate_source_name(source).or_raise();
     names::validate_dest_schema(dest_schema).or_raise();
-    let conn = MysqlConn::parse(mysql_conn).or_raise();
-    validate_options(
-        Some(batch_size),
-        Some(&include_tables),
-        Some(&exclude_tables),
-        Some(&type_overrides),
-        Some(&copy_options),
-        Some(on_error),
+    let mut settings = checked(SourceChanges {
+        conn: Some(MysqlConn::parse(mysql_conn).or_raise()),
         server_id,
-    );
+        batch_size: Some(batch_size),
+        batch_retention: Some(batch_retention),
+        include: Some(include_tables),
+        exclude: Some(exclude_tables),
+        type_overrides: Some(type_overrides),
+        copy_options: Some(copy_options),
+        on_error: Some(on_error.to_string()),
+        replay_paused: None,
+    });
     // names first (cheap), then the network check outside any lock, then the names again
     // under the lock, so the INSERT sees the catalogue the checks saw
-    check_unique("t_source", source, "source name");
-    check_unique("t_dest_schema", dest_schema, "destination schema");
-    if check_source {
-        check_mysql(&conn, &include_tables);
+    check_unique(Unique::Name, source);
+    check_unique(Unique::DestSchema, dest_schema);
+    if let Some(conn) = settings.conn.as_ref().filter(|_| check_source) {
+        check_mysql(conn, settings.include.as_deref().unwrap_or_default());
     }
-    Spi::run("LOCK TABLE sch_chameleon.t_sources IN SHARE ROW EXCLUSIVE MODE").or_raise();
-    check_unique("t_source", source, "source name");
-    check_unique("t_dest_schema", dest_schema, "destination schema");
+    catalog::sources::lock_for_registration();
+    check_unique(Unique::Name, source);
+    check_unique(Unique::DestSchema, dest_schema);
 
-    let id = Spi::get_one::<i64>("SELECT nextval('sch_chameleon.t_sources_i_id_source_seq')")
-        .or_raise()
-        .expect("nextval returns a value");
+    let id = catalog::sources::next_source_id();
     let server_id = server_id.unwrap_or_else(|| {
-        let system = query_opt_i64("SELECT system_identifier FROM pg_control_system()");
-        // SAFETY: a plain read of a backend global
-        options::default_server_id(system, unsafe { pg_sys::MyDatabaseId }.to_u32(), id)
+        let system = catalog::query_opt::<i64>("SELECT system_identifier FROM pg_control_system()", &[])
+            .unwrap_or_default();
+        options::default_server_id(system, crate::worker::database_id(), id)
     });
-    // 1.3: the source's own pair of log tables (release note: "log tables per source")
-    let per_source = catalog::layout() == Layout::PerSource;
-    let (log_col, log_val) = if per_source {
-        (", v_log_table", ", $13::varchar[]")
-    } else {
-        ("", "")
-    };
-    let mut args: Vec<pgrx::datum::DatumWithOid> = vec![
-        id.into(),
-        source.into(),
-        dest_schema.into(),
-        conn.redacted_url().into(),
-        server_id.into(),
-        batch_size.into(),
-        batch_retention.into(),
-        include_tables.into(),
-        exclude_tables.into(),
-        type_overrides.into(),
-        copy_options.into(),
-        on_error.into(),
-    ];
-    if per_source {
-        args.push(names::log_table_pair(id).to_vec().into());
-    }
-    Spi::run_with_args(
-        &format!(
-            "INSERT INTO sch_chameleon.t_sources
-                (i_id_source, t_source, t_dest_schema, t_mysql_url, i_server_id, i_batch_size,
-                 iv_batch_retention, t_include_tables, t_exclude_tables, jsb_type_overrides,
-                 jsb_copy_options, t_on_error{log_col})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12{log_val})"
-        ),
-        &args,
-    )
-    .or_raise();
-    Spi::run_with_args(
-        "INSERT INTO sch_chameleon.t_source_secrets (i_id_source, t_mysql_password) VALUES ($1, $2)",
-        &[id.into(), conn.password.as_str().into()],
-    )
-    .or_raise();
-    if per_source {
-        Spi::run("SELECT sch_chameleon.fn_refresh_parts()").or_raise();
-    }
+    settings.server_id = Some(server_id);
+    catalog::sources::insert_source(id, source, dest_schema, settings);
     notice(&format!(
         "source \"{source}\" registered (id {id}, server_id {server_id}): next, SELECT chameleon.init_replica('{source}')"
     ));
@@ -224,79 +170,29 @@ fn alter_source(
     check_source: default!(bool, true),
 ) {
     let src = catalog::lock_source(required("alter_source", "source", source));
-    let conn = mysql_conn.map(MysqlConn::parse).transpose().or_raise();
-    validate_options(
-        batch_size,
-        include_tables.as_deref(),
-        exclude_tables.as_deref(),
-        type_overrides.as_ref(),
-        copy_options.as_ref(),
-        on_error,
+    let settings = checked(SourceChanges {
+        conn: mysql_conn.map(MysqlConn::parse).transpose().or_raise(),
         server_id,
-    );
-    if check_source && (conn.is_some() || include_tables.is_some()) {
+        batch_size,
+        batch_retention,
+        include: include_tables,
+        exclude: exclude_tables,
+        type_overrides,
+        copy_options,
+        on_error: on_error.map(str::to_string),
+        replay_paused,
+    });
+    if check_source && (settings.conn.is_some() || settings.include.is_some()) {
         // what the source will be after this call: new URL (or the stored one), the password
         // given or kept, the new include list (or the stored one)
-        let stored = catalog::query_opt::<String>(
-            "SELECT t_mysql_url FROM sch_chameleon.t_sources WHERE i_id_source = $1",
-            &[src.id.into()],
-        )
-        .unwrap_or_default();
-        let mut target = conn
-            .clone()
-            .unwrap_or_else(|| MysqlConn::parse(&stored).or_raise());
+        let (stored, stored_include) = catalog::sources::stored_connection(src.id);
+        let mut target = settings.conn.clone().unwrap_or_else(|| stored.clone());
         if target.password.is_empty() {
-            target.password = catalog::query_opt::<String>(
-                "SELECT t_mysql_password FROM sch_chameleon.t_source_secrets WHERE i_id_source = $1",
-                &[src.id.into()],
-            )
-            .unwrap_or_default();
+            target.password = stored.password;
         }
-        let include = match &include_tables {
-            Some(t) => t.clone(),
-            None => catalog::query_opt::<Vec<String>>(
-                "SELECT t_include_tables FROM sch_chameleon.t_sources WHERE i_id_source = $1",
-                &[src.id.into()],
-            )
-            .unwrap_or_default(),
-        };
-        check_mysql(&target, &include);
+        check_mysql(&target, settings.include.as_deref().unwrap_or(&stored_include));
     }
-    Spi::run_with_args(
-        "UPDATE sch_chameleon.t_sources SET
-            t_mysql_url        = coalesce($2, t_mysql_url),
-            i_server_id        = coalesce($3, i_server_id),
-            i_batch_size       = coalesce($4, i_batch_size),
-            iv_batch_retention = coalesce($5, iv_batch_retention),
-            t_include_tables   = coalesce($6, t_include_tables),
-            t_exclude_tables   = coalesce($7, t_exclude_tables),
-            jsb_type_overrides = coalesce($8, jsb_type_overrides),
-            jsb_copy_options   = coalesce($9, jsb_copy_options),
-            t_on_error         = coalesce($10, t_on_error),
-            b_replay_paused    = coalesce($11, b_replay_paused)
-          WHERE i_id_source = $1",
-        &[
-            src.id.into(),
-            conn.as_ref().map(|c| c.redacted_url()).into(),
-            server_id.into(),
-            batch_size.into(),
-            batch_retention.into(),
-            include_tables.into(),
-            exclude_tables.into(),
-            type_overrides.into(),
-            copy_options.into(),
-            on_error.into(),
-            replay_paused.into(),
-        ],
-    )
-    .or_raise();
-    if let Some(c) = conn.filter(|c| !c.password.is_empty()) {
-        Spi::run_with_args(
-            "UPDATE sch_chameleon.t_source_secrets SET t_mysql_password = $2 WHERE i_id_source = $1",
-            &[src.id.into(), c.password.as_str().into()],
-        )
-        .or_raise();
-    }
+    catalog::sources::update_source(src.id, settings);
 }
 
 /// Removes a source from the catalogue with its batches and log tables. The destination
@@ -305,33 +201,9 @@ fn alter_source(
 fn drop_source(source: &str) {
     let src = catalog::lock_source(source);
     plan(source, Verb::Drop, src.state).or_raise();
-    remove_source(&src);
+    catalog::sources::remove_source(&src);
     notice(&format!(
         "source \"{source}\" dropped; schema \"{}\" and its data were left in place",
         src.dest_schema
     ));
-}
-
-/// Removes a source from the catalogue: its log tables (1.3) and every row about it.
-pub(crate) fn remove_source(src: &catalog::Source) {
-    if catalog::layout() == Layout::PerSource {
-        let tables = catalog::query_opt::<Vec<String>>(
-            "SELECT v_log_table::text[] FROM sch_chameleon.t_sources WHERE i_id_source = $1",
-            &[src.id.into()],
-        )
-        .unwrap_or_default();
-        for t in tables {
-            Spi::run(&format!(
-                "DROP TABLE IF EXISTS sch_chameleon.{}",
-                spi::quote_identifier(&t)
-            ))
-            .or_raise();
-        }
-    }
-    // batches, log rows (1.2), secrets, tables, index definitions and discarded rows cascade
-    Spi::run_with_args(
-        "DELETE FROM sch_chameleon.t_sources WHERE i_id_source = $1",
-        &[src.id.into()],
-    )
-    .or_raise();
 }

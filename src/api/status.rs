@@ -4,7 +4,7 @@ use pgrx::datum::{Interval, TimestampWithTimeZone};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
-use crate::error::OrRaise;
+use crate::catalog;
 
 /// One row per source.
 #[pg_extern(schema = "chameleon")]
@@ -34,71 +34,44 @@ fn show_status() -> TableIterator<
         name!(mysql_conn, String),
     ),
 > {
-    // Counted through the root log table, so the same query serves both layouts.
-    let sql = "
-        SELECT s.t_source, s.t_dest_schema,
-               s.enm_status::text, s.b_enabled, s.b_replay_paused, s.i_id_source,
-               CASE WHEN s.enm_status = 'running' THEN clock_timestamp() - s.ts_last_event END,
-               CASE WHEN s.ts_last_event IS NOT NULL
-                    THEN greatest(s.ts_last_event - coalesce(s.ts_last_replayed, s.ts_last_event), '0'::interval) END,
-               s.ts_last_event, s.ts_last_replayed, s.t_binlog_name, s.i_binlog_position, s.t_gtid,
-               (SELECT count(*) FROM sch_chameleon.t_replica_batch b
-                 WHERE b.i_id_source = s.i_id_source AND NOT b.b_replayed),
-               (SELECT count(*) FROM sch_chameleon.t_log_replica l
-                  JOIN sch_chameleon.t_replica_batch b USING (i_id_batch)
-                 WHERE b.i_id_source = s.i_id_source AND NOT b.b_replayed),
-               (SELECT count(*) FROM sch_chameleon.t_replica_tables t WHERE t.i_id_source = s.i_id_source),
-               (SELECT count(*) FROM sch_chameleon.t_replica_tables t
-                 WHERE t.i_id_source = s.i_id_source AND cardinality(t.v_table_pkey) = 0),
-               (SELECT count(*) FROM sch_chameleon.t_discarded_rows d WHERE d.i_id_source = s.i_id_source),
-               s.t_last_error, s.t_mysql_url
-          FROM sch_chameleon.t_sources s
-         ORDER BY s.t_source";
     // the live part comes from the worker slots in shared memory
     let live = crate::worker::live_workers();
-    let rows = Spi::connect(|c| {
-        let mut out = Vec::new();
-        for r in c.select(sql, None, &[])? {
-            let status = r.get::<String>(3)?.unwrap_or_default();
-            let id = r.get::<i64>(6)?;
-            let worker = live.iter().find(|w| Some(w.source) == id);
-            let mut last_error = r.get::<String>(19)?;
-            let status = match worker {
-                None if status == "running" => "running (no worker)".to_string(),
-                Some(w) if w.retries > 0 => {
-                    // MySQL is unreachable: the worker retries; say why and how often
-                    last_error = Some(w.reason.clone());
-                    format!("{status} (reconnecting, attempt {})", w.retries)
-                }
-                _ => status,
-            };
-            out.push((
-                r.get::<String>(1)?.unwrap_or_default(),
-                r.get::<String>(2)?.unwrap_or_default(),
-                status,
-                r.get::<bool>(4)?.unwrap_or(true),
-                r.get::<bool>(5)?.unwrap_or(false),
-                worker.map(|w| w.pid),
-                r.get::<Interval>(7)?,
-                r.get::<Interval>(8)?,
-                r.get::<TimestampWithTimeZone>(9)?,
-                r.get::<TimestampWithTimeZone>(10)?,
-                r.get::<String>(11)?,
-                r.get::<i64>(12)?,
-                r.get::<String>(13)?,
-                r.get::<i64>(14)?.unwrap_or(0),
-                r.get::<i64>(15)?.unwrap_or(0),
-                r.get::<i64>(16)?.unwrap_or(0),
-                r.get::<i64>(17)?.unwrap_or(0),
-                r.get::<i64>(18)?.unwrap_or(0),
-                last_error,
-                r.get::<String>(20)?.unwrap_or_default(),
-            ));
-        }
-        Ok::<_, pgrx::spi::SpiError>(out)
-    })
-    .or_raise();
-    TableIterator::new(rows)
+    let rows = catalog::status::sources().into_iter().map(move |r| {
+        let worker = live.iter().find(|w| w.source == r.id);
+        let mut last_error = r.last_error;
+        let status = match worker {
+            None if r.status == "running" => "running (no worker)".to_string(),
+            Some(w) if w.retries > 0 => {
+                // MySQL is unreachable: the worker retries; say why and how often
+                last_error = Some(w.reason.clone());
+                format!("{} (reconnecting, attempt {})", r.status, w.retries)
+            }
+            _ => r.status,
+        };
+        (
+            r.source,
+            r.dest_schema,
+            status,
+            r.enabled,
+            r.replay_paused,
+            worker.map(|w| w.pid),
+            r.read_lag,
+            r.replay_lag,
+            r.last_received,
+            r.last_replayed,
+            r.binlog_file,
+            r.binlog_position,
+            r.gtid,
+            r.batches_pending,
+            r.events_pending,
+            r.tables,
+            r.tables_without_pk,
+            r.discarded_rows,
+            last_error,
+            r.mysql_url,
+        )
+    });
+    TableIterator::new(rows.collect::<Vec<_>>())
 }
 
 /// Rows and statements that could not be stored or replayed, oldest first.
@@ -125,40 +98,9 @@ fn show_errors(
     ),
 > {
     if let Some(name) = source {
-        crate::catalog::lock_source(name); // unknown source: a clear error, not an empty set
+        catalog::lock_source(name); // unknown source: a clear error, not an empty set
     }
-    let sql = "
-        SELECT s.t_source, d.i_id_discarded, d.ts_discarded, d.i_id_batch, d.v_schema_name::text,
-               d.v_table_name::text, d.enm_binlog_event::text, d.t_binlog_name, d.i_binlog_position,
-               d.t_sqlstate, d.t_reason, coalesce(d.jsb_event_data, d.jsb_event_update), d.t_query
-          FROM sch_chameleon.t_discarded_rows d
-          JOIN sch_chameleon.t_sources s USING (i_id_source)
-         WHERE $1::text IS NULL OR s.t_source = $1
-         ORDER BY d.i_id_discarded";
-    let rows = Spi::connect(|c| {
-        let mut out = Vec::new();
-        for r in c.select(sql, None, &[source.into()])? {
-            out.push((
-                r.get::<String>(1)?.unwrap_or_default(),
-                r.get::<i64>(2)?.unwrap_or_default(),
-                r.get::<TimestampWithTimeZone>(3)?
-                    .expect("ts_discarded is NOT NULL"),
-                r.get::<i64>(4)?,
-                r.get::<String>(5)?,
-                r.get::<String>(6)?,
-                r.get::<String>(7)?,
-                r.get::<String>(8)?,
-                r.get::<i64>(9)?,
-                r.get::<String>(10)?,
-                r.get::<String>(11)?.unwrap_or_default(),
-                r.get::<JsonB>(12)?,
-                r.get::<String>(13)?,
-            ));
-        }
-        Ok::<_, pgrx::spi::SpiError>(out)
-    })
-    .or_raise();
-    TableIterator::new(rows)
+    TableIterator::new(catalog::status::errors(source))
 }
 
 /// The replicated tables of every source (or of one): primary key, rows copied by init_replica,
@@ -181,32 +123,7 @@ fn show_tables(
     ),
 > {
     if let Some(name) = source {
-        crate::catalog::lock_source(name); // unknown source: a clear error, not an empty set
+        catalog::lock_source(name); // unknown source: a clear error, not an empty set
     }
-    let sql = "
-        SELECT s.t_source, t.v_table_name::text, t.v_table_pkey::text[], t.i_rows_copied, t.i_zero_dates,
-               t.i_values_changed,
-               (SELECT count(*) FROM sch_chameleon.t_discarded_rows d
-                 WHERE d.i_id_source = t.i_id_source AND d.v_table_name = t.v_table_name)
-          FROM sch_chameleon.t_replica_tables t
-          JOIN sch_chameleon.t_sources s USING (i_id_source)
-         WHERE $1::text IS NULL OR s.t_source = $1
-         ORDER BY 1, 2";
-    let rows = Spi::connect(|c| {
-        let mut out = Vec::new();
-        for r in c.select(sql, None, &[source.into()])? {
-            out.push((
-                r.get::<String>(1)?.unwrap_or_default(),
-                r.get::<String>(2)?.unwrap_or_default(),
-                r.get::<Vec<String>>(3)?.unwrap_or_default(),
-                r.get::<i64>(4)?,
-                r.get::<i64>(5)?.unwrap_or_default(),
-                r.get::<i64>(6)?.unwrap_or_default(),
-                r.get::<i64>(7)?.unwrap_or_default(),
-            ));
-        }
-        Ok::<_, pgrx::spi::SpiError>(out)
-    })
-    .or_raise();
-    TableIterator::new(rows)
+    TableIterator::new(catalog::status::tables(source))
 }

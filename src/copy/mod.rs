@@ -30,12 +30,7 @@ fn prepare_destination(id: i64, dest: &str) {
     )
     .unwrap_or(false);
     if exists {
-        let had_copy = query_opt::<bool>(
-            "SELECT EXISTS (SELECT 1 FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1)",
-            &[id.into()],
-        )
-        .unwrap_or(false);
-        if !had_copy && objects.unwrap_or(0) > 0 {
+        if !catalog::tables::has_copy(id) && objects.unwrap_or(0) > 0 {
             raise(
                 Error::new(SqlState::DuplicateObject, format!("destination schema \"{dest}\" exists and holds objects chameleon did not create"))
                     .detail(format!("{} relations are in it.", objects.unwrap_or(0)))
@@ -56,17 +51,58 @@ fn regclass(schema: &str, table: &str) -> pg_sys::Oid {
         "SELECT format('%I.%I', $1::text, $2::text)::regclass::oid",
         &[schema.into(), table.into()],
     )
-    .expect("the table was just created")
+    .unwrap_or_else(|| {
+        raise(Error::new(
+            SqlState::UndefinedTable,
+            format!("table \"{schema}\".\"{table}\" disappeared during the copy"),
+        ))
+    })
 }
 
 /// init_replica and 1.2's sync_replica.
 pub fn init_replica(source: &str, verb: Verb) -> i64 {
     let src = catalog::lock_source(source);
     plan(source, verb, src.state).or_raise();
-    let s = catalog::load_source(src.id).expect("the source is locked");
+    let Some(s) = catalog::load_source(src.id) else {
+        raise(Error::new(SqlState::UndefinedObject, format!("source \"{source}\" disappeared")))
+    };
     let dest = src.dest_schema.clone();
     let started = Instant::now();
 
+    let (reader, coords, mapped) = snapshot_and_map(source, &s);
+    prepare_destination(src.id, &dest);
+    for (t, cols) in &mapped {
+        Spi::run(&ddl::create_table(&dest, &t.name, cols)).or_raise();
+    }
+    let copied = copy_rows(source, &s.conn.database, reader, &dest, &mapped);
+    let made = build_keys(source, &dest, &mapped);
+    let tables: Vec<catalog::tables::Copied> = mapped
+        .iter()
+        .zip(&copied)
+        .map(|((def, _), (rows, changed))| catalog::tables::Copied {
+            def,
+            rows: *rows,
+            changed: *changed,
+        })
+        .collect();
+    record(src.id, &s.conn.database, &tables, &made, &coords);
+    let total: u64 = copied.iter().map(|(rows, _)| rows).sum();
+    notice(&format!(
+        "init_replica \"{source}\": {total} rows in {} tables copied in {:.1} s; replication starts at {}:{}",
+        mapped.len(),
+        started.elapsed().as_secs_f64(),
+        coords.binlog_file,
+        coords.binlog_position
+    ));
+    total as i64
+}
+
+/// The consistent snapshot, and every table of it mapped to PostgreSQL before anything is
+/// dropped or created; names PostgreSQL's 63-byte limit would make one are refused here too.
+fn snapshot_and_map(
+    source: &str,
+    s: &catalog::SourceConfig,
+) -> (chameleon_core::mysql::Conn, snapshot::Coordinates, Vec<(TableDef, Vec<PgColumn>)>) {
     let facts = chameleon_core::source::check(&s.conn, &s.include).or_raise();
     let tables = snapshot::select_tables(&facts.tables, &s.include, &s.exclude);
     let lock_timeout_s = s
@@ -88,7 +124,6 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
         tables.len()
     ));
     let defs = snapshot::read_tables(&mut reader, &s.conn.database, &tables).or_raise();
-    // map every column before anything is dropped or created
     let mapped: Vec<(TableDef, Vec<PgColumn>)> = defs
         .into_iter()
         .map(|t| {
@@ -96,15 +131,12 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
                 .columns
                 .iter()
                 .map(|c| map_column(&t.name, c, &s.type_overrides))
-                .collect::<Result<Vec<_>, _>>();
-            let cols = cols
+                .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| e.detail(format!("table \"{}\"", t.name)))
                 .or_raise();
             (t, cols)
         })
         .collect();
-
-    // names PostgreSQL's 63-byte limit would make one: refused before anything changes
     chameleon_core::names::check_truncation(
         "table",
         &format!("database \"{}\"", s.conn.database),
@@ -119,12 +151,18 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
         )
         .or_raise();
     }
-    prepare_destination(src.id, &dest);
-    for (t, cols) in &mapped {
-        Spi::run(&ddl::create_table(&dest, &t.name, cols)).or_raise();
-    }
+    (reader, coords, mapped)
+}
 
-    // rows: a reader thread streams from the snapshot, this backend COPYs
+/// The rows: a reader thread streams them from the snapshot, this backend COPYs. Per table:
+/// (rows, values changed on their way).
+fn copy_rows(
+    source: &str,
+    db: &str,
+    reader: chameleon_core::mysql::Conn,
+    dest: &str,
+    mapped: &[(TableDef, Vec<PgColumn>)],
+) -> Vec<(u64, u64)> {
     let (tx, rx) = std::sync::mpsc::sync_channel(8);
     let work: Vec<(String, Vec<String>, Vec<PgColumn>)> = mapped
         .iter()
@@ -136,22 +174,21 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
             )
         })
         .collect();
-    let db = s.conn.database.clone();
+    let db = db.to_string();
     let reader_thread = std::thread::Builder::new()
         .name("chameleon-copy".into())
         .spawn(move || chameleon_core::copy::run_reader(reader, &db, work, tx))
         .unwrap_or_else(|e| {
             raise(Error::new(
-                SqlState::ConnectionFailure,
+                SqlState::Internal,
                 format!("could not start the copy thread: {e}"),
             ))
         });
     let guard = feed::FeedGuard::install(rx);
     let mut copied = Vec::new();
-    let mut total = 0u64;
-    for (t, _) in &mapped {
+    for (t, _) in mapped {
         let t0 = Instant::now();
-        let (rows, zero_dates) = feed::copy_table(&guard, regclass(&dest, &t.name));
+        let (rows, zero_dates) = feed::copy_table(&guard, regclass(dest, &t.name));
         let secs = t0.elapsed().as_secs_f64();
         notice(&format!(
             "init_replica \"{source}\": {}: {rows} rows in {secs:.2} s ({:.0} rows/s){}",
@@ -163,111 +200,50 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
                 String::new()
             }
         ));
-        total += rows;
-        copied.push((t.name.clone(), rows, zero_dates));
+        copied.push((rows, zero_dates));
     }
     drop(guard);
     let _ = reader_thread.join();
+    copied
+}
 
-    // keys and indexes after the load, then foreign keys (NOT VALID) once every table exists
+/// Keys and indexes after the load, then foreign keys (NOT VALID) once every table exists.
+fn build_keys(
+    source: &str,
+    dest: &str,
+    mapped: &[(TableDef, Vec<PgColumn>)],
+) -> Vec<(String, ddl::PostLoad)> {
     let names: Vec<String> = mapped.iter().map(|(t, _)| t.name.clone()).collect();
-    let mut index_defs = Vec::new();
-    for (t, cols) in &mapped {
-        let (post, skipped) = ddl::post_load(&dest, t, cols);
+    let mut made = Vec::new();
+    for (t, cols) in mapped {
+        let (post, skipped) = ddl::post_load(dest, t, cols);
         for p in post {
             Spi::run(&p.sql).or_raise();
-            index_defs.push((t.name.clone(), p));
+            made.push((t.name.clone(), p));
         }
         for what in skipped {
             notice(&format!("init_replica \"{source}\": {what} has no PostgreSQL equivalent here and was not created"));
         }
     }
-    for (t, _) in &mapped {
-        for p in ddl::foreign_keys(&dest, t, &names) {
+    for (t, _) in mapped {
+        for p in ddl::foreign_keys(dest, t, &names) {
             Spi::run(&p.sql).or_raise();
-            index_defs.push((t.name.clone(), p));
+            made.push((t.name.clone(), p));
         }
     }
-    record(
-        src.id,
-        &s.conn.database,
-        &dest,
-        &mapped,
-        &copied,
-        &index_defs,
-        &coords,
-    );
-    notice(&format!(
-        "init_replica \"{source}\": {total} rows in {} tables copied in {:.1} s; replication starts at {}:{}",
-        mapped.len(),
-        started.elapsed().as_secs_f64(),
-        coords.binlog_file,
-        coords.binlog_position
-    ));
-    total as i64
+    made
 }
 
+/// What init_replica leaves in the catalogue: the tables with their figures and models, what
+/// was made for them, no batches from before, and the position replication starts from.
 fn record(
     id: i64,
     db: &str,
-    dest: &str,
-    mapped: &[(TableDef, Vec<PgColumn>)],
-    copied: &[(String, u64, u64)],
-    index_defs: &[(String, ddl::PostLoad)],
+    tables: &[catalog::tables::Copied],
+    made: &[(String, ddl::PostLoad)],
     coords: &snapshot::Coordinates,
 ) {
-    let _ = dest;
-    Spi::run_with_args(
-        "DELETE FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1",
-        &[id.into()],
-    )
-    .or_raise();
-    Spi::run_with_args(
-        "DELETE FROM sch_chameleon.t_index_def WHERE i_id_source = $1",
-        &[id.into()],
-    )
-    .or_raise();
-    // batches stored before this copy describe changes the copy already holds
-    Spi::run_with_args(
-        "DELETE FROM sch_chameleon.t_replica_batch WHERE i_id_source = $1",
-        &[id.into()],
-    )
-    .or_raise();
-    let models = catalog::keeps_table_models();
-    for ((t, _), (_, rows, zero_dates)) in mapped.iter().zip(copied) {
-        Spi::run_with_args(
-            "INSERT INTO sch_chameleon.t_replica_tables
-                (i_id_source, v_table_name, v_schema_name, v_table_pkey, i_rows_copied, i_zero_dates, ts_copied)
-             VALUES ($1, $2, $3, $4::varchar[], $5, $6, clock_timestamp())",
-            &[id.into(), t.name.as_str().into(), db.into(), t.primary_key().into(), (*rows as i64).into(), (*zero_dates as i64).into()],
-        )
-        .or_raise();
-        if models {
-            // the table as the snapshot has it: where replication starts
-            Spi::run_with_args(
-                "UPDATE sch_chameleon.t_replica_tables SET jsb_columns = $4 WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
-                &[id.into(), db.into(), t.name.as_str().into(), pgrx::JsonB(serde_json::to_value(t).unwrap_or_default()).into()],
-            )
-            .or_raise();
-        }
-    }
-    for (table, p) in index_defs
-        .iter()
-        .filter(|(_, p)| matches!(p.kind, "primary" | "unique" | "index" | "foreign"))
-    {
-        Spi::run_with_args(
-            "INSERT INTO sch_chameleon.t_index_def (i_id_source, v_schema_name, v_table_name, v_index_name, v_kind, t_index_def)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[id.into(), db.into(), table.as_str().into(), p.name.as_str().into(), p.kind.into(), p.sql.as_str().into()],
-        )
-        .or_raise();
-    }
-    Spi::run_with_args(
-        "UPDATE sch_chameleon.t_sources
-            SET enm_status = 'initialised', t_binlog_name = $2, i_binlog_position = $3, t_gtid = nullif($4, ''),
-                ts_last_event = NULL, ts_last_replayed = NULL, t_last_error = NULL, ts_last_error = NULL
-          WHERE i_id_source = $1",
-        &[id.into(), coords.binlog_file.as_str().into(), (coords.binlog_position as i64).into(), coords.gtid.as_str().into()],
-    )
-    .or_raise();
+    catalog::tables::record_copy(id, db, tables, made);
+    catalog::batches::forget_batches(id).or_raise();
+    catalog::sources::mark_initialised(id, coords);
 }

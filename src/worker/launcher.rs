@@ -16,8 +16,7 @@ use pgrx::prelude::*;
 /// preloaded.
 pub fn init() {
     crate::settings::define();
-    // SAFETY: a plain read of a backend global
-    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+    if super::backend::preloading() {
         super::slots::init();
         BackgroundWorkerBuilder::new("chameleon launcher")
             .set_type("chameleon launcher")
@@ -30,29 +29,24 @@ pub fn init() {
     }
 }
 
-fn set_appname(name: &str) {
-    let c = std::ffi::CString::new(name).unwrap_or_default();
-    // SAFETY: a NUL-terminated string that outlives the call
-    unsafe { pg_sys::pgstat_report_appname(c.as_ptr()) };
-}
-
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn chameleon_launcher_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     // no database: the shared catalogs are enough to list the databases
     BackgroundWorker::connect_worker_to_spi(None, None);
-    set_appname("chameleon launcher");
+    super::backend::set_appname("chameleon launcher");
     loop {
-        for db in databases() {
+        let mut dbs = super::backend::databases();
+        dbs.sort();
+        for db in dbs {
             let scan = BackgroundWorkerBuilder::new(&format!("chameleon scan {db}"))
                 .set_type("chameleon scan")
                 .set_library("chameleon")
                 .set_function("chameleon_scan_main")
                 .enable_spi_access()
                 .set_extra(&db)
-                // SAFETY: a plain read of a backend global
-                .set_notify_pid(unsafe { pg_sys::MyProcPid })
+                .set_notify_pid(super::backend::pid())
                 .load_dynamic();
             // one scan at a time: scans never take the workers' slots
             if let Ok(w) = scan {
@@ -68,40 +62,9 @@ pub extern "C-unwind" fn chameleon_launcher_main(_arg: pg_sys::Datum) {
             return; // SIGTERM or postmaster death
         }
         if BackgroundWorker::sighup_received() {
-            // SAFETY: the documented way to reload settings in a worker
-            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+            super::backend::reload_config();
         }
     }
-}
-
-/// The databases one can connect to. Without a database SQL cannot run (names resolve
-/// through pg_class), so pg_database is scanned directly, as pglogical's supervisor does.
-fn databases() -> Vec<String> {
-    BackgroundWorker::transaction(|| unsafe {
-        // SAFETY: a catalog scan inside a transaction, closed before it ends
-        let lock = pg_sys::AccessShareLock as pg_sys::LOCKMODE;
-        let rel = pg_sys::table_open(pg_sys::DatabaseRelationId, lock);
-        let scan = pg_sys::table_beginscan_catalog(rel, 0, std::ptr::null_mut());
-        let mut out = Vec::new();
-        loop {
-            let tuple = pg_sys::heap_getnext(scan, pg_sys::ScanDirection::ForwardScanDirection);
-            if tuple.is_null() {
-                break;
-            }
-            let db = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_database>(tuple);
-            if db.datallowconn && !db.datistemplate {
-                out.push(
-                    std::ffi::CStr::from_ptr(db.datname.data.as_ptr())
-                        .to_string_lossy()
-                        .into_owned(),
-                );
-            }
-        }
-        pg_sys::table_endscan(scan);
-        pg_sys::table_close(rel, lock);
-        out.sort();
-        out
-    })
 }
 
 /// Sources that should run but have no worker now.
@@ -116,22 +79,7 @@ fn orphans() -> Vec<(i64, String)> {
         if !installed {
             return Vec::new();
         }
-        let running: Vec<(i64, String)> = Spi::connect(|c| {
-            c.select(
-                "SELECT s.i_id_source, s.t_source FROM sch_chameleon.t_sources s
-                  WHERE s.enm_status = 'running' AND s.b_enabled ORDER BY 1",
-                None,
-                &[],
-            )?
-            .map(|r| {
-                Ok::<_, pgrx::spi::SpiError>((
-                    r.get::<i64>(1)?.unwrap_or_default(),
-                    r.get::<String>(2)?.unwrap_or_default(),
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>()
-        })
-        .unwrap_or_default();
+        let running = crate::catalog::sources::running_sources().unwrap_or_default();
         let live = super::live_workers();
         running
             .into_iter()
@@ -156,8 +104,7 @@ pub extern "C-unwind" fn chameleon_scan_main(_arg: pg_sys::Datum) {
         return;
     }
     let second = orphans();
-    // SAFETY: a backend global
-    let oid = unsafe { pg_sys::MyDatabaseId }.to_u32();
+    let oid = super::backend::database_id();
     for (id, name) in first.into_iter().filter(|s| second.contains(s)) {
         // backoff: a worker that keeps dying is restarted after 1 s, 2 s, 4 s, …
         if let Some(slot) = super::slots::get(oid, id).filter(|s| s.launched_at != 0) {

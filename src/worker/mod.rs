@@ -1,11 +1,22 @@
 //! Replica workers: one dynamic background worker per running source. start_replica starts it
 //! once its transaction commits; the worker stops by itself when its source is no longer
 //! `running` (stop_replica, disable_replica) or on SIGTERM, always between batches.
+//!
+//! One file per job (docs/architecture.md): `process` (the worker's loop, retries, the
+//! reader thread's life), `reader` (the binlog thread: batches and their plans), `tables` (the
+//! replicated tables' shape, built in one place), `store` (a batch and its position written),
+//! `apply` (the two replay paths behind one entry point, and schema changes), `backend` (all
+//! unsafe dealings with PostgreSQL), `slots` (shared memory), `launcher` (restarts).
 
+mod apply;
+mod backend;
+pub use backend::database_id;
 pub mod launcher;
-mod replica;
+mod process;
+mod reader;
 pub mod slots;
 mod store;
+mod tables;
 
 use pgrx::bgworkers::BackgroundWorkerBuilder;
 use pgrx::prelude::*;
@@ -22,10 +33,7 @@ pub fn app_name(source: &str) -> String {
 /// Starts the source's worker after the calling transaction commits: a start_replica that
 /// rolls back starts nothing.
 pub fn start_after_commit(source_id: i64, source: &str) {
-    // SAFETY: plain reads of backend globals
-    let db = unsafe { std::ffi::CStr::from_ptr(pg_sys::get_database_name(pg_sys::MyDatabaseId)) }
-        .to_string_lossy()
-        .into_owned();
+    let db = backend::database_name();
     let source = source.to_string();
     register_xact_callback(PgXactCallbackEvent::Commit, move || {
         launch(source_id, &source, &db, false)
@@ -35,12 +43,7 @@ pub fn start_after_commit(source_id: i64, source: &str) {
 /// Registers the source's worker now (without preload too: a dynamic worker). Called from a
 /// backend of the source's database; `by_launcher` counts towards the restart backoff.
 pub fn launch(source_id: i64, source: &str, db: &str, by_launcher: bool) {
-    // SAFETY: a backend global
-    slots::launched(
-        unsafe { pg_sys::MyDatabaseId }.to_u32(),
-        source_id,
-        by_launcher,
-    );
+    slots::launched(backend::database_id(), source_id, by_launcher);
     let name = app_name(source);
     let started = BackgroundWorkerBuilder::new(&name)
         .set_type(WORKER_TYPE)
@@ -78,23 +81,13 @@ pub fn live_workers() -> Vec<Live> {
             })
             .collect();
     }
-    Spi::connect(|c| {
-        c.select(
-            "SELECT s.i_id_source, a.pid FROM sch_chameleon.t_sources s
-               JOIN pg_stat_activity a ON a.backend_type = $1 AND a.datname = current_database()
-                                      AND a.application_name = $2 || s.t_source",
-            None,
-            &[WORKER_TYPE.into(), app_name("").into()],
-        )?
-        .map(|r| {
-            Ok::<_, pgrx::spi::SpiError>(Live {
-                source: r.get::<i64>(1)?.unwrap_or_default(),
-                pid: r.get::<i32>(2)?.unwrap_or_default(),
-                retries: 0,
-                reason: String::new(),
-            })
+    crate::catalog::sources::workers_in_activity(WORKER_TYPE, &app_name(""))
+        .into_iter()
+        .map(|(source, pid)| Live {
+            source,
+            pid,
+            retries: 0,
+            reason: String::new(),
         })
-        .collect::<Result<Vec<_>, _>>()
-    })
-    .unwrap_or_default()
+        .collect()
 }

@@ -50,10 +50,10 @@ impl Slot {
     };
 }
 
-// SAFETY: plain data, no pointers
+// SAFETY: plain data, no pointers: any bit pattern another process wrote is a valid Slot
 unsafe impl PGRXSharedMemory for Slot {}
 
-// SAFETY: the only lock of this name
+// SAFETY: the only lock of this name, initialised once by pg_shmem_init! during preload
 static TABLE: PgLwLock<[Slot; SLOTS]> = unsafe { PgLwLock::new(c"chameleon_worker_slots") };
 static READY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -68,15 +68,7 @@ pub fn ready() -> bool {
     READY.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-fn now() -> i64 {
-    // SAFETY: reads the clock
-    unsafe { pg_sys::GetCurrentTimestamp() }
-}
-
-fn my_db() -> u32 {
-    // SAFETY: a backend global
-    unsafe { pg_sys::MyDatabaseId }.to_u32()
-}
+use super::backend::{database_id as my_db, now};
 
 /// The slot of (db, source), or a free one claimed for it; None when every slot is taken.
 fn find_or_claim(t: &mut [Slot; SLOTS], db: u32, source: i64) -> Option<&mut Slot> {
@@ -159,7 +151,7 @@ pub fn attach(source: i64, max_workers: usize) -> Result<(), Refused> {
     if !ready() {
         return Ok(());
     }
-    let (db, pid) = (my_db(), unsafe { pg_sys::MyProcPid });
+    let (db, pid) = (my_db(), super::backend::pid());
     {
         let mut t = TABLE.exclusive();
         let running = t
@@ -172,8 +164,7 @@ pub fn attach(source: i64, max_workers: usize) -> Result<(), Refused> {
         let Some(s) = find_or_claim(&mut t, db, source) else {
             return Err(Refused::Full(running));
         };
-        // SAFETY: kill(pid, 0) only asks whether the process exists
-        if s.pid != 0 && s.pid != pid && unsafe { libc_kill(s.pid, 0) } == 0 {
+        if s.pid != 0 && s.pid != pid && super::backend::process_exists(s.pid) {
             return Err(Refused::Taken);
         }
         s.pid = pid;
@@ -181,16 +172,11 @@ pub fn attach(source: i64, max_workers: usize) -> Result<(), Refused> {
         s.started_at = now();
         s.retries = 0;
     }
-    // SAFETY: registers a plain function; the Datum carries the source id
-    unsafe { pg_sys::before_shmem_exit(Some(detach), pg_sys::Datum::from(source)) };
+    super::backend::on_exit(detach, source);
     Ok(())
 }
 
-unsafe extern "C" {
-    #[link_name = "kill"]
-    fn libc_kill(pid: i32, sig: i32) -> i32;
-}
-
+/// At the worker's exit: its slot is free for the next one.
 #[pg_guard]
 unsafe extern "C-unwind" fn detach(_code: i32, arg: pg_sys::Datum) {
     with_own_slot(arg.value() as i64, |s| {
@@ -215,8 +201,7 @@ fn with_own_slot(source: i64, f: impl FnOnce(&mut Slot)) {
     if !ready() {
         return;
     }
-    // SAFETY: backend globals
-    let (db, pid) = (my_db(), unsafe { pg_sys::MyProcPid });
+    let (db, pid) = (my_db(), super::backend::pid());
     let mut t = TABLE.exclusive();
     if let Some(s) = t
         .iter_mut()

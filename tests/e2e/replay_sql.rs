@@ -2,11 +2,11 @@
 //! grouped inserts, updates that change keys in a chain, deletes, and keyless tables with
 //! duplicate rows, each ending in the state MySQL would have.
 
-use chameleon_core::replay::{plan, Event, Target};
+use chameleon_core::replay::{plan, ReplayEvent, Target};
 use chameleon_e2e::*;
 use serde_json::{json, Value as Json};
 
-fn apply(c: &mut Client, t: &Target, events: &[Event]) -> usize {
+fn apply(c: &mut Client, t: &Target, events: &[ReplayEvent]) -> usize {
     let statements = plan(t, events);
     for s in &statements {
         let n = c
@@ -21,9 +21,9 @@ fn apply(c: &mut Client, t: &Target, events: &[Event]) -> usize {
     statements.len()
 }
 
-fn ev(kind: &str, data: Json, identity: Option<Json>) -> Event {
-    Event {
-        kind: kind.into(),
+fn ev(kind: &str, data: Json, identity: Option<Json>) -> ReplayEvent {
+    ReplayEvent {
+        kind: chameleon_core::event::EventKind::parse(kind).expect("a kind"),
         data,
         identity,
     }

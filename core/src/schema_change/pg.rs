@@ -1,0 +1,358 @@
+//! Typed changes -> PostgreSQL DDL. The model's edits say what changes in MySQL's terms (a
+//! column added, an index dropped); this module alone writes the statements, with the names
+//! and builders init_replica's copy uses (`ddl.rs`).
+
+use crate::ddl::{self, create_table, derived_name, foreign_keys, pg_name, post_load};
+use crate::snapshot::{IndexDef, TableDef};
+use crate::types::{quote_ident, quote_literal, Kind, PgColumn};
+
+/// One change to the destination, in the order the statement makes them.
+#[derive(Debug, Clone)]
+pub(super) enum Change {
+    /// a table with its keys, indexes, checks, sequences and its foreign keys to `replicated`
+    CreateTable {
+        def: TableDef,
+        columns: Vec<PgColumn>,
+        replicated: Vec<String>,
+    },
+    DropTable {
+        table: String,
+        if_exists: bool,
+    },
+    Truncate {
+        table: String,
+    },
+    /// the table and the names made after it (`def`: the table as it was)
+    RenameTable {
+        def: TableDef,
+        columns: Vec<PgColumn>,
+        to: String,
+    },
+    AddColumn {
+        table: String,
+        column: PgColumn,
+    },
+    DropColumn {
+        table: String,
+        column: String,
+    },
+    RenameColumn {
+        table: String,
+        from: String,
+        to: String,
+    },
+    /// the names made after a column (sequence, check) follow its rename
+    RenamedColumnNames {
+        table: String,
+        from: String,
+        to: String,
+        sequence: bool,
+        check: bool,
+    },
+    /// None: DROP DEFAULT
+    SetDefault {
+        table: String,
+        column: String,
+        default: Option<String>,
+    },
+    SetType {
+        table: String,
+        column: String,
+        was: PgColumn,
+        now: PgColumn,
+    },
+    SetNotNull {
+        table: String,
+        column: String,
+        not_null: bool,
+    },
+    AddCheck {
+        table: String,
+        column: PgColumn,
+    },
+    DropCheck {
+        table: String,
+        column: String,
+    },
+    AddIndex {
+        table: String,
+        index: IndexDef,
+    },
+    DropIndex {
+        table: String,
+        index: IndexDef,
+    },
+    RenameIndex {
+        table: String,
+        from: String,
+        to: String,
+    },
+    /// a table's foreign key (`def` holds it alone), to a replicated table
+    AddForeignKey {
+        def: TableDef,
+        replicated: Vec<String>,
+    },
+    DropForeignKey {
+        table: String,
+        name: String,
+    },
+    /// AUTO_INCREMENT removed: the column's sequence goes
+    DropSequence {
+        table: String,
+        column: String,
+    },
+}
+
+fn rel(dest: &str, table: &str) -> String {
+    format!("{}.{}", quote_ident(dest), quote_ident(table))
+}
+
+/// The statements of one change in schema `dest`.
+pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
+    let alter = |table: &str, what: String| format!("ALTER TABLE {} {what}", rel(dest, table));
+    let schema = quote_ident(dest);
+    match c {
+        Change::CreateTable {
+            def,
+            columns,
+            replicated,
+        } => {
+            let mut out = vec![create_table(dest, &def.name, columns)];
+            out.extend(post_load(dest, def, columns).0.into_iter().map(|p| p.sql));
+            out.extend(foreign_keys(dest, def, replicated).into_iter().map(|p| p.sql));
+            out
+        }
+        Change::DropTable { table, if_exists } => vec![format!(
+            "DROP TABLE{} {}",
+            if *if_exists { " IF EXISTS" } else { "" },
+            rel(dest, table)
+        )],
+        Change::Truncate { table } => vec![format!("TRUNCATE {}", rel(dest, table))],
+        Change::RenameTable { def, columns, to } => rename_table(dest, def, columns, to),
+        Change::AddColumn { table, column } => add_column(dest, table, column),
+        Change::DropColumn { table, column } => {
+            vec![alter(table, format!("DROP COLUMN {}", quote_ident(column)))]
+        }
+        Change::RenameColumn { table, from, to } => vec![alter(
+            table,
+            format!("RENAME COLUMN {} TO {}", quote_ident(from), quote_ident(to)),
+        )],
+        Change::RenamedColumnNames { .. }
+        | Change::SetDefault { .. }
+        | Change::SetType { .. }
+        | Change::SetNotNull { .. } => column_change(dest, c),
+        Change::AddCheck { table, column } => column
+            .check
+            .iter()
+            .map(|body| ddl::check(dest, table, &column.name, body).sql)
+            .collect(),
+        Change::DropCheck { table, column } => vec![alter(
+            table,
+            format!(
+                "DROP CONSTRAINT IF EXISTS {}",
+                quote_ident(&ddl::check_name(table, column))
+            ),
+        )],
+        Change::AddIndex { table, index } if !ddl::has_no_equivalent(index) => {
+            vec![ddl::index(dest, table, index).sql]
+        }
+        Change::DropIndex { table, index } if index.primary => vec![alter(
+            table,
+            format!("DROP CONSTRAINT {}", quote_ident(&derived_name(table, "pkey"))),
+        )],
+        Change::DropIndex { table, index } if !ddl::has_no_equivalent(index) => vec![format!(
+            "DROP INDEX {schema}.{}",
+            quote_ident(&derived_name(table, &index.name))
+        )],
+        Change::AddIndex { .. } | Change::DropIndex { .. } => vec![],
+        Change::RenameIndex { table, from, to } => vec![format!(
+            "ALTER INDEX {schema}.{} RENAME TO {}",
+            quote_ident(&derived_name(table, from)),
+            quote_ident(&derived_name(table, to))
+        )],
+        Change::AddForeignKey { def, replicated } => foreign_keys(dest, def, replicated)
+            .into_iter()
+            .map(|p| p.sql)
+            .collect(),
+        Change::DropForeignKey { table, name } => vec![alter(
+            table,
+            format!("DROP CONSTRAINT IF EXISTS {}", quote_ident(&pg_name(name))),
+        )],
+        Change::DropSequence { table, column } => vec![
+            alter(table, format!("ALTER COLUMN {} DROP DEFAULT", quote_ident(column))),
+            format!(
+                "DROP SEQUENCE IF EXISTS {schema}.{}",
+                quote_ident(&ddl::sequence_name(table, column))
+            ),
+        ],
+    }
+}
+
+/// The changes of one column's definition.
+fn column_change(dest: &str, c: &Change) -> Vec<String> {
+    let alter = |table: &str, column: &str, what: String| {
+        format!(
+            "ALTER TABLE {} ALTER COLUMN {} {what}",
+            rel(dest, table),
+            quote_ident(column)
+        )
+    };
+    match c {
+        Change::RenamedColumnNames {
+            table,
+            from,
+            to,
+            sequence,
+            check,
+        } => {
+            let mut out = Vec::new();
+            if *sequence {
+                out.push(format!(
+                    "ALTER SEQUENCE {}.{} RENAME TO {}",
+                    quote_ident(dest),
+                    quote_ident(&ddl::sequence_name(table, from)),
+                    quote_ident(&ddl::sequence_name(table, to))
+                ));
+            }
+            if *check {
+                out.push(format!(
+                    "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                    rel(dest, table),
+                    quote_ident(&ddl::check_name(table, from)),
+                    quote_ident(&ddl::check_name(table, to))
+                ));
+            }
+            out
+        }
+        Change::SetDefault {
+            table,
+            column,
+            default: Some(d),
+        } => vec![alter(table, column, format!("SET DEFAULT {d}"))],
+        Change::SetDefault {
+            table,
+            column,
+            default: None,
+        } => vec![alter(table, column, "DROP DEFAULT".into())],
+        Change::SetType {
+            table,
+            column,
+            was,
+            now,
+        } => vec![alter(
+            table,
+            column,
+            format!(
+                "TYPE {} USING {}",
+                now.sql_type,
+                cast(&quote_ident(column), was, now)
+            ),
+        )],
+        Change::SetNotNull {
+            table,
+            column,
+            not_null,
+        } => vec![alter(
+            table,
+            column,
+            format!("{} NOT NULL", if *not_null { "SET" } else { "DROP" }),
+        )],
+        _ => vec![],
+    }
+}
+
+/// ALTER TABLE … RENAME, and the names made after the table (indexes, sequences, checks).
+fn rename_table(dest: &str, def: &TableDef, columns: &[PgColumn], to: &str) -> Vec<String> {
+    let from = &def.name;
+    let schema = quote_ident(dest);
+    let mut out = vec![format!(
+        "ALTER TABLE {} RENAME TO {}",
+        rel(dest, from),
+        quote_ident(to)
+    )];
+    for i in def.indexes.iter().filter(|i| !ddl::has_no_equivalent(i)) {
+        let suffix = if i.primary { "pkey" } else { i.name.as_str() };
+        out.push(format!(
+            "ALTER INDEX {schema}.{} RENAME TO {}",
+            quote_ident(&derived_name(from, suffix)),
+            quote_ident(&derived_name(to, suffix))
+        ));
+    }
+    for c in columns {
+        if c.auto_increment {
+            out.push(format!(
+                "ALTER SEQUENCE {schema}.{} RENAME TO {}",
+                quote_ident(&ddl::sequence_name(from, &c.name)),
+                quote_ident(&ddl::sequence_name(to, &c.name))
+            ));
+        }
+        if c.check.is_some() {
+            out.push(format!(
+                "ALTER TABLE {} RENAME CONSTRAINT {} TO {}",
+                rel(dest, to),
+                quote_ident(&ddl::check_name(from, &c.name)),
+                quote_ident(&ddl::check_name(to, &c.name))
+            ));
+        }
+    }
+    out
+}
+
+/// ADD COLUMN: existing rows get MySQL's value (the default, or the type's implicit one for a
+/// NOT NULL column without a default, which is then dropped); an ENUM's check after it.
+fn add_column(dest: &str, table: &str, pg: &PgColumn) -> Vec<String> {
+    let rel = rel(dest, table);
+    let mut sql = format!(
+        "ALTER TABLE {rel} ADD COLUMN {} {}",
+        quote_ident(&pg.name),
+        pg.sql_type
+    );
+    match (&pg.default, pg.not_null) {
+        (Some(d), _) => sql.push_str(&format!(" DEFAULT {d}")),
+        (None, true) => sql.push_str(&format!(" DEFAULT {}", implicit_default(pg))),
+        (None, false) => {}
+    }
+    if pg.not_null {
+        sql.push_str(" NOT NULL");
+    }
+    let mut out = vec![sql];
+    if pg.default.is_none() && pg.not_null {
+        out.push(format!(
+            "ALTER TABLE {rel} ALTER COLUMN {} DROP DEFAULT",
+            quote_ident(&pg.name)
+        ));
+    }
+    out.extend(
+        pg.check
+            .iter()
+            .map(|body| ddl::check(dest, table, &pg.name, body).sql),
+    );
+    out
+}
+
+/// The USING expression of a type change.
+fn cast(col: &str, was: &PgColumn, now: &PgColumn) -> String {
+    match (was.kind, now.kind) {
+        (Kind::Bool, Kind::Int | Kind::Decimal) => format!("{col}::int::{}", now.sql_type),
+        (Kind::Int, Kind::Bool) => format!("{col} <> 0"),
+        _ => format!("{col}::{}", now.sql_type),
+    }
+}
+
+/// What MySQL gives existing rows for a NOT NULL column added without a default.
+fn implicit_default(pg: &PgColumn) -> String {
+    match pg.kind {
+        Kind::Int | Kind::Decimal | Kind::Float | Kind::Double => "0".into(),
+        Kind::Bool => "false".into(),
+        Kind::Bit(n) => format!("B'{}'", "0".repeat(n as usize)),
+        Kind::Bytes => "''::bytea".into(),
+        Kind::Json => "'null'::jsonb".into(),
+        // zero dates are -infinity in NOT NULL columns (docs/types.md)
+        Kind::Date | Kind::DateTime | Kind::Timestamp => "'-infinity'".into(),
+        Kind::Time => "'0'::interval".into(),
+        _ => match pg.labels.first() {
+            Some(first) if pg.check.is_some() => quote_literal(first),
+            _ => "''".into(),
+        },
+    }
+}

@@ -1,0 +1,323 @@
+//! The token pre-pass: what a statement is before sqlparser reads it. ALTER TABLE is split into
+//! its sub-commands here, so that each is read alone and the forms sqlparser does not know
+//! (DROP KEY, RENAME INDEX/KEY, RENAME without TO, ADD COLUMN IF NOT EXISTS, table options,
+//! CONVERT TO CHARACTER SET) are recognised from tokens, never with regexes.
+
+use sqlparser::ast::{AlterTableOperation, ObjectName, Statement};
+use sqlparser::dialect::MySqlDialect;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, Tokenizer};
+
+use crate::error::{Error, Result, SqlState};
+
+/// Keywords a statement starts with that make it a change to tables.
+pub(super) fn is_table_ddl(words: &[String]) -> bool {
+    let w: Vec<&str> = words.iter().map(String::as_str).collect();
+    let skip = |w: &[&str], lead: &[&str]| -> usize {
+        let mut i = 0;
+        while i < w.len() && lead.contains(&w[i]) {
+            i += 1;
+        }
+        i
+    };
+    match w.first().copied() {
+        Some("ALTER") => {
+            let i = 1 + skip(&w[1..], &["IGNORE", "ONLINE", "OFFLINE"]);
+            w.get(i) == Some(&"TABLE")
+        }
+        Some("CREATE") => {
+            let i = 1 + skip(
+                &w[1..],
+                &[
+                    "OR",
+                    "REPLACE",
+                    "TEMPORARY",
+                    "UNIQUE",
+                    "FULLTEXT",
+                    "SPATIAL",
+                    "ONLINE",
+                    "OFFLINE",
+                ],
+            );
+            matches!(w.get(i), Some(&"TABLE") | Some(&"INDEX"))
+        }
+        Some("DROP") => {
+            let i = 1 + skip(&w[1..], &["TEMPORARY", "ONLINE", "OFFLINE"]);
+            matches!(w.get(i), Some(&"TABLE") | Some(&"TABLES") | Some(&"INDEX"))
+        }
+        Some("RENAME") => matches!(w.get(1), Some(&"TABLE") | Some(&"TABLES")),
+        Some("TRUNCATE") => true,
+        _ => false,
+    }
+}
+
+/// The statement's tokens without whitespace and comments.
+pub(super) fn tokens(sql: &str) -> Result<Vec<Token>> {
+    let t = Tokenizer::new(&MySqlDialect {}, sql)
+        .tokenize()
+        .map_err(|e| {
+            Error::new(SqlState::SyntaxError, "cannot read the statement").detail(e.to_string())
+        })?;
+    Ok(t.into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .collect())
+}
+
+pub(super) fn upper_words(toks: &[Token], n: usize) -> Vec<String> {
+    toks.iter()
+        .take(n)
+        .map(|t| match t {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+pub(super) fn join(toks: &[Token]) -> String {
+    toks.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub(super) fn word(t: Option<&Token>) -> Option<String> {
+    match t {
+        Some(Token::Word(w)) => Some(w.value.clone()),
+        _ => None,
+    }
+}
+
+pub(super) fn is_kw(t: Option<&Token>, kw: &str) -> bool {
+    matches!(t, Some(Token::Word(w)) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw))
+}
+
+/// One sub-command of an ALTER TABLE.
+#[derive(Debug)]
+pub(super) enum Op {
+    Parsed(AlterTableOperation),
+    /// `DROP KEY name` (sqlparser reads DROP INDEX only)
+    DropIndex(String),
+    /// `RENAME {INDEX|KEY} a TO b`
+    RenameIndex(String, String),
+    /// `ADD [COLUMN] IF NOT EXISTS ...` (MariaDB): added unless the column exists
+    AddIfMissing(AlterTableOperation),
+    /// `CONVERT TO CHARACTER SET x`: every text column's text is in x from now on
+    Convert(String),
+    /// `[DEFAULT] CHARACTER SET [=] x`: columns added later without their own take x
+    TableCharset(String),
+    /// table options and other clauses with no PostgreSQL effect
+    Ignored(String),
+}
+
+const TABLE_OPTIONS: &[&str] = &[
+    "ENGINE",
+    "CHARSET",
+    "CHARACTER",
+    "COLLATE",
+    "DEFAULT",
+    "COMMENT",
+    "ROW_FORMAT",
+    "KEY_BLOCK_SIZE",
+    "FORCE",
+    "STATS_PERSISTENT",
+    "STATS_AUTO_RECALC",
+    "STATS_SAMPLE_PAGES",
+    "PACK_KEYS",
+    "CHECKSUM",
+    "DELAY_KEY_WRITE",
+    "CONVERT",
+    "ORDER",
+    "MAX_ROWS",
+    "MIN_ROWS",
+    "AVG_ROW_LENGTH",
+    "INSERT_METHOD",
+    "PAGE_CHECKSUM",
+    "TRANSACTIONAL",
+    "ENCRYPTED",
+    "ENCRYPTION_KEY_ID",
+    "PAGE_COMPRESSED",
+    "PAGE_COMPRESSION_LEVEL",
+    "SEQUENCE",
+    "WITH",
+    "WITHOUT",
+    "ENABLE",
+    "DISABLE",
+];
+
+/// The first table a statement names: after TABLE / TABLES (IF [NOT] EXISTS skipped), or after
+/// ON for an index.
+pub(super) fn named_table(toks: &[Token]) -> Option<ObjectName> {
+    let at = toks.iter().position(|t| {
+        is_kw(Some(t), "TABLE") || is_kw(Some(t), "TABLES") || is_kw(Some(t), "ON")
+    })?;
+    let mut i = at + 1;
+    while is_kw(toks.get(i), "IF") || is_kw(toks.get(i), "NOT") || is_kw(toks.get(i), "EXISTS") {
+        i += 1;
+    }
+    let mut end = i + 1;
+    while matches!(toks.get(end), Some(Token::Period)) {
+        end += 2;
+    }
+    let name = toks.get(i..end.min(toks.len()))?;
+    Parser::new(&MySqlDialect {})
+        .try_with_sql(&join(name))
+        .and_then(|mut p| p.parse_object_name(false))
+        .ok()
+}
+
+/// The table an ALTER TABLE names.
+pub(super) fn alter_target(toks: &[Token]) -> Result<ObjectName> {
+    alter_name(toks).map(|(n, _)| n)
+}
+
+/// The table an ALTER TABLE names, and where its sub-commands start.
+pub(super) fn alter_name(toks: &[Token]) -> Result<(ObjectName, usize)> {
+    // ALTER [IGNORE|ONLINE|OFFLINE] TABLE [IF EXISTS] name
+    let mut i = 1;
+    while !is_kw(toks.get(i), "TABLE") {
+        i += 1;
+        if i >= toks.len() {
+            return Err(Error::new(
+                SqlState::SyntaxError,
+                "cannot read the ALTER TABLE statement",
+            ));
+        }
+    }
+    i += 1;
+    if is_kw(toks.get(i), "IF") && is_kw(toks.get(i + 1), "EXISTS") {
+        i += 2;
+    }
+    let name_start = i;
+    i += 1;
+    while matches!(toks.get(i), Some(Token::Period)) {
+        i += 2;
+    }
+    let name_toks = &toks[name_start..i.min(toks.len())];
+    let name = Parser::new(&MySqlDialect {})
+        .try_with_sql(&join(name_toks))
+        .and_then(|mut p| p.parse_object_name(false))
+        .map_err(|e| {
+            Error::new(SqlState::SyntaxError, "cannot read the table name").detail(e.to_string())
+        })?;
+    Ok((name, i))
+}
+
+/// Splits an ALTER TABLE into its table name and sub-commands (at commas outside parentheses),
+/// so that each is read alone and forms sqlparser does not know are handled here.
+pub(super) fn alter_ops(toks: &[Token]) -> Result<(ObjectName, Vec<Op>)> {
+    let (name, i) = alter_name(toks)?;
+    let mut clauses: Vec<Vec<Token>> = vec![vec![]];
+    let mut depth = 0i32;
+    for t in &toks[i..] {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::Comma if depth == 0 => {
+                clauses.push(vec![]);
+                continue;
+            }
+            Token::SemiColon | Token::EOF => continue,
+            _ => {}
+        }
+        clauses.last_mut().expect("one clause").push(t.clone());
+    }
+    let mut ops = Vec::new();
+    for c in clauses.into_iter().filter(|c| !c.is_empty()) {
+        let w = upper_words(&c, 4);
+        let w: Vec<&str> = w.iter().map(String::as_str).collect();
+        match w.as_slice() {
+            ["DROP", "KEY", ..] | ["DROP", "INDEX", ..] => {
+                let name = word(c.get(2)).ok_or_else(|| {
+                    Error::new(SqlState::SyntaxError, "DROP INDEX without a name")
+                })?;
+                ops.push(Op::DropIndex(name));
+            }
+            ["RENAME", "KEY" | "INDEX", ..] => {
+                match (word(c.get(2)), is_kw(c.get(3), "TO"), word(c.get(4))) {
+                    (Some(a), true, Some(b)) => ops.push(Op::RenameIndex(a, b)),
+                    _ => {
+                        return Err(Error::new(
+                            SqlState::SyntaxError,
+                            format!("cannot read \"{}\"", join(&c)),
+                        ))
+                    }
+                }
+            }
+            // ALTER TABLE t RENAME u (no TO): sqlparser wants TO or AS
+            ["RENAME", x, ..] if c.len() == 2 && !["TO", "AS", "COLUMN"].contains(x) => {
+                let sql = format!("ALTER TABLE x RENAME TO {}", join(&c[1..]));
+                ops.push(Op::Parsed(parse_alter_op(&sql)?));
+            }
+            ["ADD", "COLUMN", "IF", "NOT"] | ["ADD", "IF", "NOT", "EXISTS"] => {
+                let at = if w[1] == "COLUMN" { 5 } else { 4 };
+                let sql = format!("ALTER TABLE x ADD COLUMN {}", join(&c[at..]));
+                ops.push(Op::AddIfMissing(parse_alter_op(&sql)?));
+            }
+            ["CONVERT", "TO", ..] => match table_charset(&join(&c)) {
+                Some(cs) => ops.push(Op::Convert(cs)),
+                None => {
+                    return Err(Error::new(
+                        SqlState::SyntaxError,
+                        format!("cannot read \"{}\"", join(&c)),
+                    ))
+                }
+            },
+            ["DEFAULT", "CHARSET" | "CHARACTER", ..]
+            | ["CHARSET", ..]
+            | ["CHARACTER", "SET", ..] => match table_charset(&join(&c)) {
+                Some(cs) => ops.push(Op::TableCharset(cs)),
+                None => ops.push(Op::Ignored(join(&c))),
+            },
+            // ALGORITHM / LOCK / AUTO_INCREMENT are read by sqlparser (and ignored below)
+            [first, ..]
+                if TABLE_OPTIONS.contains(first)
+                    && !(*first == "DEFAULT" && w.get(1).is_some_and(|x| *x == "VALUES")) =>
+            {
+                ops.push(Op::Ignored(join(&c)));
+            }
+            _ => {
+                let sql = format!("ALTER TABLE x {}", join(&c));
+                ops.push(Op::Parsed(parse_alter_op(&sql)?));
+            }
+        }
+    }
+    Ok((name, ops))
+}
+
+pub(super) fn parse_alter_op(sql: &str) -> Result<AlterTableOperation> {
+    let mut st = Parser::parse_sql(&MySqlDialect {}, sql).map_err(|e| {
+        Error::new(
+            SqlState::SyntaxError,
+            "cannot read the ALTER TABLE statement",
+        )
+        .detail(e.to_string())
+    })?;
+    match st.pop() {
+        Some(Statement::AlterTable(mut a)) if a.operations.len() == 1 => Ok(a.operations.remove(0)),
+        _ => Err(Error::new(
+            SqlState::SyntaxError,
+            "cannot read the ALTER TABLE statement",
+        )),
+    }
+}
+
+/// `[DEFAULT] CHARSET [=] x` or `CHARACTER SET [=] x` among a table's options.
+pub(super) fn table_charset(options: &str) -> Option<String> {
+    let toks = tokens(options).ok()?;
+    let at = toks.iter().enumerate().find_map(|(i, t)| {
+        if is_kw(Some(t), "CHARSET") {
+            Some(i + 1)
+        } else if is_kw(Some(t), "CHARACTER") && is_kw(toks.get(i + 1), "SET") {
+            Some(i + 2)
+        } else {
+            None
+        }
+    })?;
+    let at = if matches!(toks.get(at), Some(Token::Eq)) {
+        at + 1
+    } else {
+        at
+    };
+    word(toks.get(at)).map(|w| w.to_ascii_lowercase())
+}
+

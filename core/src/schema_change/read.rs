@@ -1,0 +1,435 @@
+//! sqlparser's MySQL AST -> chameleon's model of a table: columns as information_schema would
+//! describe them, keys, indexes and foreign keys named as MySQL names them.
+
+use sqlparser::ast::{
+    ColumnDef, ColumnOption, DataType, EnumMember, Expr, IndexColumn, MySQLColumnPosition,
+    ObjectName, ObjectNamePart, ReferentialAction, TableConstraint,
+};
+use sqlparser::keywords::Keyword;
+use sqlparser::tokenizer::Token;
+
+use super::{unsupported, Model};
+use crate::error::Result;
+use crate::snapshot::{ForeignKey, IndexDef, TableDef};
+use crate::types::MysqlColumn;
+
+pub(super) fn ident_name(parts: &ObjectName) -> Vec<String> {
+    parts
+        .0
+        .iter()
+        .map(|p| match p {
+            ObjectNamePart::Identifier(i) => i.value.clone(),
+            ObjectNamePart::Function(f) => f.name.value.clone(),
+        })
+        .collect()
+}
+
+/// The column as information_schema would describe it.
+pub(super) fn mysql_column(def: &ColumnDef) -> Result<MysqlColumn> {
+    let options: Vec<ColumnOption> = def.options.iter().map(|o| o.option.clone()).collect();
+    mysql_column_parts(&def.name.value, &def.data_type, &options)
+}
+
+pub(super) fn mysql_column_parts(
+    name: &str,
+    dt: &DataType,
+    options: &[ColumnOption],
+) -> Result<MysqlColumn> {
+    let mut c = column_type(name, dt)?;
+    column_options(&mut c, options)?;
+    if c.auto_increment() {
+        c.nullable = false;
+    }
+    Ok(c)
+}
+
+/// A column of type `dt`: DATA_TYPE, COLUMN_TYPE (labels byte for byte) and the lengths,
+/// precisions and scales information_schema reports.
+fn column_type(name: &str, dt: &DataType) -> Result<MysqlColumn> {
+    let text = crate::types::normalize_column_type(&dt.to_string());
+    let base_end = text.find(['(', ' ']).unwrap_or(text.len());
+    let mut base = text[..base_end].to_string();
+    let args: Vec<u64> = text
+        .find('(')
+        .map(|o| {
+            text[o + 1..text.find(')').unwrap_or(text.len())]
+                .split(',')
+                .filter_map(|a| a.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    // after the last ')': an ENUM label named 'unsigned' is no attribute
+    let unsigned = text.rsplit(')').next().is_some_and(|a| a.contains("unsigned"));
+    let mut c = MysqlColumn {
+        name: name.to_string(),
+        nullable: true,
+        ..Default::default()
+    };
+    let labels = |vals: Vec<String>| -> String {
+        vals.iter()
+            .map(|v| format!("'{}'", v.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let column_type = match dt {
+        DataType::Enum(members, _) => {
+            base = "enum".into();
+            let vals = members
+                .iter()
+                .map(|m| match m {
+                    EnumMember::Name(n) | EnumMember::NamedValue(n, _) => n.clone(),
+                })
+                .collect();
+            format!("enum({})", labels(vals))
+        }
+        DataType::Set(vals) => {
+            base = "set".into();
+            format!("set({})", labels(vals.clone()))
+        }
+        DataType::JSON => {
+            // MariaDB: LONGTEXT with CHECK (json_valid(..)), text in the binlog
+            c.is_json = true;
+            base = "longtext".into();
+            "longtext".into()
+        }
+        _ => {
+            base = match base.as_str() {
+                "integer" => "int".into(),
+                "bool" | "boolean" => {
+                    c.column_type = "tinyint(1)".into();
+                    "tinyint".into()
+                }
+                "dec" | "fixed" | "numeric" => "decimal".into(),
+                "real" => "double".into(),
+                "character" | "nchar" => "char".into(),
+                "nvarchar" => "varchar".into(),
+                other => other.into(),
+            };
+            if base == "double" && text.starts_with("double precision") {
+                text.replacen("double precision", "double", 1)
+            } else if c.column_type.is_empty() {
+                text.clone()
+            } else {
+                c.column_type.clone()
+            }
+        }
+    };
+    match base.as_str() {
+        "decimal" => {
+            c.numeric_precision = Some(*args.first().unwrap_or(&10));
+            c.numeric_scale = Some(*args.get(1).unwrap_or(&0));
+        }
+        "bit" => c.numeric_precision = Some(*args.first().unwrap_or(&1)),
+        "char" | "binary" => c.char_max_length = Some(*args.first().unwrap_or(&1)),
+        "varchar" | "varbinary" => {
+            c.char_max_length = Some(*args.first().ok_or_else(|| {
+                unsupported(format!("column \"{name}\": {base} without a length"))
+            })?)
+        }
+        "datetime" | "timestamp" | "time" => {
+            c.datetime_precision = Some(*args.first().unwrap_or(&0))
+        }
+        _ => {}
+    }
+    c.data_type = base;
+    c.column_type = column_type;
+    if unsigned && !c.column_type.contains("unsigned") {
+        c.column_type.push_str(" unsigned");
+    }
+    Ok(c)
+}
+
+/// NULL / NOT NULL, DEFAULT, CHARACTER SET, AUTO_INCREMENT and MariaDB's JSON check.
+fn column_options(c: &mut MysqlColumn, options: &[ColumnOption]) -> Result<()> {
+    for o in options {
+        match o {
+            ColumnOption::NotNull => c.nullable = false,
+            ColumnOption::Null => c.nullable = true,
+            ColumnOption::Default(e) => {
+                c.default = Some(default_text(e));
+            }
+            ColumnOption::PrimaryKey(_) => c.nullable = false,
+            ColumnOption::CharacterSet(cs) => c.charset = Some(cs.to_string().to_ascii_lowercase()),
+            ColumnOption::DialectSpecific(toks)
+                if toks.iter().any(
+                    |t| matches!(t, Token::Word(w) if w.keyword == Keyword::AUTO_INCREMENT),
+                ) =>
+            {
+                c.extra = "auto_increment".into();
+            }
+            ColumnOption::Generated { .. } => {
+                return Err(unsupported(format!(
+                    "column \"{}\" is generated: generated columns are not replicated by DDL",
+                    c.name
+                )))
+            }
+            // MariaDB's JSON: LONGTEXT CHECK (json_valid(col))
+            ColumnOption::Check(_)
+                if c.data_type == "longtext"
+                    && o.to_string().to_ascii_lowercase().contains("json_valid") =>
+            {
+                c.is_json = true;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A default as MariaDB's information_schema writes it ('quoted' literals).
+pub(super) fn default_text(e: &Expr) -> String {
+    e.to_string()
+}
+
+pub(super) fn index_columns(cols: &[IndexColumn]) -> Result<Vec<String>> {
+    cols.iter()
+        .map(|c| match &c.column.expr {
+            Expr::Identifier(i) => Ok(i.value.clone()),
+            // a prefix index `name(10)` reads as a function call: the column is what counts
+            Expr::Function(f) => Ok(ident_name(&f.name).pop().unwrap_or_default()),
+            other => Err(unsupported(format!("index on the expression {other}"))),
+        })
+        .collect()
+}
+
+pub(super) fn rule(a: &Option<ReferentialAction>) -> String {
+    match a {
+        Some(ReferentialAction::Cascade) => "CASCADE",
+        Some(ReferentialAction::SetNull) => "SET NULL",
+        Some(ReferentialAction::SetDefault) => "SET DEFAULT",
+        Some(ReferentialAction::NoAction) => "NO ACTION",
+        // MySQL's default, as information_schema then reports it
+        _ => "RESTRICT",
+    }
+    .into()
+}
+
+/// A column as the table spells it (MySQL column names are case-insensitive).
+pub(super) fn canonical(t: &TableDef, col: &str) -> String {
+    t.columns
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(col))
+        .map(|c| c.name.clone())
+        .unwrap_or_else(|| col.to_string())
+}
+
+pub(super) fn canonical_all(t: &TableDef, cols: Vec<String>) -> Vec<String> {
+    cols.iter().map(|c| canonical(t, c)).collect()
+}
+
+/// MySQL's name for an unnamed index: its first column, then `_2`, `_3` … when taken.
+pub(super) fn free_index_name(t: &TableDef, first: &str) -> String {
+    let taken = |n: &str| t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(n));
+    if !taken(first) {
+        return first.to_string();
+    }
+    (2..)
+        .map(|k| format!("{first}_{k}"))
+        .find(|n| !taken(n))
+        .unwrap_or_default()
+}
+
+pub(super) fn free_fk_name(t: &TableDef) -> String {
+    let taken = |n: &str| t.foreign_keys.iter().any(|f| f.name == n);
+    (1..)
+        .map(|k| format!("{}_ibfk_{k}", t.name))
+        .find(|n| !taken(n))
+        .unwrap_or_default()
+}
+
+pub(super) fn insert_at(
+    cols: &mut Vec<MysqlColumn>,
+    c: MysqlColumn,
+    pos: Option<&MySQLColumnPosition>,
+) -> Result<()> {
+    match pos {
+        None => cols.push(c),
+        Some(MySQLColumnPosition::First) => cols.insert(0, c),
+        Some(MySQLColumnPosition::After(a)) => {
+            let i = cols
+                .iter()
+                .position(|x| x.name.eq_ignore_ascii_case(&a.value))
+                .ok_or_else(|| unsupported(format!("AFTER \"{}\": no such column", a.value)))?;
+            cols.insert(i + 1, c);
+        }
+    }
+    Ok(())
+}
+
+
+/// A key made of one column (PRIMARY KEY or UNIQUE in a column's definition).
+pub(super) fn single_column_key(t: &TableDef, column: &str, primary: bool) -> IndexDef {
+    IndexDef {
+        name: if primary {
+            "PRIMARY".into()
+        } else {
+            free_index_name(t, column)
+        },
+        unique: true,
+        primary,
+        columns: vec![column.to_string()],
+        index_type: "BTREE".into(),
+    }
+}
+
+/// Adds a primary key to `t`: refused when it has one (MySQL refuses it too).
+pub(super) fn add_primary_key(t: &mut TableDef, columns: Vec<String>) -> Result<IndexDef> {
+    if t.indexes.iter().any(|i| i.primary) {
+        return Err(unsupported(format!(
+            "table \"{}\" has a primary key already",
+            t.name
+        )));
+    }
+    for c in t.columns.iter_mut().filter(|c| columns.contains(&c.name)) {
+        c.nullable = false;
+    }
+    let mut key = single_column_key(t, "", true);
+    key.columns = columns;
+    t.indexes.insert(0, key.clone());
+    Ok(key)
+}
+
+/// Adds an index named `name` (MySQL's name for it when None) to `t`.
+fn add_index(
+    t: &mut TableDef,
+    name: Option<&sqlparser::ast::Ident>,
+    columns: Vec<String>,
+    unique: bool,
+    index_type: &str,
+) -> IndexDef {
+    let name = name
+        .map(|n| n.value.clone())
+        .unwrap_or_else(|| free_index_name(t, &columns[0]));
+    let i = IndexDef {
+        name,
+        unique,
+        primary: false,
+        columns,
+        index_type: index_type.into(),
+    };
+    t.indexes.push(i.clone());
+    i
+}
+
+impl Model {
+    /// A table as CREATE TABLE defines it.
+    pub(super) fn table_def(
+        &self,
+        db: &str,
+        name: &str,
+        columns: &[ColumnDef],
+        constraints: &[TableConstraint],
+    ) -> Result<TableDef> {
+        let mut t = TableDef {
+            name: name.to_string(),
+            columns: vec![],
+            indexes: vec![],
+            foreign_keys: vec![],
+            approx_rows: 0,
+            charset: None,
+        };
+        for c in columns {
+            let mc = mysql_column(c)?;
+            for o in &c.options {
+                match &o.option {
+                    ColumnOption::PrimaryKey(_) => {
+                        let key = single_column_key(&t, &mc.name, true);
+                        t.indexes.insert(0, key);
+                    }
+                    ColumnOption::Unique(_) => {
+                        let key = single_column_key(&t, &mc.name, false);
+                        t.indexes.push(key);
+                    }
+                    ColumnOption::ForeignKey(fk) => {
+                        let mut fk = fk.clone();
+                        fk.columns = vec![c.name.clone()];
+                        self.add_foreign_key(db, &mut t, &fk);
+                    }
+                    _ => {}
+                }
+            }
+            t.columns.push(mc);
+        }
+        for k in constraints {
+            self.add_constraint(db, &mut t, k)?;
+        }
+        Ok(t)
+    }
+
+    pub(super) fn add_foreign_key(
+        &self,
+        db: &str,
+        t: &mut TableDef,
+        fk: &sqlparser::ast::ForeignKeyConstraint,
+    ) {
+        let name = fk
+            .name
+            .as_ref()
+            .map(|n| n.value.clone())
+            .unwrap_or_else(|| free_fk_name(t));
+        let ref_table = self
+            .resolve(db, &fk.foreign_table)
+            .unwrap_or_else(|| format!("{}", fk.foreign_table));
+        let columns: Vec<String> = fk.columns.iter().map(|c| canonical(t, &c.value)).collect();
+        // InnoDB indexes a foreign key's columns when no index starts with them: named as the
+        // index name given, else the constraint's name, else the first column
+        if !t.indexes.iter().any(|i| i.columns.starts_with(&columns)) {
+            add_index(
+                t,
+                fk.index_name.as_ref().or(fk.name.as_ref()),
+                columns.clone(),
+                false,
+                "BTREE",
+            );
+        }
+        t.foreign_keys.push(ForeignKey {
+            name,
+            columns,
+            ref_table,
+            ref_columns: fk
+                .referred_columns
+                .iter()
+                .map(|c| c.value.clone())
+                .collect(),
+            on_update: rule(&fk.on_update),
+            on_delete: rule(&fk.on_delete),
+        });
+    }
+
+    /// Adds a key, index or foreign key to the model; returns the key or index it made (None
+    /// for foreign keys, CHECKs, and what PostgreSQL does not have).
+    pub(super) fn add_constraint(
+        &self,
+        db: &str,
+        t: &mut TableDef,
+        k: &TableConstraint,
+    ) -> Result<Option<IndexDef>> {
+        Ok(match k {
+            TableConstraint::PrimaryKey(p) => {
+                let cols = canonical_all(t, index_columns(&p.columns)?);
+                Some(add_primary_key(t, cols)?)
+            }
+            TableConstraint::Unique(u) => {
+                let cols = canonical_all(t, index_columns(&u.columns)?);
+                Some(add_index(t, u.index_name.as_ref().or(u.name.as_ref()), cols, true, "BTREE"))
+            }
+            TableConstraint::Index(ix) => {
+                let cols = canonical_all(t, index_columns(&ix.columns)?);
+                Some(add_index(t, ix.name.as_ref(), cols, false, "BTREE"))
+            }
+            TableConstraint::FulltextOrSpatial(f) => {
+                let cols = canonical_all(t, index_columns(&f.columns)?);
+                let kind = if f.fulltext { "FULLTEXT" } else { "SPATIAL" };
+                add_index(t, f.opt_index_name.as_ref(), cols, false, kind);
+                None
+            }
+            TableConstraint::ForeignKey(fk) => {
+                self.add_foreign_key(db, t, fk);
+                None
+            }
+            // CHECK constraints are MySQL expressions: not carried (as init_replica)
+            TableConstraint::Check(_) => None,
+            other => return Err(unsupported(format!("constraint {other}"))),
+        })
+    }
+}

@@ -1,0 +1,369 @@
+//! Applying batches to the destination. One entry point, `apply`, for a batch the reader
+//! prepared, whichever path it was prepared for: direct (stored and applied in one
+//! transaction, no log rows) or two-step (stored with its log rows, then replayed from its plan
+//! or, with a schema change, from its log rows). `replay` applies a batch stored earlier.
+//! Rows that cannot be applied are set aside with their SQLSTATE and reason; the rest goes in.
+
+use std::collections::HashMap;
+
+use chameleon_core::batch::{Batch, LogColumns};
+use chameleon_core::event::EventKind;
+use chameleon_core::replay::{plan, plan_batch, ReplayEvent, Statement, Unit};
+use chameleon_core::schema_change::DdlEvent;
+use chameleon_core::Result;
+use pgrx::prelude::*;
+use serde_json::Value as Json;
+
+use super::backend::{as_role, subtransaction, tx, Failure};
+use super::store::store_in_tx;
+use super::tables::destination_shape;
+use crate::catalog::batches::{Replayed, StoredLogRow};
+use crate::catalog::discarded::{set_aside, SetAside};
+use crate::catalog::{self, query_opt, SourceConfig};
+
+/// How a prepared batch is to be applied.
+#[allow(clippy::large_enum_variant)] // one value per batch, moved once
+pub enum Work {
+    /// chameleon.direct_replay with replay not paused: stored and replayed in one transaction,
+    /// so no log rows are made
+    Direct(Vec<Unit>),
+    /// stored with its log rows, then replayed from the plan (None: the batch holds a
+    /// statement and is replayed from its log rows)
+    Stored {
+        rows: LogColumns,
+        units: Option<Vec<Unit>>,
+    },
+}
+
+/// Stores and (unless replay is paused) applies a prepared batch. False when a schema change
+/// stopped the source.
+pub fn apply(src: &SourceConfig, batch: &Batch, work: Work, paused: bool) -> bool {
+    match work {
+        Work::Direct(units) => {
+            // the batch row, the changes and the position commit together: exactly once, as
+            // the two-step path
+            tx(|| {
+                let id = store_in_tx(src, batch, LogColumns::default())?;
+                let (applied, skipped) = run_units(src, id, &units)?;
+                finish(src, id, Replayed { applied, ddl: 0, skipped }, Some(i64::from(batch.last_timestamp())))
+            });
+            drop_elsewhere(units);
+            true
+        }
+        Work::Stored { rows, units } => {
+            let id = tx(|| store_in_tx(src, batch, rows));
+            match units {
+                _ if paused => true,
+                Some(units) => {
+                    tx(|| {
+                        let (applied, skipped) = run_units(src, id, &units)?;
+                        let last = Some(i64::from(batch.last_timestamp()));
+                        finish(src, id, Replayed { applied, ddl: 0, skipped }, last)
+                    });
+                    drop_elsewhere(units);
+                    true
+                }
+                None => replay(src, id),
+            }
+        }
+    }
+}
+
+/// Replays a stored batch from its log rows in one transaction: its events applied set-based
+/// (see `chameleon_core::replay::plan_batch`), a schema change run in its place among them,
+/// its log rows deleted, the batch marked replayed. A schema change that cannot be replicated
+/// is set aside too, and stops the source in `error` unless its on_error is 'skip'. Returns
+/// false when the source stopped.
+pub fn replay(src: &SourceConfig, batch_id: i64) -> bool {
+    tx(|| {
+        let events = catalog::batches::log_rows(batch_id)?;
+        let mut done = Replayed::default();
+        let last_ts = events.iter().rev().find_map(|e| e.timestamp);
+        let mut running = true;
+        let mut rest = events.as_slice();
+        while let Some(first) = rest.first() {
+            if first.kind == EventKind::Ddl {
+                done.ddl += 1;
+                if !replay_statement(src, batch_id, first)? {
+                    done.skipped += 1;
+                    running = src.skip_errors;
+                }
+                rest = &rest[1..];
+                continue;
+            }
+            // the row events up to the next schema change, planned together against the
+            // destination as it is at this point
+            let end = rest
+                .iter()
+                .position(|e| e.kind == EventKind::Ddl)
+                .unwrap_or(rest.len());
+            let rows: Vec<(String, ReplayEvent)> = rest[..end]
+                .iter()
+                .map(|e| {
+                    let event = ReplayEvent {
+                        kind: e.kind,
+                        data: e.data.clone().unwrap_or(Json::Null),
+                        identity: e.identity.clone(),
+                    };
+                    (e.table.clone(), event)
+                })
+                .collect();
+            let shape = destination_shape(src, &rows)?;
+            let (a, s) = run_units(src, batch_id, &plan_batch(rows, &shape.targets, &shape.linked))?;
+            done.applied += a;
+            done.skipped += s;
+            rest = &rest[end..];
+        }
+        finish(src, batch_id, done, last_ts)?;
+        Ok(running)
+    })
+}
+
+/// Replays the stored batches not yet replayed, in order; false when a schema change stopped
+/// the source.
+pub fn replay_pending(src: &SourceConfig) -> bool {
+    tx(|| catalog::batches::pending_batches(src.id))
+        .into_iter()
+        .all(|batch| replay(src, batch))
+}
+
+/// The end of a replay: log rows deleted, the batch marked, the replay time stored.
+fn finish(src: &SourceConfig, batch_id: i64, done: Replayed, last_ts: Option<i64>) -> Result<()> {
+    catalog::batches::mark_replayed(batch_id, done)?;
+    catalog::sources::write_replay_time(src.id, last_ts)
+}
+
+/// A plan's row images are many small allocations: freeing them takes the main thread
+/// noticeable time (a fifth of a replay), so another thread does it.
+fn drop_elsewhere(units: Vec<Unit>) {
+    let _ = std::thread::Builder::new()
+        .name("chameleon-free".into())
+        .spawn(move || drop(units));
+}
+
+/// The roles replay acts as on the destination: each table's owner, and the schema's owner
+/// for tables that do not exist yet. The worker is a superuser; a trigger, a default or an
+/// index expression on a destination table runs with the privileges of whoever changes the
+/// table, so changing it as its owner keeps its owner from borrowing the worker's (as
+/// PostgreSQL's own logical replication does).
+struct Owners {
+    tables: HashMap<String, pg_sys::Oid>,
+    schema: pg_sys::Oid,
+}
+
+impl Owners {
+    fn read(src: &SourceConfig) -> Result<Owners> {
+        let schema_owner = query_opt::<pg_sys::Oid>(
+            "SELECT nspowner FROM pg_namespace WHERE nspname = $1",
+            &[src.dest_schema.as_str().into()],
+        );
+        let tables = match schema_owner {
+            None => HashMap::new(),
+            Some(_) => Spi::connect(|c| {
+                c.select(
+                    "SELECT c.relname::text, c.relowner FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')",
+                    None,
+                    &[src.dest_schema.as_str().into()],
+                )?
+                .map(|r| Ok::<_, pgrx::spi::SpiError>((r.get::<String>(1)?.unwrap_or_default(), r.get::<pg_sys::Oid>(2)?.unwrap_or_default())))
+                .collect::<std::result::Result<HashMap<_, _>, _>>()
+            })
+            .map_err(crate::error::catalogue("reading the destination tables' owners"))?,
+        };
+        Ok(Owners {
+            tables,
+            schema: schema_owner.unwrap_or(pg_sys::BOOTSTRAP_SUPERUSERID.into()),
+        })
+    }
+
+    fn of(&self, table: &str) -> pg_sys::Oid {
+        self.tables.get(table).copied().unwrap_or(self.schema)
+    }
+}
+
+/// Runs the statements, each with its JSON parameter as text, as `owner`, in one
+/// subtransaction: all of them, or none (SQLSTATE and message).
+fn try_all(owner: pg_sys::Oid, statements: &[(&str, &str)]) -> std::result::Result<(), Failure> {
+    subtransaction(|| {
+        as_role(owner, || {
+            for (sql, param) in statements {
+                // text: `$1::jsonb` in the statement parses it once, in PostgreSQL
+                Spi::run_with_args(sql, &[(*param).into()])
+                    .map_err(|e| ("XX000".to_string(), e.to_string()))?;
+            }
+            Ok(())
+        })
+    })
+}
+
+/// Runs a batch's planned units: a net effect that fails (a constraint met an intermediate
+/// state) is replayed in binlog order instead, row by row where needed. Returns (rows
+/// applied, rows set aside).
+fn run_units(src: &SourceConfig, batch_id: i64, units: &[Unit]) -> Result<(i64, i64)> {
+    let (mut applied, mut skipped) = (0i64, 0i64);
+    let owners = Owners::read(src)?;
+    for unit in units {
+        let (table, fallback, statements) = match unit {
+            Unit::Net {
+                table,
+                statements,
+                target,
+                events,
+            } => {
+                let list: Vec<(&str, &str)> = statements
+                    .iter()
+                    .map(|s| (s.sql.as_str(), s.text.as_str()))
+                    .collect();
+                match try_all(owners.of(table), &list) {
+                    Ok(()) => {
+                        applied += events.len() as i64;
+                        continue;
+                    }
+                    Err((state, reason)) => {
+                        log!("chameleon replica {}: batch {batch_id}: the net effect on {table} failed ({state}: {reason}); replaying it in binlog order", src.name);
+                        (table, plan(target, events), None)
+                    }
+                }
+            }
+            Unit::Ordered { table, statements } => (table, Vec::new(), Some(statements)),
+        };
+        let one_table = OneTable {
+            src,
+            batch_id,
+            table,
+            owner: owners.of(table),
+        };
+        let (a, s) = one_table.apply_in_order(statements.unwrap_or(&fallback))?;
+        applied += a;
+        skipped += s;
+    }
+    Ok((applied, skipped))
+}
+
+/// The table a run of statements changes, as whom, for which batch.
+struct OneTable<'a> {
+    src: &'a SourceConfig,
+    batch_id: i64,
+    table: &'a str,
+    owner: pg_sys::Oid,
+}
+
+impl OneTable<'_> {
+    /// Runs statements in binlog order; one that fails is retried row by row, and rows that
+    /// still fail are set aside. Returns (rows applied, rows set aside).
+    fn apply_in_order(&self, statements: &[Statement]) -> Result<(i64, i64)> {
+        let (mut applied, mut skipped) = (0i64, 0i64);
+        for s in statements {
+            if try_all(self.owner, &[(&s.sql, &s.text)]).is_ok() {
+                applied += s.rows as i64;
+                continue;
+            }
+            // the set failed: row by row, so that only the bad rows are left out
+            let rows = match &s.param {
+                Json::Array(items) if s.rows > 1 => items.clone(),
+                other => vec![other.clone()],
+            };
+            for row in rows {
+                let one = if s.rows > 1 {
+                    Json::Array(vec![row.clone()])
+                } else {
+                    row.clone()
+                };
+                match try_all(self.owner, &[(&s.sql, &one.to_string())]) {
+                    Ok(()) => applied += 1,
+                    Err(failure) => {
+                        self.set_row_aside(s.kind, row, failure)?;
+                        skipped += 1;
+                    }
+                }
+            }
+        }
+        Ok((applied, skipped))
+    }
+
+    fn set_row_aside(&self, kind: EventKind, row: Json, (sqlstate, reason): Failure) -> Result<()> {
+        // an update's row comes as {"new": .., "old": ..}
+        let (data, identity) = match (row.get("new"), row.get("old")) {
+            (Some(n), Some(o)) => (n.clone(), Some(o.clone())),
+            _ => (row, None),
+        };
+        set_aside(SetAside {
+            source: self.src.id,
+            batch: self.batch_id,
+            schema: Some(&self.src.conn.database),
+            table: self.table,
+            kind,
+            data,
+            identity,
+            query: None,
+            file: None,
+            pos: None,
+            sqlstate: &sqlstate,
+            reason: &reason,
+        })
+    }
+}
+
+/// Runs a replicated schema change and records what the catalogue learns of the tables, all or
+/// nothing; false (and the statement set aside) when it could not be translated or failed in
+/// PostgreSQL. On 'stop' the source is set to `error` in the same transaction.
+fn replay_statement(src: &SourceConfig, batch_id: i64, e: &StoredLogRow) -> Result<bool> {
+    let raw = e.data.clone().unwrap_or(Json::Null);
+    let event: DdlEvent = serde_json::from_value(raw.clone()).unwrap_or_default();
+    let outcome = match (&e.query, &event.error) {
+        (Some(sql), None) => {
+            // as the owner of the table it changes (the schema's owner for a new table)
+            let changed = match event.registrations.first() {
+                Some(chameleon_core::schema_change::Registration::Table {
+                    renamed_from: Some(from),
+                    ..
+                }) => from.as_str(),
+                _ => e.table.as_str(),
+            };
+            let owner = Owners::read(src)?.of(changed);
+            subtransaction(|| {
+                as_role(owner, || Spi::run(sql))
+                    .map_err(|e| ("XX000".to_string(), e.to_string()))?;
+                catalog::tables::register(src.id, &src.conn.database, &event.registrations, src.keeps_models)
+                    .map_err(|e| (e.state.code().to_string(), e.reason()))
+            })
+        }
+        (_, err) => Err(match err {
+            Some(err) => (err.sqlstate.clone(), err.reason()),
+            None => ("0A000".into(), "not replicated".into()),
+        }),
+    };
+    let Err((state, reason)) = outcome else {
+        return Ok(true);
+    };
+    let mysql = event.mysql.as_str();
+    log!(
+        "chameleon replica {}: a schema change was not replicated ({state}: {reason}): {mysql}",
+        src.name
+    );
+    set_aside(SetAside {
+        source: src.id,
+        batch: batch_id,
+        schema: e.schema.as_deref(),
+        table: &e.table,
+        kind: EventKind::Ddl,
+        data: raw,
+        identity: None,
+        query: Some(mysql),
+        file: e.file.as_deref(),
+        pos: e.pos,
+        sqlstate: &state,
+        reason: &reason,
+    })?;
+    if !e.table.is_empty() && src.keeps_models {
+        catalog::tables::forget_model(src.id, &src.conn.database, &e.table)?;
+    }
+    if !src.skip_errors {
+        catalog::sources::stop_in_error(
+            src.id,
+            &format!("a schema change could not be replicated ({state}: {reason}): {mysql}"),
+        )?;
+    }
+    Ok(false)
+}

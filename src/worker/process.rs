@@ -1,0 +1,270 @@
+//! The source worker's process: its entry point, the retry loop around MySQL, and one
+//! connection's life (catch up stored batches, start the reader thread, store and apply what it
+//! prepares). A crash anywhere loses and duplicates nothing: the position moves only with the
+//! batch it covers, and a stored batch is replayed once.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chameleon_core::batch::BatchBuilder;
+use chameleon_core::{Error, SqlState};
+use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
+use pgrx::prelude::*;
+
+use super::apply::{apply, replay_pending};
+use super::backend::{self, tx};
+use super::reader::{read_binlog, Prepared, Stream};
+use super::slots::{self, Refused};
+use super::store::store_position;
+use crate::catalog::{self, SourceConfig};
+use crate::settings;
+
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn chameleon_replica_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let extra = BackgroundWorker::get_extra().to_owned();
+    let Some((id, db)) = extra.split_once(':') else {
+        return;
+    };
+    let Ok(id) = id.parse::<i64>() else { return };
+    BackgroundWorker::connect_worker_to_spi(Some(db), None);
+    let outcome = PgTryBuilder::new(|| run(id))
+        .catch_others(|e| {
+            // an ERROR inside a transaction (its SQLSTATE kept): abort it, then say why the
+            // source stopped
+            backend::abort_transaction();
+            Err(crate::error::from_caught(&e))
+        })
+        .execute();
+    if let Err(e) = outcome {
+        log!(
+            "chameleon replica {id}: stopped in error ({}): {}",
+            e.state.code(),
+            e.reason()
+        );
+        // best effort: the catalogue itself may be what failed
+        PgTryBuilder::new(|| tx(|| catalog::sources::stop_in_error(id, &e.reason())))
+            .catch_others(|_| ())
+            .execute();
+    }
+}
+
+/// A session-level advisory lock on the source: a second worker for it leaves at once.
+fn take_source_lock(id: i64) -> bool {
+    tx(|| {
+        Ok(catalog::query_opt::<bool>(
+            "SELECT pg_try_advisory_lock(hashtext('chameleon replica'), $1::int)",
+            &[(id as i32).into()],
+        ))
+    })
+    .unwrap_or(false)
+}
+
+fn load(id: i64) -> Option<SourceConfig> {
+    tx(|| Ok(catalog::load_source(id)))
+}
+
+fn run(id: i64) -> Result<(), Error> {
+    // one worker per source, whoever started it
+    if !take_source_lock(id) {
+        return Ok(());
+    }
+    let Some(src) = load(id) else {
+        return Ok(());
+    };
+    backend::set_appname(&super::app_name(&src.name));
+    if !src.running {
+        return Ok(());
+    }
+    match slots::attach(id, settings::MAX_WORKERS.get().max(1) as usize) {
+        Ok(()) => {}
+        Err(Refused::Taken) => return Ok(()),
+        Err(Refused::Full(n)) => {
+            return Err(Error::new(SqlState::ConfigurationLimitExceeded, format!("{n} chameleon workers run already (chameleon.max_workers)"))
+                .hint("Raise chameleon.max_workers (and max_worker_processes if needed) and reload, or stop another source; then enable_replica and start_replica."))
+        }
+    }
+    // MySQL unreachable or the stream cut: wait (1 s, 2 s, 4 s, … chameleon.max_retry_delay) and
+    // stream again from the stored position; every other error stops the source
+    let mut attempt = 0u32;
+    loop {
+        let mut streamed = false;
+        let e = match session(id, &mut streamed) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.state == SqlState::ConnectionFailure => e,
+            Err(e) => return Err(e),
+        };
+        if streamed {
+            attempt = 0; // the last attempt worked: this is a new incident
+        }
+        let wait = settings::retry_delay(attempt);
+        attempt += 1;
+        let reason = e.reason();
+        log!(
+            "chameleon replica {id}: {reason}; attempt {attempt} in {} s",
+            wait.as_secs()
+        );
+        slots::set_retries(id, attempt, &reason);
+        if !sleep_while_running(id, wait) {
+            return Ok(());
+        }
+    }
+}
+
+/// Waits `d`, false as soon as the worker should leave (SIGTERM, postmaster death, source
+/// stopped).
+fn sleep_while_running(id: i64, d: Duration) -> bool {
+    let until = Instant::now() + d;
+    while Instant::now() < until {
+        if !BackgroundWorker::wait_latch(Some(
+            (until - Instant::now()).min(Duration::from_millis(500)),
+        )) {
+            return false;
+        }
+        if tx(|| catalog::sources::still_running(id)).is_none() {
+            return false;
+        }
+    }
+    true
+}
+
+/// One connection's life: catch up stored batches, stream from the stored position, store and
+/// replay. Ok when the worker should leave; Err when the stream or the source failed
+/// (`streamed`: after at least one event arrived).
+fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
+    let Some(src) = load(id) else {
+        return Ok(());
+    };
+    if !src.running {
+        return Ok(());
+    }
+    // batches stored before a stop, a crash or an upgrade are replayed first, once (their
+    // schema changes then are in the kept table models)
+    if !src.replay_paused && !replay_pending(&src) {
+        return Ok(()); // a schema change stopped the source
+    }
+    let defs = super::tables::at_resume_position(&src)?;
+
+    // the reader thread decodes, builds batches and plans them; this thread only runs SQL
+    let (tx, rx) = sync_channel::<Result<Prepared, Error>>(2);
+    let stop = Arc::new(AtomicBool::new(false));
+    let direct = Arc::new(AtomicBool::new(false));
+    let stream = Stream {
+        conn: src.conn.clone(),
+        server_id: src.server_id,
+        from: src.position.clone(),
+        builder: BatchBuilder::new(src.batch_size).with_max_delay(Duration::from_millis(
+            settings::BATCH_DELAY.get().max(1) as u64,
+        )),
+        defs,
+    };
+    let reader = {
+        let (stop, direct) = (stop.clone(), direct.clone());
+        std::thread::Builder::new()
+            .name("chameleon-binlog".into())
+            .spawn(move || {
+                // a panic in decoding (a library's bug on some value) stops the source with the
+                // reason, instead of a reconnect that would meet it again forever
+                let report = tx.clone();
+                let read = std::panic::AssertUnwindSafe(|| read_binlog(stream, stop, direct, tx));
+                if let Err(p) = std::panic::catch_unwind(read) {
+                    let why = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    let _ = report.send(Err(Error::new(
+                        SqlState::InvalidBinaryRepresentation,
+                        format!("the binlog reader failed: {why}"),
+                    )));
+                }
+            })
+            .map_err(|e| {
+                Error::new(
+                    SqlState::Internal,
+                    format!("could not start the binlog thread: {e}"),
+                )
+            })?
+    };
+    let outcome = store_and_apply(id, &src, &direct, rx, streamed);
+    // the reader leaves at its next event or heartbeat (every 100 ms); wait for it, so that two
+    // streams with one server_id never overlap
+    stop.store(true, Ordering::Relaxed);
+    let _ = reader.join();
+    outcome
+}
+
+/// Stores and applies what the reader prepares until the worker should leave.
+fn store_and_apply(
+    id: i64,
+    src: &SourceConfig,
+    direct: &AtomicBool,
+    rx: Receiver<Result<Prepared, Error>>,
+    streaming: &mut bool,
+) -> Result<(), Error> {
+    let began = Instant::now();
+    let mut healthy = false;
+    let mut checked = Instant::now();
+    let mut cleaned: Option<Instant> = None;
+    let mut paused = src.replay_paused;
+    loop {
+        // SIGTERM or a dead postmaster: leave between batches (what was not stored is read
+        // again next time)
+        if !BackgroundWorker::wait_latch(Some(Duration::ZERO)) {
+            return Ok(());
+        }
+        if BackgroundWorker::sighup_received() {
+            backend::reload_config();
+        }
+        if checked.elapsed() > Duration::from_millis(500) {
+            checked = Instant::now();
+            match tx(|| catalog::sources::still_running(id)) {
+                Some(p) => {
+                    if paused && !p && !replay_pending(src) {
+                        // replay resumed: what was stored meanwhile first, in order
+                        return Ok(());
+                    }
+                    paused = p;
+                }
+                None => return Ok(()), // stopped, disabled or dropped
+            }
+            if cleaned.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                cleaned = Some(Instant::now());
+                tx(|| catalog::batches::clean_old_batches(id));
+            }
+            if !healthy && began.elapsed() > Duration::from_secs(60) {
+                healthy = true;
+                slots::healthy(id);
+            }
+        }
+        // the reader prepares the next batches for the mode in force now
+        direct.store(!paused && settings::DIRECT_REPLAY.get(), Ordering::Relaxed);
+        let ready = match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(ready)) => ready,
+            Ok(Err(e)) => return Err(e),
+            Err(RecvTimeoutError::Timeout) => continue,
+            // the reader ended without a word: stream again from the stored position
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Error::new(
+                    SqlState::ConnectionFailure,
+                    "the binlog stream ended",
+                ))
+            }
+        };
+        if !*streaming {
+            *streaming = true;
+            slots::set_retries(id, 0, "");
+        }
+        let Prepared { batch, work } = ready;
+        if batch.events.is_empty() {
+            store_position(src, &batch.end);
+            continue;
+        }
+        if !apply(src, &batch, work, paused) {
+            return Ok(()); // a schema change stopped the source
+        }
+    }
+}
