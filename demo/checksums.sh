@@ -1,13 +1,15 @@
 # Per-table row counts and checksums of canonical row text, MySQL side and PostgreSQL side.
-# Sourced by scripts/demo (needs mysql_ and psql_ from scripts/lib.sh); $1 = PostgreSQL database.
+# Sourced by scripts/demo (needs my, the source's client, and psql_ from scripts/lib.sh); $1 = PostgreSQL
+# database. SHA-256 on both sides: MySQL 9.7 has no MD5 any more.
 checksum_table() { # table key "mysql columns" "postgresql columns"
-  local my pg
-  my=$(mysql_ -N -B -e "SET SESSION group_concat_max_len = 1073741824, time_zone = '+00:00';
-    SELECT COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS('|', $3) ORDER BY $2 SEPARATOR '\n')) FROM shop.$1")
-  pg=$(psql_ -d "$PGDB" -qAt -F $'\t' -c "SET TimeZone = 'UTC'" -c "SELECT count(*), md5(string_agg(concat_ws('|', $4), E'\n' ORDER BY $2)) FROM shop.$1")
-  printf '%-9s mysql %-44s postgresql %-44s %s\n' "$1" "$(echo "$my" | tr '\t' ' ')" "$(echo "$pg" | tr '\t' ' ')" \
-    "$([ "$my" = "$pg" ] && echo EQUAL || echo DIFFERENT)"
-  [ "$my" = "$pg" ]
+  local src pg
+  src=$(my -N -B -e "SET SESSION group_concat_max_len = 1073741824, time_zone = '+00:00';
+    SELECT COUNT(*), SHA2(GROUP_CONCAT(CONCAT_WS('|', $3) ORDER BY $2 SEPARATOR '\n'), 256) FROM shop.$1")
+  pg=$(psql_ -d "$PGDB" -qAt -F $'\t' -c "SET TimeZone = 'UTC'" \
+    -c "SELECT count(*), encode(sha256(convert_to(string_agg(concat_ws('|', $4), E'\n' ORDER BY $2), 'UTF8')), 'hex') FROM shop.$1")
+  printf '%-9s mysql %-72s postgresql %-72s %s\n' "$1" "$(echo "$src" | tr '\t' ' ')" "$(echo "$pg" | tr '\t' ' ')" \
+    "$([ "$src" = "$pg" ] && echo EQUAL || echo DIFFERENT)"
+  [ "$src" = "$pg" ]
 }
 checksums() {
   PGDB=$1

@@ -6,6 +6,9 @@ PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PG_CONFIG=${PG_CONFIG:-$PGBIN/pg_config}
 PGPORT=${CHAMELEON_PGPORT:-54329}
 MYPORT=${CHAMELEON_MYPORT:-33069}
+# Oracle MySQL 9.7 (scripts/mysql-dist), beside MariaDB
+MY97PORT=${CHAMELEON_MYSQL97_PORT:-33079}
+MYSQL_DIST=${CHAMELEON_MYSQL_DIST:-$ROOT/target/mysql-dist}
 MYSQL_REPL_USER=usr_replica
 MYSQL_REPL_PASSWORD=${CHAMELEON_MYSQL_PASSWORD:-replica_pw}
 
@@ -27,6 +30,19 @@ PGDATA_DIR=$ENV_DIR/pgdata
 PGSOCK=$ENV_DIR/pgsock
 MYDATA=$ENV_DIR/mydata
 MYSOCK=$ENV_DIR/my.sock
+
+MY97DATA=$ENV_DIR/mysql97data
+MY97SOCK=$ENV_DIR/mysql97.sock
+
+# runs a program of the unpacked MySQL 9.7 (mysqld, mysql, mysqladmin) with its own loader and
+# libraries: they need a newer glibc and libstdc++ than Debian 12's
+my97() {
+  local r=$MYSQL_DIST/root prog=$1; shift
+  local bin=$r/usr/bin/$prog; [ -x "$bin" ] || bin=$r/usr/sbin/$prog
+  "$r/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" \
+    --library-path "$r/usr/lib/x86_64-linux-gnu:$r/lib/x86_64-linux-gnu" "$bin" "$@"
+}
+mysql97_() { my97 mysql --no-defaults --default-character-set=utf8mb4 -S "$MY97SOCK" -uroot "$@"; }
 
 psql_() { psql -X -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U postgres "$@"; }
 mysql_() { mariadb --no-defaults --default-character-set=utf8mb4 -S "$MYSOCK" -uroot "$@"; }

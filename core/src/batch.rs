@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value as Json};
 
-use crate::binlog::{Change, Position, BinlogRow, RowKind, TableInfo};
+use crate::binlog::{BinlogRow, Change, Position, RowKind, TableInfo};
 use crate::error::{Error, Result, SqlState};
 use crate::event::EventKind;
 use crate::types::{from_binlog_changed, value_text, Kind, MysqlColumn, PgColumn};
@@ -141,11 +141,7 @@ pub type Decoders = Arc<Vec<(MysqlColumn, PgColumn)>>;
 /// when the table is not replicated (another schema, excluded, unknown); and what a statement
 /// changes (the definitions follow it).
 pub trait Columns {
-    fn columns(
-        &mut self,
-        schema: &str,
-        table: &str,
-    ) -> Result<Option<Decoders>>;
+    fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Decoders>>;
     fn statement(&mut self, schema: &str, query: &str) -> StatementEvent;
 }
 
@@ -415,11 +411,7 @@ mod tests {
                 StatementEvent::Ignored
             }
         }
-        fn columns(
-            &mut self,
-            schema: &str,
-            table: &str,
-        ) -> Result<Option<Decoders>> {
+        fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Decoders>> {
             if schema != "shop" || table != "orders" {
                 return Ok(None);
             }

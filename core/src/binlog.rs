@@ -262,7 +262,9 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<Binlog
                     // MySQL's binary JSON: its text, as the copy reads it
                     BinlogValue::Jsonb(j) => Value::Bytes(
                         crate::mysql_json::to_text(j)
-                            .map_err(|e| e.detail(format!("{}.{} column {i}", table.schema, table.name)))?
+                            .map_err(|e| {
+                                e.detail(format!("{}.{} column {i}", table.schema, table.name))
+                            })?
                             .into_bytes(),
                     ),
                     BinlogValue::JsonDiff(_) => {
@@ -289,7 +291,14 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<Binlog
 /// A server UUID as MySQL writes it (8-4-4-4-12 lower-case hex digits).
 fn uuid_text(sid: &[u8; 16]) -> String {
     let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// MariaDB's GTID event: seq_no (8 bytes), domain id (4), flags (1); the server id is the
@@ -457,10 +466,16 @@ impl BinlogReader {
                 EventData::FormatDescriptionEvent(_) => self.seen_fde = true,
                 EventData::RotateEvent(r) => {
                     let mut name = r.name_raw().to_vec();
-                    // the first, fake rotate arrives before the format description: its name
-                    // still carries the 4 checksum bytes
-                    if !self.seen_fde && header.log_pos() == 0 && self.checksums && name.len() > 4 {
-                        name.truncate(name.len() - 4);
+                    // the first, fake rotate arrives before the format description: MariaDB's
+                    // name still carries the 4 checksum bytes (MySQL's does not); it names the
+                    // file asked for
+                    if !self.seen_fde && header.log_pos() == 0 {
+                        let asked = self.from.file.as_bytes();
+                        if !asked.is_empty() && name.starts_with(asked) {
+                            name.truncate(asked.len());
+                        } else if asked.is_empty() && self.checksums && name.len() > 4 {
+                            name.truncate(name.len() - 4);
+                        }
                     }
                     self.file = String::from_utf8_lossy(&name).into_owned();
                     self.tables.clear();

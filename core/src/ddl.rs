@@ -110,7 +110,11 @@ pub fn index(schema: &str, table: &str, i: &IndexDef) -> PostLoad {
     // MySQL index names are per table, PostgreSQL's per schema: prefix the table
     let name = derived_name(table, &i.name);
     PostLoad {
-        kind: if i.unique { DefKind::Unique } else { DefKind::Index },
+        kind: if i.unique {
+            DefKind::Unique
+        } else {
+            DefKind::Index
+        },
         sql: format!(
             "CREATE {}INDEX {} ON {rel} ({})",
             if i.unique { "UNIQUE " } else { "" },

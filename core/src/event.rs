@@ -24,9 +24,14 @@ impl EventKind {
 
     /// A label read back from a log table.
     pub fn parse(s: &str) -> Option<EventKind> {
-        [EventKind::Insert, EventKind::Update, EventKind::Delete, EventKind::Ddl]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            EventKind::Insert,
+            EventKind::Update,
+            EventKind::Delete,
+            EventKind::Ddl,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 

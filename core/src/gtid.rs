@@ -33,7 +33,10 @@ impl GtidSet {
             for f in fields {
                 match f.split_once('-') {
                     Some((a, b)) => {
-                        let (a, b) = (a.parse().map_err(|_| bad(text))?, b.parse().map_err(|_| bad(text))?);
+                        let (a, b) = (
+                            a.parse().map_err(|_| bad(text))?,
+                            b.parse().map_err(|_| bad(text))?,
+                        );
                         set.insert_range(&key, a, b);
                     }
                     None => match f.parse::<u64>() {
@@ -64,6 +67,16 @@ impl GtidSet {
             }
         }
         *v = merged;
+    }
+
+    /// Whether every transaction of `other` is in this set.
+    pub fn includes(&self, other: &GtidSet) -> bool {
+        other.sets.iter().all(|(key, ranges)| {
+            let mine = self.sets.get(key).map(Vec::as_slice).unwrap_or_default();
+            ranges
+                .iter()
+                .all(|(a, b)| mine.iter().any(|(x, y)| x <= a && b <= y))
+        })
     }
 
     pub fn contains(&self, source: &str, gno: u64) -> bool {
@@ -118,6 +131,9 @@ mod tests {
         s.insert(A, 9);
         assert_eq!(s.to_string(), format!("{A}:1-7:9,{B}:1"));
         assert!(s.contains(A, 3) && !s.contains(A, 8) && s.contains(B, 1));
+        let part = GtidSet::parse(&format!("{A}:2-6")).unwrap();
+        assert!(s.includes(&part) && !part.includes(&s));
+        assert!(!s.includes(&GtidSet::parse(&format!("{A}:7-9")).unwrap()));
         assert_eq!(GtidSet::parse("").unwrap().to_string(), "");
         assert!(GtidSet::parse("0-1-42").is_err());
         let tagged = GtidSet::parse(&format!("{A}:1-2:blue:5")).unwrap();

@@ -182,11 +182,7 @@ pub fn plan(t: &Target, events: &[ReplayEvent]) -> Vec<Statement> {
             && (keys.contains(&key) || new_key.as_ref().is_some_and(|k| keys.contains(k)));
         let breaks = group.first().is_some_and(|g| g.kind != e.kind) || repeats || single;
         if breaks && !group.is_empty() {
-            out.push(statement(
-                t,
-                group[0].kind,
-                std::mem::take(&mut group),
-            ));
+            out.push(statement(t, group[0].kind, std::mem::take(&mut group)));
             keys.clear();
         }
         group.push(e);

@@ -272,7 +272,15 @@ fn indexes_of(t: &str, idx: &[IndexRow]) -> Vec<IndexDef> {
     indexes
 }
 
-type ForeignKeyRow = (String, String, String, String, String, Option<String>, Option<String>);
+type ForeignKeyRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 fn foreign_keys_of(
     conn: &mut mysql::Conn,

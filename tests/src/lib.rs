@@ -309,6 +309,37 @@ pub fn mariadb(sql: &str) -> String {
         .to_string()
 }
 
+/// Runs SQL on the private Oracle MySQL 9.7 as root (through its socket, with the mariadb
+/// client, which speaks to it); returns the tab-separated rows without headers.
+pub fn mysql97(sql: &str) -> String {
+    let sock = std::env::var("CHAMELEON_MY97SOCK").expect("CHAMELEON_MY97SOCK: run through scripts/test");
+    let out = std::process::Command::new("mariadb")
+        .args(["--no-defaults", "--default-character-set=utf8mb4", "-S", &sock, "-uroot", "-N", "-B", "-e", sql])
+        .output()
+        .expect("mariadb client");
+    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+}
+
+/// The URL of database `db` on the private MySQL 9.7 for the replication user
+/// (caching_sha2_password over TCP).
+pub fn mysql97_url(db: &str) -> String {
+    let port = std::env::var("CHAMELEON_MY97PORT").unwrap_or_else(|_| "33079".into());
+    let pw = std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into());
+    format!("mysql://usr_replica:{pw}@127.0.0.1:{port}/{db}")
+}
+
+/// MySQL 9.7's current binlog file, position and executed GTID set.
+pub fn mysql97_position() -> (String, i64, String) {
+    let s = mysql97("SHOW BINARY LOG STATUS");
+    let f: Vec<&str> = s.split('\t').collect();
+    (
+        f[0].to_string(),
+        f[1].parse().unwrap(),
+        f.get(4).map(|g| g.to_string()).unwrap_or_default(),
+    )
+}
+
 /// The URL of database `db` on the private MariaDB for the replication user.
 pub fn mysql_url(db: &str) -> String {
     let port = std::env::var("CHAMELEON_MYPORT").unwrap_or_else(|_| "33069".into());
@@ -328,6 +359,21 @@ pub fn checksums(
     my_cols: &[&str],
     pg_cols: &[&str],
 ) -> ((i64, String), (i64, String)) {
+    checksums_on(mariadb, pg, mysql_db, pg_schema, table, key, my_cols, pg_cols)
+}
+
+/// `checksums` with the MySQL side on the server `my` runs SQL on (`mariadb`, `mysql97`).
+#[allow(clippy::too_many_arguments)]
+pub fn checksums_on(
+    my: fn(&str) -> String,
+    pg: &mut Client,
+    mysql_db: &str,
+    pg_schema: &str,
+    table: &str,
+    key: &str,
+    my_cols: &[&str],
+    pg_cols: &[&str],
+) -> ((i64, String), (i64, String)) {
     let my_order = key
         .split(',')
         .map(|k| format!("`{}`", k.trim()))
@@ -339,9 +385,9 @@ pub fn checksums(
         .map(|k| format!("\"{}\" NULLS FIRST", k.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let my = mariadb(&format!(
+    let my = my(&format!(
         "SET SESSION group_concat_max_len = 1073741824, time_zone = '+00:00';
-         SELECT COUNT(*), COALESCE(MD5(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {my_order} SEPARATOR '\n')), '') FROM `{mysql_db}`.`{table}`",
+         SELECT COUNT(*), COALESCE(SHA2(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {my_order} SEPARATOR '\n'), 256), '') FROM `{mysql_db}`.`{table}`",
         my_cols.iter().map(|c| format!("COALESCE({c}, 'NULL')")).collect::<Vec<_>>().join(", ")
     ));
     let mut it = my.split('\t');
@@ -351,7 +397,7 @@ pub fn checksums(
     let r = pg
         .query_one(
             &format!(
-                "SELECT count(*), coalesce(md5(string_agg(concat_ws('|', {}), E'\\n' ORDER BY {pg_order})), '') FROM \"{pg_schema}\".\"{table}\"",
+                "SELECT count(*), coalesce(encode(sha256(convert_to(string_agg(concat_ws('|', {}), E'\\n' ORDER BY {pg_order}), 'UTF8')), 'hex'), '') FROM \"{pg_schema}\".\"{table}\"",
                 pg_cols.iter().map(|c| format!("coalesce(({c})::text, 'NULL')")).collect::<Vec<_>>().join(", ")
             ),
             &[],
@@ -373,7 +419,18 @@ pub fn master_position() -> (String, i64) {
 /// Waits until every source has stored and replayed everything up to MySQL's current
 /// position; fails at once if a source stops in error.
 pub fn caught_up(c: &mut Client) {
-    let (file, pos) = master_position();
+    caught_up_at(c, master_position());
+}
+
+/// Waits until every source has stored and replayed everything up to MySQL 9.7's current
+/// position (the sources of such a test replicate from it).
+pub fn caught_up_mysql97(c: &mut Client) {
+    let (file, pos, _) = mysql97_position();
+    caught_up_at(c, (file, pos));
+}
+
+/// Waits until every source has stored and replayed everything up to (file, pos).
+pub fn caught_up_at(c: &mut Client, (file, pos): (String, i64)) {
     let t0 = std::time::Instant::now();
     loop {
         let mut done = true;

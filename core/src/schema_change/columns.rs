@@ -1,7 +1,9 @@
 //! Edits of a table's columns (ADD, DROP, CHANGE/MODIFY, RENAME, ALTER COLUMN): the model
 //! changes, typed changes come out (see edit.rs).
 
-use sqlparser::ast::{AlterColumnOperation, ColumnDef, ColumnOption, DataType, MySQLColumnPosition};
+use sqlparser::ast::{
+    AlterColumnOperation, ColumnDef, ColumnOption, DataType, MySQLColumnPosition,
+};
 
 use super::pg::Change;
 use super::read::{
@@ -13,10 +15,7 @@ use crate::snapshot::{IndexDef, TableDef};
 use crate::types::{is_text_type, map_column, MysqlColumn, PgColumn};
 
 /// The column of `t` named `name` (MySQL column names are case-insensitive).
-fn column_mut<'a>(
-    t: &'a mut TableDef,
-    name: &str,
-) -> Result<&'a mut MysqlColumn> {
+fn column_mut<'a>(t: &'a mut TableDef, name: &str) -> Result<&'a mut MysqlColumn> {
     let table = t.name.clone();
     t.columns
         .iter_mut()
@@ -25,7 +24,13 @@ fn column_mut<'a>(
 }
 
 impl Model {
-    pub(super) fn rename_column(&mut self, table: &str, from: &str, to: &str, out: &mut Draft) -> Result<()> {
+    pub(super) fn rename_column(
+        &mut self,
+        table: &str,
+        from: &str,
+        to: &str,
+        out: &mut Draft,
+    ) -> Result<()> {
         let c = column_mut(self.table_mut(table), from)?;
         let old = std::mem::replace(&mut c.name, to.to_string());
         let (sequence, check) = (c.auto_increment(), c.data_type == "enum");
@@ -97,7 +102,11 @@ impl Model {
             swap(&mut f.columns);
         }
         for other in self.tables.values_mut() {
-            for f in other.foreign_keys.iter_mut().filter(|f| f.ref_table == table) {
+            for f in other
+                .foreign_keys
+                .iter_mut()
+                .filter(|f| f.ref_table == table)
+            {
                 swap(&mut f.ref_columns);
             }
         }

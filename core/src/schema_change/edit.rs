@@ -6,16 +6,15 @@ use sqlparser::ast::{
     ObjectName, ObjectType, RenameTable, RenameTableNameKind, Statement, TableConstraint,
 };
 
+use super::columns::ColumnChange;
 use super::pg::Change;
 use super::prepass::{table_charset, Op};
-use super::columns::ColumnChange;
 use super::read::ident_name;
 use super::{ignored, unsupported, Draft, Edit, Model, Registration};
 use crate::ddl::skipped_indexes;
 use crate::error::Result;
 use crate::snapshot::TableDef;
 use crate::types::is_text_type;
-
 
 impl Model {
     pub(super) fn table_mut(&mut self, table: &str) -> &mut TableDef {
@@ -325,7 +324,9 @@ impl Model {
                     .indexes
                     .iter_mut()
                     .find(|i| i.name.eq_ignore_ascii_case(&a))
-                    .ok_or_else(|| unsupported(format!("index \"{a}\" is unknown on \"{table}\"")))?;
+                    .ok_or_else(|| {
+                        unsupported(format!("index \"{a}\" is unknown on \"{table}\""))
+                    })?;
                 if !crate::ddl::has_no_equivalent(i) {
                     out.changes.push(Change::RenameIndex {
                         table: table.to_string(),
@@ -367,6 +368,33 @@ impl Model {
         op: AlterTableOperation,
         out: &mut Draft,
     ) -> Result<Option<Renamed>> {
+        // MODIFY is CHANGE with the column's own name
+        let changed = match &op {
+            AlterTableOperation::ChangeColumn {
+                old_name,
+                new_name,
+                data_type,
+                options,
+                column_position,
+            } => Some((old_name, new_name, data_type, options, column_position)),
+            AlterTableOperation::ModifyColumn {
+                col_name,
+                data_type,
+                options,
+                column_position,
+            } => Some((col_name, col_name, data_type, options, column_position)),
+            _ => None,
+        };
+        if let Some((from, to, data_type, options, position)) = changed {
+            let after = ColumnChange {
+                name: &to.value,
+                data_type,
+                options,
+                position: position.as_ref(),
+            };
+            self.change_column(table, &from.value, after, out)?;
+            return Ok(None);
+        }
         match op {
             AlterTableOperation::AddColumn {
                 column_def,
@@ -381,35 +409,6 @@ impl Model {
                 for c in column_names {
                     self.drop_column(table, &c.value, if_exists, out)?;
                 }
-            }
-            AlterTableOperation::ChangeColumn {
-                old_name,
-                new_name,
-                data_type,
-                options,
-                column_position,
-            } => {
-                let after = ColumnChange {
-                    name: &new_name.value,
-                    data_type: &data_type,
-                    options: &options,
-                    position: column_position.as_ref(),
-                };
-                self.change_column(table, &old_name.value, after, out)?
-            }
-            AlterTableOperation::ModifyColumn {
-                col_name,
-                data_type,
-                options,
-                column_position,
-            } => {
-                let after = ColumnChange {
-                    name: &col_name.value,
-                    data_type: &data_type,
-                    options: &options,
-                    position: column_position.as_ref(),
-                };
-                self.change_column(table, &col_name.value, after, out)?
             }
             AlterTableOperation::RenameColumn {
                 old_column_name,
@@ -435,9 +434,7 @@ impl Model {
             }
             AlterTableOperation::Algorithm { .. }
             | AlterTableOperation::Lock { .. }
-            | AlterTableOperation::AutoIncrement { .. } => {
-                out.notes.push(format!("ignored: {op}"))
-            }
+            | AlterTableOperation::AutoIncrement { .. } => out.notes.push(format!("ignored: {op}")),
             other => return Err(unsupported(format!("ALTER TABLE … {other}"))),
         }
         Ok(None)
@@ -474,8 +471,6 @@ impl Model {
         })
     }
 
-
-
     /// ADD {PRIMARY KEY|UNIQUE|INDEX|FOREIGN KEY|FULLTEXT|CHECK}.
     fn add_table_constraint(
         &mut self,
@@ -489,7 +484,11 @@ impl Model {
         if let TableConstraint::ForeignKey(_) = constraint {
             // with the index InnoDB makes for it when none starts with its columns
             let known = &self.tables[table].indexes;
-            for i in t.indexes.iter().filter(|i| !known.iter().any(|k| k.name == i.name)) {
+            for i in t
+                .indexes
+                .iter()
+                .filter(|i| !known.iter().any(|k| k.name == i.name))
+            {
                 out.changes.push(Change::AddIndex {
                     table: table.to_string(),
                     index: i.clone(),
@@ -518,7 +517,9 @@ impl Model {
     }
 
     fn drop_foreign_key(&mut self, table: &str, name: &str, out: &mut Draft) {
-        self.table_mut(table).foreign_keys.retain(|f| f.name != name);
+        self.table_mut(table)
+            .foreign_keys
+            .retain(|f| f.name != name);
         out.changes.push(Change::DropForeignKey {
             table: table.to_string(),
             name: name.to_string(),
@@ -539,7 +540,6 @@ impl Model {
         Ok(())
     }
 
-
     fn drop_index(&mut self, table: &str, ix: &str, out: &mut Draft) -> Result<()> {
         let t = self.table_mut(table);
         let Some(pos) = t.indexes.iter().position(|i| {
@@ -555,11 +555,7 @@ impl Model {
         });
         Ok(())
     }
-
-
-
 }
-
 
 /// Where a table went in an ALTER TABLE … RENAME.
 enum Renamed {
@@ -576,4 +572,3 @@ fn applied_to_a_table(out: Draft) -> Result<Edit> {
         Ok(Edit::Apply(out))
     }
 }
-

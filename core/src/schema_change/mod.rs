@@ -243,12 +243,21 @@ impl Model {
         let toks = tokens(sql)?;
         let words = upper_words(&toks, 6);
         if words.first().map(String::as_str) == Some("DROP")
-            && matches!(words.get(1).map(String::as_str), Some("DATABASE" | "SCHEMA"))
+            && matches!(
+                words.get(1).map(String::as_str),
+                Some("DATABASE" | "SCHEMA")
+            )
         {
-            let db = word(toks.get(if prepass::is_kw(toks.get(2), "IF") { 4 } else { 2 }))
-                .unwrap_or_default();
+            let db = word(toks.get(if prepass::is_kw(toks.get(2), "IF") {
+                4
+            } else {
+                2
+            }))
+            .unwrap_or_default();
             if db.eq_ignore_ascii_case(&self.database) && !self.tables.is_empty() {
-                return Err(unsupported(format!("the source database \"{db}\" was dropped")));
+                return Err(unsupported(format!(
+                    "the source database \"{db}\" was dropped"
+                )));
             }
             return Ok(Outcome::Ignored("another database".into()));
         }

@@ -119,7 +119,11 @@ pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
         } => {
             let mut out = vec![create_table(dest, &def.name, columns)];
             out.extend(post_load(dest, def, columns).0.into_iter().map(|p| p.sql));
-            out.extend(foreign_keys(dest, def, replicated).into_iter().map(|p| p.sql));
+            out.extend(
+                foreign_keys(dest, def, replicated)
+                    .into_iter()
+                    .map(|p| p.sql),
+            );
             out
         }
         Change::DropTable { table, if_exists } => vec![format!(
@@ -158,7 +162,10 @@ pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
         }
         Change::DropIndex { table, index } if index.primary => vec![alter(
             table,
-            format!("DROP CONSTRAINT {}", quote_ident(&derived_name(table, "pkey"))),
+            format!(
+                "DROP CONSTRAINT {}",
+                quote_ident(&derived_name(table, "pkey"))
+            ),
         )],
         Change::DropIndex { table, index } if !ddl::has_no_equivalent(index) => vec![format!(
             "DROP INDEX {schema}.{}",
@@ -179,7 +186,10 @@ pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
             format!("DROP CONSTRAINT IF EXISTS {}", quote_ident(&pg_name(name))),
         )],
         Change::DropSequence { table, column } => vec![
-            alter(table, format!("ALTER COLUMN {} DROP DEFAULT", quote_ident(column))),
+            alter(
+                table,
+                format!("ALTER COLUMN {} DROP DEFAULT", quote_ident(column)),
+            ),
             format!(
                 "DROP SEQUENCE IF EXISTS {schema}.{}",
                 quote_ident(&ddl::sequence_name(table, column))

@@ -320,4 +320,3 @@ pub(super) fn table_charset(options: &str) -> Option<String> {
     };
     word(toks.get(at)).map(|w| w.to_ascii_lowercase())
 }
-

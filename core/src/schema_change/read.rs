@@ -59,7 +59,10 @@ fn column_type(name: &str, dt: &DataType) -> Result<MysqlColumn> {
         })
         .unwrap_or_default();
     // after the last ')': an ENUM label named 'unsigned' is no attribute
-    let unsigned = text.rsplit(')').next().is_some_and(|a| a.contains("unsigned"));
+    let unsigned = text
+        .rsplit(')')
+        .next()
+        .is_some_and(|a| a.contains("unsigned"));
     let mut c = MysqlColumn {
         name: name.to_string(),
         nullable: true,
@@ -256,7 +259,6 @@ pub(super) fn insert_at(
     Ok(())
 }
 
-
 /// A key made of one column (PRIMARY KEY or UNIQUE in a column's definition).
 pub(super) fn single_column_key(t: &TableDef, column: &str, primary: bool) -> IndexDef {
     IndexDef {
@@ -411,7 +413,13 @@ impl Model {
             }
             TableConstraint::Unique(u) => {
                 let cols = canonical_all(t, index_columns(&u.columns)?);
-                Some(add_index(t, u.index_name.as_ref().or(u.name.as_ref()), cols, true, "BTREE"))
+                Some(add_index(
+                    t,
+                    u.index_name.as_ref().or(u.name.as_ref()),
+                    cols,
+                    true,
+                    "BTREE",
+                ))
             }
             TableConstraint::Index(ix) => {
                 let cols = canonical_all(t, index_columns(&ix.columns)?);

@@ -387,14 +387,23 @@ fn character_sets_follow_columns_and_tables() {
 fn enum_and_set_labels_keep_their_case() {
     let mut m = model();
     apply(&mut m, "CREATE TABLE film (id INT PRIMARY KEY, rating ENUM('G','PG','PG-13','unsigned') DEFAULT 'G')");
-    let t = apply(&mut m, "ALTER TABLE film ADD COLUMN special_features SET('Trailers','Behind the Scenes')");
-    assert_eq!(t.statements, ["ALTER TABLE \"ddl_corpus\".\"film\" ADD COLUMN \"special_features\" text"]);
+    let t = apply(
+        &mut m,
+        "ALTER TABLE film ADD COLUMN special_features SET('Trailers','Behind the Scenes')",
+    );
+    assert_eq!(
+        t.statements,
+        ["ALTER TABLE \"ddl_corpus\".\"film\" ADD COLUMN \"special_features\" text"]
+    );
     let cols = &m.tables["film"].columns;
     assert_eq!(cols[1].column_type, "enum('G','PG','PG-13','unsigned')");
     assert!(!cols[1].unsigned());
     assert_eq!(cols[1].enum_values(), ["G", "PG", "PG-13", "unsigned"]);
     assert_eq!(cols[2].enum_values(), ["Trailers", "Behind the Scenes"]);
-    let t = apply(&mut m, "ALTER TABLE film MODIFY rating ENUM('G','NC-17') NOT NULL");
+    let t = apply(
+        &mut m,
+        "ALTER TABLE film MODIFY rating ENUM('G','NC-17') NOT NULL",
+    );
     assert!(
         t.statements.iter().any(|s| s.contains("IN ('G', 'NC-17')")),
         "{:?}",
@@ -407,7 +416,10 @@ fn enum_and_set_labels_keep_their_case() {
 #[test]
 fn event_data_round_trips() {
     let mut m = model();
-    let t = apply(&mut m, "CREATE TABLE a (id INT PRIMARY KEY, v INT, KEY k (v))");
+    let t = apply(
+        &mut m,
+        "CREATE TABLE a (id INT PRIMARY KEY, v INT, KEY k (v))",
+    );
     let data = t.event_data("CREATE TABLE a ...").to_json();
     assert_eq!(data["registrations"][0]["defs"][1]["kind"], "index");
     let back: DdlEvent = serde_json::from_value(data).unwrap();

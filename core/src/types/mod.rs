@@ -256,13 +256,21 @@ pub fn translate_default(c: &MysqlColumn, kind: Kind) -> Option<String> {
     {
         return Some("CURRENT_TIMESTAMP".into());
     }
+    // MySQL marks an expression default (not translated): DEFAULT_GENERATED
+    if c.extra.to_ascii_lowercase().contains("default_generated") {
+        return None;
+    }
     // 'quoted literal' (MariaDB) or a bare value (MySQL)
+    let bare_time = matches!(
+        kind,
+        Kind::Date | Kind::DateTime | Kind::Timestamp | Kind::Time
+    ) && d.starts_with(|ch: char| ch.is_ascii_digit() || ch == '-');
     let literal = if d.len() >= 2 && d.starts_with('\'') && d.ends_with('\'') {
         d[1..d.len() - 1].replace("''", "'").replace("\\\\", "\\")
     } else if lower.starts_with("b'") {
         let bits = d[2..d.len().saturating_sub(1)].to_string();
         return Some(format!("B'{bits}'"));
-    } else if d.parse::<f64>().is_ok() || matches!(kind, Kind::Text) {
+    } else if d.parse::<f64>().is_ok() || matches!(kind, Kind::Text) || bare_time {
         d.to_string()
     } else {
         return None;
@@ -292,7 +300,6 @@ pub fn translate_default(c: &MysqlColumn, kind: Kind) -> Option<String> {
         _ => Some(quote_literal(&literal)),
     }
 }
-
 
 mod encode;
 pub use encode::*;

@@ -125,10 +125,19 @@ fn enums_become_checked_text() {
 fn labels_keep_their_case() {
     let raw = "ENUM('G','PG-13','It''s','a\\'B','unsigned')";
     let c = col("enum", &normalize_column_type(raw));
-    assert_eq!(c.column_type, "enum('G','PG-13','It''s','a\\'B','unsigned')");
-    assert_eq!(c.enum_values(), vec!["G", "PG-13", "It's", "a'B", "unsigned"]);
+    assert_eq!(
+        c.column_type,
+        "enum('G','PG-13','It''s','a\\'B','unsigned')"
+    );
+    assert_eq!(
+        c.enum_values(),
+        vec!["G", "PG-13", "It's", "a'B", "unsigned"]
+    );
     assert!(!c.unsigned(), "a label is not an attribute");
-    assert_eq!(normalize_column_type("INT(10) UNSIGNED"), "int(10) unsigned");
+    assert_eq!(
+        normalize_column_type("INT(10) UNSIGNED"),
+        "int(10) unsigned"
+    );
     assert!(col("int", "int unsigned").unsigned());
     let p = map_column("t", &c, &json!({})).unwrap();
     assert_eq!(p.labels, vec!["G", "PG-13", "It's", "a'B", "unsigned"]);
@@ -136,7 +145,10 @@ fn labels_keep_their_case() {
         from_binlog(&c, &p.labels, V::Int(2)),
         V::Bytes(b"PG-13".to_vec())
     );
-    let st = col("set", &normalize_column_type("SET('Trailers','Behind the Scenes')"));
+    let st = col(
+        "set",
+        &normalize_column_type("SET('Trailers','Behind the Scenes')"),
+    );
     assert_eq!(
         from_binlog(&st, &st.enum_values(), V::Bytes(vec![0b11])),
         V::Bytes(b"Trailers,Behind the Scenes".to_vec())

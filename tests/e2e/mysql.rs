@@ -1,0 +1,303 @@
+//! Oracle MySQL 9.7 with its defaults (GTIDs on, caching_sha2_password, binlog_row_metadata
+//! MINIMAL): the binlog reader follows GTID sets, reads compressed transactions and decodes
+//! binary JSON exactly as MySQL itself prints the documents; chameleon copies and replicates a
+//! database from it.
+
+use chameleon_core::binlog::{BinlogReader, Change, Position};
+use chameleon_core::conn::MysqlConn;
+use chameleon_core::gtid::GtidSet;
+use chameleon_e2e::*;
+use mysql::Value;
+use postgres::Client;
+
+fn read_all(db: &str, from: &Position) -> (Vec<Change>, Option<String>) {
+    let conn = MysqlConn::parse(&mysql97_url(db)).unwrap();
+    let mut r = BinlogReader::open(&conn, 4243, from, true).unwrap();
+    let mut out = Vec::new();
+    let mut last_gtid = None;
+    loop {
+        match r.next_change().unwrap() {
+            Change::Idle => return (out, last_gtid),
+            Change::Commit { next, .. } => {
+                last_gtid = next.gtid.clone();
+                out.push(Change::Commit {
+                    next,
+                    timestamp: 0,
+                });
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// The JSON documents of `it_my_json.t` as the reader decoded them, by id.
+fn json_from_binlog(changes: &[Change]) -> Vec<(i64, String)> {
+    let mut out = Vec::new();
+    for c in changes {
+        if let Change::Rows { table, rows, .. } = c {
+            if table.schema != "it_my_json" {
+                continue;
+            }
+            for r in rows {
+                let after = r.after.as_ref().unwrap();
+                match (&after[0], &after[1]) {
+                    (Some(Value::Int(id)), Some(Value::Bytes(j))) => {
+                        out.push((*id, String::from_utf8(j.clone()).unwrap()))
+                    }
+                    (Some(Value::Int(_)), Some(Value::NULL)) => {}
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A JSON number's value as digits and a power of ten (`-2.5e-7` and `-0.00000025` alike; the
+/// text kept exactly: serde_json reads numbers with arbitrary precision here).
+fn number_value(text: &str) -> String {
+    let (mantissa, exp) = match text.find(['e', 'E']) {
+        Some(i) => (&text[..i], text[i + 1..].parse::<i64>().unwrap()),
+        None => (text, 0),
+    };
+    let neg = mantissa.starts_with('-');
+    let m = mantissa.trim_start_matches('-');
+    let (int, frac) = m.split_once('.').unwrap_or((m, ""));
+    let digits = format!("{int}{frac}");
+    let exp = exp - frac.len() as i64;
+    let trimmed = digits.trim_start_matches('0');
+    let zeros = trimmed.len() - trimmed.trim_end_matches('0').len();
+    let digits = trimmed.trim_end_matches('0');
+    if digits.is_empty() {
+        return "0".into();
+    }
+    format!("{}{digits}e{}", if neg { "-" } else { "" }, exp + zeros as i64)
+}
+
+/// A document with its numbers by value and its keys sorted, for comparing two documents.
+fn canonical(text: &str) -> String {
+    fn walk(v: serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Number(n) => serde_json::Value::String(number_value(&n.to_string())),
+            serde_json::Value::Array(a) => a.into_iter().map(walk).collect(),
+            serde_json::Value::Object(o) => o.into_iter().map(|(k, v)| (k, walk(v))).collect(),
+            other => other,
+        }
+    }
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    walk(v).to_string()
+}
+
+#[test]
+fn binlog_json_gtids_and_compressed_transactions() {
+    mysql97("DROP DATABASE IF EXISTS it_my_json; CREATE DATABASE it_my_json;
+             CREATE TABLE it_my_json.t (id INT PRIMARY KEY, j JSON, n INT);");
+    let (file, pos, gtid) = mysql97_position();
+    let start = Position {
+        file,
+        pos: pos as u64,
+        gtid: Some(gtid.clone()),
+    };
+    let big = (0..2000)
+        .map(|i| format!("\"k{i}\": [{i}, \"{}\"]", "x".repeat(i % 50)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let deep = (0..45).fold("1".to_string(), |acc, i| format!("{{\"d{i}\": [{acc}]}}"));
+    mysql97(&format!(
+        "INSERT INTO it_my_json.t VALUES
+           (1, '{{\"uint\": 18446744073709551615, \"int\": -9223372036854775808, \"dbl\": 0.1, \"exp\": 1.5e300, \"neg\": -2.5e-7}}', 1),
+           (2, JSON_OBJECT('dec', CAST('12345678901234567890.123456789' AS DECIMAL(40,9)), 'd', CAST('2024-02-29' AS DATE),
+                           'dt', CAST('2024-02-29 23:59:59.123456' AS DATETIME(6)), 't', CAST('-838:59:59' AS TIME),
+                           'bin', CAST(x'00ff' AS BINARY), 's', 'héllo \"🦎\" \\\\ \\n'), 2),
+           (3, '[true, false, null, \"\", [], {{}}]', 3),
+           (4, '{{{big}}}', 4),
+           (5, '{deep}', 5),
+           (6, NULL, 6);
+         SET SESSION binlog_transaction_compression = ON;
+         BEGIN;
+         INSERT INTO it_my_json.t VALUES (7, '{{\"compressed\": [1, 2.50, \"x\"]}}', 7);
+         UPDATE it_my_json.t SET n = n + 100 WHERE id <= 3;
+         COMMIT;
+         SET SESSION binlog_transaction_compression = OFF;
+         INSERT INTO it_my_json.t VALUES (8, '\"scalar\"', 8);"
+    ));
+    let written = GtidSet::parse(&mysql97_position().2).unwrap();
+    let (changes, last_gtid) = read_all("it_my_json", &start);
+    // every document as MySQL prints it
+    let mine = json_from_binlog(&changes);
+    let theirs: Vec<(i64, String)> = mysql97("SELECT id, CAST(j AS CHAR) FROM it_my_json.t WHERE j IS NOT NULL ORDER BY id")
+        .lines()
+        .map(|l| {
+            let (id, j) = l.split_once('\t').unwrap();
+            // the client's batch mode doubles backslashes
+            (id.parse().unwrap(), j.replace("\\\\", "\\"))
+        })
+        .collect();
+    for (id, text) in &theirs {
+        let ours = mine
+            .iter()
+            .rev()
+            .find(|(i, _)| i == id)
+            .unwrap_or_else(|| panic!("row {id} not read"));
+        assert_eq!(canonical(&ours.1), canonical(text), "row {id}");
+    }
+    // exact numbers, not their nearest double
+    let row1 = &mine.iter().find(|(i, _)| *i == 1).unwrap().1;
+    assert!(row1.contains("18446744073709551615") && row1.contains("-9223372036854775808"), "{row1}");
+    let row2 = &mine.iter().find(|(i, _)| *i == 2).unwrap().1;
+    assert!(row2.contains("12345678901234567890.123456789"), "{row2}");
+    assert!(row2.contains("\"2024-02-29 23:59:59.123456\"") && row2.contains("\"2024-02-29\""), "{row2}");
+    // the compressed transaction arrived whole, and positions moved past it
+    let updates = changes
+        .iter()
+        .filter(|c| matches!(c, Change::Rows { table, rows, .. } if table.schema == "it_my_json" && rows.iter().any(|r| r.before.is_some())))
+        .count();
+    assert!(updates >= 1, "the compressed transaction's update");
+    assert!(mine.iter().any(|(i, _)| *i == 7) && mine.iter().any(|(i, _)| *i == 8));
+    // the executed GTID set the reader tracked is MySQL's (other tests may write meanwhile)
+    let tracked = GtidSet::parse(&last_gtid.unwrap()).unwrap();
+    let now = GtidSet::parse(&mysql97_position().2).unwrap();
+    assert!(tracked.includes(&written) && now.includes(&tracked), "{tracked} between {written} and {now}");
+    let commits: Vec<&Change> = changes.iter().filter(|c| matches!(c, Change::Commit { .. })).collect();
+    assert!(commits.len() >= 3, "{} commits", commits.len());
+    // resuming from the position after the compressed transaction reads only what followed
+    let after_compressed = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Commit { next, .. } => Some(next.clone()),
+            _ => None,
+        })
+        .nth_back(1)
+        .unwrap();
+    let (rest, _) = read_all("it_my_json", &after_compressed);
+    assert_eq!(json_from_binlog(&rest), vec![(8, "\"scalar\"".to_string())]);
+}
+
+// doc (JSON) is compared by value, apart: MySQL prints a double as 1.2345678901234567e19
+// where PostgreSQL's jsonb prints 12345678901234567000
+const MY_ITEMS: [&str; 11] = [
+    "id",
+    "name",
+    "qty",
+    "price",
+    "DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f')",
+    "st",
+    "mi",
+    "big",
+    "f",
+    "TIME_FORMAT(t, '%H:%i:%s.%f')",
+    "HEX(b)",
+];
+const PG_ITEMS: [&str; 11] = [
+    "id",
+    "name",
+    "qty",
+    "price",
+    "to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US')",
+    "st",
+    "mi",
+    "big",
+    "f",
+    "to_char(t, 'HH24:MI:SS.US')",
+    "upper(encode(b, 'hex'))",
+];
+
+fn assert_equal(c: &mut Client, db: &str, items: &[&str], pg_items: &[&str]) {
+    let (m, p) = checksums_on(mysql97, c, db, db, "items", "id", items, pg_items);
+    assert_eq!(m, p, "items");
+    let theirs: Vec<(i64, String)> = mysql97(&format!("SELECT id, CAST(doc AS CHAR) FROM {db}.items WHERE doc IS NOT NULL ORDER BY id"))
+        .lines()
+        .map(|l| {
+            let (id, j) = l.split_once('\t').unwrap();
+            (id.parse().unwrap(), canonical(&j.replace("\\\\", "\\")))
+        })
+        .collect();
+    let ours: Vec<(i64, String)> = c
+        .query(&format!("SELECT id::bigint, doc::text FROM {db}.items WHERE doc IS NOT NULL ORDER BY id"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), canonical(r.get(1))))
+        .collect();
+    assert_eq!(theirs, ours, "items.doc by value");
+    let (m, p) = checksums_on(mysql97, c, db, db, "tags", "k,v", &["k", "v"], &["k", "v"]);
+    assert_eq!(m, p, "tags (no primary key)");
+}
+
+/// A database on MySQL 9.7 with its defaults — caching_sha2_password over TCP without TLS,
+/// binlog_row_metadata MINIMAL (no column names in the binlog), GTIDs — copied by init_replica
+/// and followed under a workload with binary JSON, compressed transactions, a schema change
+/// and a stop and start; both sides equal by checksums of canonical row text.
+#[test]
+fn copies_and_replicates_from_mysql() {
+    let db = "it_my_rep";
+    mysql97(&format!(
+        "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};
+         CREATE TABLE {db}.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT NOT NULL,
+             price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('A','b') DEFAULT 'A',
+             doc JSON, mi MEDIUMINT, big BIGINT UNSIGNED, f DOUBLE, t TIME(3), b VARBINARY(20)) DEFAULT CHARSET=utf8mb4;
+         CREATE TABLE {db}.tags (k VARCHAR(10), v INT);
+         INSERT INTO {db}.items (name, qty, price, st, doc, mi, big, f, t, b)
+           SELECT CONCAT('item ', n), n, n * 1.5, IF(n % 2 = 0, 'A', 'b'),
+                  JSON_OBJECT('n', n, 'half', n / 2, 'tags', JSON_ARRAY('x', n)), -n, 18446744073709551615 - n,
+                  n / 7, SEC_TO_TIME(n * 37.125), UNHEX(HEX(n))
+             FROM (WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 500) SELECT n FROM seq) s;
+         INSERT INTO {db}.tags VALUES ('a', 1), ('a', 1), ('b', NULL);"
+    ));
+    let mut c = db_with_extension("mysql97_rep");
+    c.execute(
+        &format!("SELECT chameleon.add_source('rep', '{db}', $1, batch_size => 200)"),
+        &[&mysql97_url(db)],
+    )
+    .unwrap();
+    let copied: i64 = one(&mut c, "SELECT chameleon.init_replica('rep')");
+    assert_eq!(copied, 503);
+    assert_equal(&mut c, db, &MY_ITEMS, &PG_ITEMS);
+    // the copy's position carries MySQL's executed GTID set
+    let gtid: String = one(&mut c, "SELECT gtid FROM chameleon.show_status()");
+    assert!(chameleon_core::gtid::is_mysql_set(&gtid), "{gtid}");
+
+    c.batch_execute("SELECT chameleon.start_replica('rep')").unwrap();
+    wait_for_worker(&mut c, true);
+    mysql97(&format!(
+        "INSERT INTO {db}.items (name, qty, price, doc, big) VALUES
+           ('json', 1, 2.50, '{{\"uint\": 18446744073709551615, \"dec\": 12345678901234567890.5, \"deep\": [[[{{\"a\": null}}]]]}}', 0);
+         UPDATE {db}.items SET qty = qty + 1, doc = JSON_SET(doc, '$.n', 'changed') WHERE id % 10 = 0;
+         DELETE FROM {db}.items WHERE id % 7 = 0;
+         SET SESSION binlog_transaction_compression = ON;
+         BEGIN;
+         INSERT INTO {db}.items (name, qty, st, doc) VALUES ('compressed', 5, 'b', JSON_ARRAY(1, 2.25, 'z'));
+         UPDATE {db}.tags SET v = 2 WHERE k = 'b';
+         DELETE FROM {db}.tags WHERE k = 'a' LIMIT 1;
+         COMMIT;
+         SET SESSION binlog_transaction_compression = OFF;
+         ALTER TABLE {db}.items ADD COLUMN note VARCHAR(20) DEFAULT 'new' AFTER name;
+         INSERT INTO {db}.items (name, note, qty) VALUES ('after alter', 'x', 9);"
+    ));
+    caught_up_mysql97(&mut c);
+    let mut items: Vec<&str> = MY_ITEMS.to_vec();
+    items.push("note");
+    let mut pg_items: Vec<&str> = PG_ITEMS.to_vec();
+    pg_items.push("note");
+    assert_equal(&mut c, db, &items, &pg_items);
+
+    // stopped, MySQL moves on, started: it resumes where it stopped
+    c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
+    wait_for_worker(&mut c, false);
+    mysql97(&format!(
+        "UPDATE {db}.items SET price = price * 2 WHERE id < 50;
+         INSERT INTO {db}.tags VALUES ('c', 3);"
+    ));
+    c.batch_execute("SELECT chameleon.start_replica('rep')").unwrap();
+    caught_up_mysql97(&mut c);
+    assert_equal(&mut c, db, &items, &pg_items);
+    let (_, _, executed) = mysql97_position();
+    let stored: String = one(&mut c, "SELECT gtid FROM chameleon.show_status()");
+    let stored = chameleon_core::gtid::GtidSet::parse(&stored).unwrap();
+    assert!(
+        chameleon_core::gtid::GtidSet::parse(&executed)
+            .unwrap()
+            .includes(&stored),
+        "the stored GTID set is MySQL's ({stored} within {executed})"
+    );
+    c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
+}
