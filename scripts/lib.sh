@@ -8,6 +8,8 @@ PGPORT=${CHAMELEON_PGPORT:-54329}
 MYPORT=${CHAMELEON_MYPORT:-33069}
 # Oracle MySQL 9.7 (scripts/mysql-dist), beside MariaDB
 MY97PORT=${CHAMELEON_MYSQL97_PORT:-33079}
+# a second MySQL 9.7 replicating from the first (GTID auto-position): a failover target
+MY97RPORT=${CHAMELEON_MYSQL97_REPLICA_PORT:-33089}
 MYSQL_DIST=${CHAMELEON_MYSQL_DIST:-$ROOT/target/mysql-dist}
 MYSQL_REPL_USER=usr_replica
 MYSQL_REPL_PASSWORD=${CHAMELEON_MYSQL_PASSWORD:-replica_pw}
@@ -33,6 +35,7 @@ MYSOCK=$ENV_DIR/my.sock
 
 MY97DATA=$ENV_DIR/mysql97data
 MY97SOCK=$ENV_DIR/mysql97.sock
+MY97RSOCK=$ENV_DIR/mysql97r.sock
 
 # runs a program of the unpacked MySQL 9.7 (mysqld, mysql, mysqladmin) with its own loader and
 # libraries: they need a newer glibc and libstdc++ than Debian 12's

@@ -394,6 +394,8 @@ mod tests {
     use mysql::consts::ColumnType;
     use mysql::Value as V;
 
+    type Row = Vec<Option<V>>;
+
     struct Shop;
     impl Columns for Shop {
         fn statement(&mut self, schema: &str, query: &str) -> StatementEvent {
@@ -475,7 +477,7 @@ mod tests {
     }
     fn tx(
         b: &mut BatchBuilder,
-        rows: Vec<(RowKind, Option<Vec<Option<V>>>, Option<Vec<Option<V>>>)>,
+        rows: Vec<(RowKind, Option<Row>, Option<Row>)>,
         end: u64,
     ) -> Option<Batch> {
         b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();

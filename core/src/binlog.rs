@@ -378,21 +378,36 @@ impl BinlogReader {
             .query_first("SELECT @@global.binlog_checksum")
             .map_err(|e| stream_err("binlog_checksum", e))?;
         let checksums = checksum.is_some_and(|c| !c.eq_ignore_ascii_case("NONE"));
-        let mut req = BinlogRequest::new(server_id)
-            .with_filename(from.file.clone().into_bytes())
-            .with_pos(from.pos);
-        if non_block {
-            req = req.with_flags(BinlogDumpFlags::BINLOG_DUMP_NON_BLOCK);
-        }
-        let stream = conn
-            .get_binlog_stream(req)
-            .map_err(|e| dump_error(from, e))?;
         let gtid_set = from
             .gtid
             .as_deref()
             .filter(|g| crate::gtid::is_mysql_set(g))
             .map(GtidSet::parse)
             .transpose()?;
+        // MySQL with GTIDs: ask for what the executed set lacks, not for a file and offset, so
+        // that another server of the same topology (a failover) serves the same stream
+        let gtid_mode: Option<String> = conn
+            .query_first("SELECT @@global.gtid_mode")
+            .unwrap_or(None);
+        let sids = gtid_set
+            .as_ref()
+            .filter(|s| !s.is_empty() && gtid_mode.as_deref() == Some("ON"))
+            .and_then(GtidSet::sids);
+        let mut req = match sids {
+            Some(sids) => BinlogRequest::new(server_id)
+                .with_use_gtid(true)
+                .with_sids(sids)
+                .with_pos(4u64),
+            None => BinlogRequest::new(server_id)
+                .with_filename(from.file.clone().into_bytes())
+                .with_pos(from.pos),
+        };
+        if non_block {
+            req = req.with_flags(BinlogDumpFlags::BINLOG_DUMP_NON_BLOCK);
+        }
+        let stream = conn
+            .get_binlog_stream(req)
+            .map_err(|e| dump_error(from, e))?;
         Ok(BinlogReader {
             stream,
             tables: HashMap::new(),
@@ -418,142 +433,169 @@ impl BinlogReader {
     /// The next change; `Idle` when a non-blocking stream ended, an error when a blocking one did.
     pub fn next_change(&mut self) -> Result<Change> {
         loop {
-            // events of a compressed transaction end where their payload event ends
-            let (ev, end) = match self.pending.pop_front() {
-                Some((ev, end)) => (ev, Some(end)),
-                None => {
-                    let Some(ev) = self.stream.next() else {
-                        if self.non_block {
-                            return Ok(Change::Idle);
-                        }
-                        return Err(stream_err(
-                            "reading",
-                            "the server closed the connection (a restart or a kill)",
-                        ));
-                    };
-                    (ev.map_err(|e| dump_error(&self.from, e))?, None)
-                }
+            let Some((ev, end)) = self.next_event()? else {
+                return Ok(Change::Idle);
             };
-            let header = ev.header();
-            let raw = header.event_type_raw();
-            let ts = header.timestamp();
-            let log_pos = end.unwrap_or(header.log_pos());
-            match raw {
-                // MySQL 8.0.26+: HEARTBEAT_LOG_EVENT_V2, the server is idle
-                41 if !self.non_block => return Ok(Change::Idle),
-                41 => continue,
-                // MariaDB: ANNOTATE_ROWS, BINLOG_CHECKPOINT, GTID_LIST carry nothing to apply
-                160 | 161 | 163 => continue,
-                162 => {
-                    self.gtid = mariadb_gtid(ev.data(), header.server_id());
-                    return Ok(Change::Begin { gtid: self.gtid.clone() });
-                }
-                164 => return Err(unsupported_event(raw, "START_ENCRYPTION", "Binlog encryption is not supported: turn encrypt_binlog off for the replicated server.")),
-                165..=171 => return Err(unsupported_event(raw, "compressed event", "Set log_bin_compress = OFF on the server.")),
-                _ => {}
-            }
-            let data = ev
-                .read_data()
-                .map_err(|e| decode_err("decoding an event", e))?;
-            let Some(data) = data else {
-                return Err(unsupported_event(
-                    raw,
-                    "unknown",
-                    "Report this event type; chameleon stops rather than skip it.",
-                ));
-            };
-            match data {
-                EventData::FormatDescriptionEvent(_) => self.seen_fde = true,
-                EventData::RotateEvent(r) => {
-                    let mut name = r.name_raw().to_vec();
-                    // the first, fake rotate arrives before the format description: MariaDB's
-                    // name still carries the 4 checksum bytes (MySQL's does not); it names the
-                    // file asked for
-                    if !self.seen_fde && header.log_pos() == 0 {
-                        let asked = self.from.file.as_bytes();
-                        if !asked.is_empty() && name.starts_with(asked) {
-                            name.truncate(asked.len());
-                        } else if asked.is_empty() && self.checksums && name.len() > 4 {
-                            name.truncate(name.len() - 4);
-                        }
-                    }
-                    self.file = String::from_utf8_lossy(&name).into_owned();
-                    self.tables.clear();
-                    return Ok(Change::Rotate { next: Position { file: self.file.clone(), pos: r.position(), gtid: self.gtid.clone() } });
-                }
-                EventData::TableMapEvent(tme) => {
-                    let info = table_info(&tme)?;
-                    self.tables.insert(tme.table_id(), Arc::new(info));
-                }
-                EventData::RowsEvent(rows) => {
-                    let table = self.tables.get(&rows.table_id()).cloned().ok_or_else(|| decode_err("rows event", "no table map before it"))?;
-                    let kind = match &rows {
-                        RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => RowKind::Insert,
-                        RowsEventData::UpdateRowsEvent(_) | RowsEventData::UpdateRowsEventV1(_) => RowKind::Update,
-                        RowsEventData::DeleteRowsEvent(_) | RowsEventData::DeleteRowsEventV1(_) => RowKind::Delete,
-                        RowsEventData::PartialUpdateRowsEvent(_) => {
-                            return Err(unsupported_event(raw, "PARTIAL_UPDATE_ROWS", "Set binlog_row_value_options = '' (no partial JSON updates)."))
-                        }
-                    };
-                    let decoded = decode_rows(&table, &rows)?;
-                    return Ok(Change::Rows { table, kind, rows: decoded, timestamp: ts });
-                }
-                EventData::XidEvent(_) => return Ok(Change::Commit { next: self.position(log_pos), timestamp: ts }),
-                EventData::QueryEvent(q) => {
-                    let query = q.query().into_owned();
-                    let trimmed = query.trim().to_ascii_uppercase();
-                    if trimmed == "BEGIN" || trimmed.starts_with("XA START") {
-                        return Ok(Change::Begin { gtid: None });
-                    }
-                    if trimmed == "COMMIT" || trimmed.starts_with("XA END") || trimmed.starts_with("XA COMMIT") {
-                        return Ok(Change::Commit { next: self.position(log_pos), timestamp: ts });
-                    }
-                    // a statement (DDL): it is its own transaction, resume after it
-                    let next = self.position(log_pos);
-                    return Ok(Change::Query { schema: q.schema().into_owned(), query, timestamp: ts, next });
-                }
-                // the server is idle: say so, which also lets the reader thread notice that
-                // its worker has gone
-                EventData::HeartbeatEvent if !self.non_block => return Ok(Change::Idle),
-                EventData::HeartbeatEvent => continue,
-                // the server stopped cleanly: the stream goes on with the next file's rotate
-                EventData::StopEvent => continue,
-                // flagged by the server as safe for a replica to ignore
-                EventData::IgnorableEvent(_) => continue,
-                EventData::IncidentEvent(_) => {
-                    return Err(Error::new(SqlState::ObjectNotInPrerequisiteState, "the binlog records an incident: changes may be missing from it")
-                        .hint("The server lost changes it could not log; copy the source again with init_replica."))
-                }
-                // MySQL: a transaction's GTID, added to the executed set its commit moves to
-                EventData::GtidEvent(g) => {
-                    let sid = uuid_text(&g.sid());
-                    let set = self.gtid_set.get_or_insert_with(GtidSet::default);
-                    set.insert(&sid, g.gno());
-                    self.gtid = Some(set.to_string());
-                    continue;
-                }
-                // GTIDs off, the set of earlier files, the statement text of rows events
-                EventData::AnonymousGtidEvent(_) | EventData::PreviousGtidsEvent(_) | EventData::RowsQueryEvent(_) => continue,
-                // binlog_transaction_compression: the transaction's events, zstd-compressed in one
-                EventData::TransactionPayloadEvent(p) => {
-                    let mut reader = mysql::mysql_common::binlog::EventStreamReader::new(mysql::binlog::BinlogVersion::Version4);
-                    let mut payload = p.decompressed().map_err(|e| decode_err("decompressing a transaction", e))?;
-                    while let Some(inner) = reader
-                        .read_decompressed(&mut payload)
-                        .map_err(|e| decode_err("reading a compressed transaction", e))?
-                    {
-                        self.pending.push_back((inner, log_pos));
-                    }
-                    continue;
-                }
-                other => {
-                    return Err(unsupported_event(raw, &format!("{:?}", header.event_type()), &format!(
-                        "This event ({}) belongs to statement-based replication; use binlog_format = ROW.",
-                        format!("{other:?}").chars().take(40).collect::<String>()
-                    )))
-                }
+            if let Some(change) = self.change_of(&ev, end)? {
+                return Ok(change);
             }
         }
+    }
+
+    /// The next event: those of a compressed transaction first (with the end position of the
+    /// payload event that carried them), then the stream's; None when a non-blocking stream
+    /// ended.
+    fn next_event(&mut self) -> Result<Option<(Event, Option<u32>)>> {
+        if let Some((ev, end)) = self.pending.pop_front() {
+            return Ok(Some((ev, Some(end))));
+        }
+        match self.stream.next() {
+            Some(ev) => Ok(Some((ev.map_err(|e| dump_error(&self.from, e))?, None))),
+            None if self.non_block => Ok(None),
+            None => Err(stream_err(
+                "reading",
+                "the server closed the connection (a restart or a kill)",
+            )),
+        }
+    }
+
+    /// binlog_transaction_compression: a transaction's events, zstd-compressed in one event,
+    /// queued to be read next, each ending where the payload event ends.
+    fn queue_payload(
+        &mut self,
+        p: &mysql::binlog::events::TransactionPayloadEvent<'_>,
+        log_pos: u32,
+    ) -> Result<()> {
+        let mut reader = mysql::mysql_common::binlog::EventStreamReader::new(
+            mysql::binlog::BinlogVersion::Version4,
+        );
+        let mut payload = p
+            .decompressed()
+            .map_err(|e| decode_err("decompressing a transaction", e))?;
+        while let Some(inner) = reader
+            .read_decompressed(&mut payload)
+            .map_err(|e| decode_err("reading a compressed transaction", e))?
+        {
+            self.pending.push_back((inner, log_pos));
+        }
+        Ok(())
+    }
+
+    /// What an event is to the reader; None for what carries nothing to apply.
+    fn change_of(&mut self, ev: &Event, end: Option<u32>) -> Result<Option<Change>> {
+        let header = ev.header();
+        let raw = header.event_type_raw();
+        let ts = header.timestamp();
+        let log_pos = end.unwrap_or(header.log_pos());
+        match raw {
+            // MySQL 8.0.26+: HEARTBEAT_LOG_EVENT_V2, the server is idle
+            41 if !self.non_block => return Ok(Some(Change::Idle)),
+            41 => return Ok(None),
+            // MariaDB: ANNOTATE_ROWS, BINLOG_CHECKPOINT, GTID_LIST carry nothing to apply
+            160 | 161 | 163 => return Ok(None),
+            162 => {
+                self.gtid = mariadb_gtid(ev.data(), header.server_id());
+                return Ok(Some(Change::Begin { gtid: self.gtid.clone() }));
+            }
+            164 => return Err(unsupported_event(raw, "START_ENCRYPTION", "Binlog encryption is not supported: turn encrypt_binlog off for the replicated server.")),
+            165..=171 => return Err(unsupported_event(raw, "compressed event", "Set log_bin_compress = OFF on the server.")),
+            _ => {}
+        }
+        let data = ev
+            .read_data()
+            .map_err(|e| decode_err("decoding an event", e))?;
+        let Some(data) = data else {
+            return Err(unsupported_event(
+                raw,
+                "unknown",
+                "Report this event type; chameleon stops rather than skip it.",
+            ));
+        };
+        match data {
+            EventData::FormatDescriptionEvent(_) => self.seen_fde = true,
+            EventData::RotateEvent(r) => {
+                let mut name = r.name_raw().to_vec();
+                // the first, fake rotate arrives before the format description: MariaDB's
+                // name still carries the 4 checksum bytes (MySQL's does not); it names the
+                // file asked for
+                if !self.seen_fde && header.log_pos() == 0 {
+                    let asked = self.from.file.as_bytes();
+                    if !asked.is_empty() && name.starts_with(asked) {
+                        name.truncate(asked.len());
+                    } else if asked.is_empty() && self.checksums && name.len() > 4 {
+                        name.truncate(name.len() - 4);
+                    }
+                }
+                self.file = String::from_utf8_lossy(&name).into_owned();
+                self.tables.clear();
+                return Ok(Some(Change::Rotate { next: Position { file: self.file.clone(), pos: r.position(), gtid: self.gtid.clone() } }));
+            }
+            EventData::TableMapEvent(tme) => {
+                let info = table_info(&tme)?;
+                self.tables.insert(tme.table_id(), Arc::new(info));
+            }
+            EventData::RowsEvent(rows) => {
+                let table = self.tables.get(&rows.table_id()).cloned().ok_or_else(|| decode_err("rows event", "no table map before it"))?;
+                let kind = match &rows {
+                    RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => RowKind::Insert,
+                    RowsEventData::UpdateRowsEvent(_) | RowsEventData::UpdateRowsEventV1(_) => RowKind::Update,
+                    RowsEventData::DeleteRowsEvent(_) | RowsEventData::DeleteRowsEventV1(_) => RowKind::Delete,
+                    RowsEventData::PartialUpdateRowsEvent(_) => {
+                        return Err(unsupported_event(raw, "PARTIAL_UPDATE_ROWS", "Set binlog_row_value_options = '' (no partial JSON updates)."))
+                    }
+                };
+                let decoded = decode_rows(&table, &rows)?;
+                return Ok(Some(Change::Rows { table, kind, rows: decoded, timestamp: ts }));
+            }
+            EventData::XidEvent(_) => return Ok(Some(Change::Commit { next: self.position(log_pos), timestamp: ts })),
+            EventData::QueryEvent(q) => {
+                let query = q.query().into_owned();
+                let trimmed = query.trim().to_ascii_uppercase();
+                if trimmed == "BEGIN" || trimmed.starts_with("XA START") {
+                    return Ok(Some(Change::Begin { gtid: None }));
+                }
+                if trimmed == "COMMIT" || trimmed.starts_with("XA END") || trimmed.starts_with("XA COMMIT") {
+                    return Ok(Some(Change::Commit { next: self.position(log_pos), timestamp: ts }));
+                }
+                // a statement (DDL): it is its own transaction, resume after it
+                let next = self.position(log_pos);
+                return Ok(Some(Change::Query { schema: q.schema().into_owned(), query, timestamp: ts, next }));
+            }
+            // the server is idle: say so, which also lets the reader thread notice that
+            // its worker has gone
+            EventData::HeartbeatEvent if !self.non_block => return Ok(Some(Change::Idle)),
+            EventData::HeartbeatEvent => return Ok(None),
+            // the server stopped cleanly: the stream goes on with the next file's rotate
+            EventData::StopEvent => return Ok(None),
+            // flagged by the server as safe for a replica to ignore
+            EventData::IgnorableEvent(_) => return Ok(None),
+            EventData::IncidentEvent(_) => {
+                return Err(Error::new(SqlState::ObjectNotInPrerequisiteState, "the binlog records an incident: changes may be missing from it")
+                    .hint("The server lost changes it could not log; copy the source again with init_replica."))
+            }
+            // MySQL: a transaction's GTID, added to the executed set its commit moves to
+            EventData::GtidEvent(g) => {
+                let sid = uuid_text(&g.sid());
+                let set = self.gtid_set.get_or_insert_with(GtidSet::default);
+                set.insert(&sid, g.gno());
+                self.gtid = Some(set.to_string());
+                return Ok(None);
+            }
+            // GTIDs off, the set of earlier files, the statement text of rows events
+            EventData::AnonymousGtidEvent(_) | EventData::PreviousGtidsEvent(_) | EventData::RowsQueryEvent(_) => return Ok(None),
+            // binlog_transaction_compression: the transaction's events, zstd-compressed in one
+            EventData::TransactionPayloadEvent(p) => {
+                self.queue_payload(&p, log_pos)?;
+                return Ok(None);
+            }
+            other => {
+                return Err(unsupported_event(raw, &format!("{:?}", header.event_type()), &format!(
+                    "This event ({}) belongs to statement-based replication; use binlog_format = ROW.",
+                    format!("{other:?}").chars().take(40).collect::<String>()
+                )))
+            }
+        }
+        Ok(None)
     }
 }
 

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use mysql::mysql_common::packets::{GnoInterval, Sid};
+
 use crate::error::{Error, Result};
 
 /// A MySQL GTID set: per source UUID (lower case), its transaction numbers as sorted,
@@ -67,6 +69,33 @@ impl GtidSet {
             }
         }
         *v = merged;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sets.is_empty()
+    }
+
+    /// The set as the COM_BINLOG_DUMP_GTID request carries it (None: it has tagged GTIDs, which
+    /// this request form does not carry here).
+    pub fn sids(&self) -> Option<Vec<Sid<'static>>> {
+        self.sets
+            .iter()
+            .map(|(key, ranges)| {
+                let hex: String = key.chars().filter(|c| *c != '-').collect();
+                if hex.len() != 32 {
+                    return None;
+                }
+                let mut uuid = [0u8; 16];
+                for (i, b) in uuid.iter_mut().enumerate() {
+                    *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+                }
+                let intervals = ranges
+                    .iter()
+                    .map(|(a, b)| GnoInterval::new(*a, b + 1))
+                    .collect();
+                Some(Sid::new(uuid).with_intervals(intervals))
+            })
+            .collect()
     }
 
     /// Whether every transaction of `other` is in this set.

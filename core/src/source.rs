@@ -353,9 +353,45 @@ pub fn position_problem(binlogs: &[(String, u64)], file: &str, pos: u64) -> Opti
     }
 }
 
-/// Reads SHOW BINARY LOGS and checks `position` against it (see `position_problem`).
-pub fn check_position(c: &MysqlConn, file: &str, pos: u64) -> Result<()> {
+/// Whether the server still has every transaction after `gtid` (a MySQL GTID set): its purged
+/// set must be within it. With GTIDs on, the stream is asked for by set, so the file and offset
+/// (perhaps another server's) do not matter.
+fn gtid_problem(conn: &mut mysql::Conn, gtid: &str) -> Result<Option<Error>> {
+    let row: Option<(String, String)> = conn
+        .query_first("SELECT @@global.gtid_mode, @@global.gtid_purged")
+        .map_err(|e| query_error("reading gtid_mode and gtid_purged", e))?;
+    let Some((_, purged)) = row.filter(|(mode, _)| mode == "ON") else {
+        return Ok(None);
+    };
+    let have = crate::gtid::GtidSet::parse(gtid)?;
+    let purged = crate::gtid::GtidSet::parse(&purged)?;
+    Ok((!have.includes(&purged)).then(|| {
+        Error::new(
+            SqlState::ObjectNotInPrerequisiteState,
+            "the server purged binlogs with transactions the source has not replicated",
+        )
+        .detail(format!(
+            "The source replicated {have}; the server purged {purged}."
+        ))
+        .hint("Copy the source again with init_replica.")
+    }))
+}
+
+/// Reads SHOW BINARY LOGS and checks `position` against it (see `position_problem`); with
+/// a MySQL GTID set, checks the server's purged GTIDs instead (see `gtid_problem`).
+pub fn check_position(c: &MysqlConn, file: &str, pos: u64, gtid: Option<&str>) -> Result<()> {
     let mut conn = connect(c)?;
+    if let Some(set) = gtid.filter(|g| crate::gtid::is_mysql_set(g)) {
+        if let Some(e) = gtid_problem(&mut conn, set)? {
+            return Err(e);
+        }
+        let mode: Option<String> = conn
+            .query_first("SELECT @@global.gtid_mode")
+            .unwrap_or(None);
+        if mode.as_deref() == Some("ON") {
+            return Ok(());
+        }
+    }
     let logs: Vec<(String, u64)> = conn
         .query_map("SHOW BINARY LOGS", |row: mysql::Row| {
             (
@@ -489,7 +525,7 @@ mod tests {
     fn unreachable_server_is_a_connection_failure() {
         // port 1 on loopback: nothing listens, the refusal is immediate
         let c = MysqlConn::parse("mysql://u:secret_pw@127.0.0.1:1/shop").unwrap();
-        let e = connect(&c).err().expect("no server there");
+        let e = connect(&c).expect_err("no server there");
         assert_eq!(e.state, SqlState::ConnectionFailure);
         assert!(!format!("{e:?}").contains("secret_pw"), "{e:?}");
     }

@@ -34,6 +34,7 @@ fn start_replica(source: &str) {
             &cfg.conn,
             &cfg.position.file,
             cfg.position.pos,
+            cfg.position.gtid.as_deref(),
         ) {
             Ok(()) => {}
             Err(e) if e.state == SqlState::ConnectionFailure => notice(&format!(

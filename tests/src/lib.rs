@@ -282,43 +282,52 @@ pub fn catalogue_data(c: &mut Client) -> Vec<(String, i64, String)> {
 /// Runs SQL on the private MariaDB as root (through its socket); returns the tab-separated
 /// rows without headers.
 pub fn mariadb(sql: &str) -> String {
-    let sock =
-        std::env::var("CHAMELEON_MYSOCK").expect("CHAMELEON_MYSOCK: run through scripts/test");
-    let out = std::process::Command::new("mariadb")
-        .args([
-            "--no-defaults",
-            "--default-character-set=utf8mb4",
-            "-S",
-            &sock,
-            "-uroot",
-            "-N",
-            "-B",
-            "-e",
-            sql,
-        ])
-        .output()
-        .expect("mariadb client");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .trim_end()
-        .to_string()
+    run_sql("CHAMELEON_MYSOCK", sql)
 }
 
-/// Runs SQL on the private Oracle MySQL 9.7 as root (through its socket, with the mariadb
-/// client, which speaks to it); returns the tab-separated rows without headers.
-pub fn mysql97(sql: &str) -> String {
-    let sock = std::env::var("CHAMELEON_MY97SOCK").expect("CHAMELEON_MY97SOCK: run through scripts/test");
+/// Runs SQL as root on the server whose socket the variable `socket_var` names (the mariadb
+/// client speaks to MariaDB and MySQL alike); the tab-separated rows without headers.
+fn run_sql(socket_var: &str, sql: &str) -> String {
+    let sock = std::env::var(socket_var)
+        .unwrap_or_else(|_| panic!("{socket_var}: run through scripts/test"));
     let out = std::process::Command::new("mariadb")
         .args(["--no-defaults", "--default-character-set=utf8mb4", "-S", &sock, "-uroot", "-N", "-B", "-e", sql])
         .output()
         .expect("mariadb client");
     assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap().trim_end().to_string()
+}
+
+/// Runs SQL on the private Oracle MySQL 9.7 as root (through its socket, with the mariadb
+/// client, which speaks to it); returns the tab-separated rows without headers.
+pub fn mysql97(sql: &str) -> String {
+    run_sql("CHAMELEON_MY97SOCK", sql)
+}
+
+/// Runs SQL on the MySQL 9.7 replica (it follows `mysql97` by GTID auto-position).
+pub fn mysql97r(sql: &str) -> String {
+    run_sql("CHAMELEON_MY97RSOCK", sql)
+}
+
+/// The URL of database `db` on the MySQL 9.7 replica.
+pub fn mysql97r_url(db: &str) -> String {
+    let port = std::env::var("CHAMELEON_MY97RPORT").unwrap_or_else(|_| "33089".into());
+    let pw = std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into());
+    format!("mysql://usr_replica:{pw}@127.0.0.1:{port}/{db}")
+}
+
+/// Waits until the MySQL 9.7 replica has applied everything the first server executed.
+pub fn replica_caught_up() {
+    let t0 = std::time::Instant::now();
+    let want = chameleon_core::gtid::GtidSet::parse(&mysql97_position().2).unwrap();
+    loop {
+        let have = chameleon_core::gtid::GtidSet::parse(&mysql97r("SELECT @@global.gtid_executed")).unwrap();
+        if have.includes(&want) {
+            return;
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(60), "the replica lags: {have} < {want}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
 
 /// The URL of database `db` on the private MySQL 9.7 for the replication user
