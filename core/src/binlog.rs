@@ -288,19 +288,6 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<Binlog
     Ok(out)
 }
 
-/// A server UUID as MySQL writes it (8-4-4-4-12 lower-case hex digits).
-fn uuid_text(sid: &[u8; 16]) -> String {
-    let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
 /// MariaDB's GTID event: seq_no (8 bytes), domain id (4), flags (1); the server id is the
 /// event header's.
 pub fn mariadb_gtid(data: &[u8], server_id: u32) -> Option<String> {
@@ -491,8 +478,17 @@ impl BinlogReader {
             // MySQL 8.0.26+: HEARTBEAT_LOG_EVENT_V2, the server is idle
             41 if !self.non_block => return Ok(Some(Change::Idle)),
             41 => return Ok(None),
-            // MariaDB: ANNOTATE_ROWS, BINLOG_CHECKPOINT, GTID_LIST carry nothing to apply
-            160 | 161 | 163 => return Ok(None),
+            // MariaDB: ANNOTATE_ROWS (inside a transaction) carries nothing to apply
+            160 => return Ok(None),
+            // MariaDB: BINLOG_CHECKPOINT and GTID_LIST, written between transactions (a
+            // checkpoint may come after the last one, well after a rotation): nothing to
+            // apply, but the resume point moves past them, as past a rotation
+            161 | 163 if log_pos > 0 && end.is_none() => {
+                return Ok(Some(Change::Rotate {
+                    next: self.position(log_pos),
+                }))
+            }
+            161 | 163 => return Ok(None),
             162 => {
                 self.gtid = mariadb_gtid(ev.data(), header.server_id());
                 return Ok(Some(Change::Begin { gtid: self.gtid.clone() }));
@@ -575,7 +571,7 @@ impl BinlogReader {
             }
             // MySQL: a transaction's GTID, added to the executed set its commit moves to
             EventData::GtidEvent(g) => {
-                let sid = uuid_text(&g.sid());
+                let sid = crate::types::uuid_text(&g.sid());
                 let set = self.gtid_set.get_or_insert_with(GtidSet::default);
                 set.insert(&sid, g.gno());
                 self.gtid = Some(set.to_string());

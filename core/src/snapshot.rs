@@ -158,16 +158,36 @@ type ColumnRow = (
     Option<u64>,
     Option<u64>,
     Option<String>,
+    bool,
 );
 
 /// Reads the definitions of `tables` of database `db`.
 pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Result<Vec<TableDef>> {
+    // (more columns than the client's tuples take: a row, then its fields)
     let cols: Vec<ColumnRow> = conn
-        .exec(
+        .exec_map(
             "SELECT table_name, column_name, LOWER(data_type), column_type, is_nullable, column_default, extra,
-                    character_maximum_length, numeric_precision, numeric_scale, datetime_precision, LOWER(character_set_name)
+                    character_maximum_length, numeric_precision, numeric_scale, datetime_precision, LOWER(character_set_name),
+                    COALESCE(LOWER(collation_name) LIKE '%\\_bin', FALSE)
                FROM information_schema.columns WHERE table_schema = ? ORDER BY table_name, ordinal_position",
             (db,),
+            |mut r: mysql::Row| {
+                (
+                    r.take(0).unwrap_or_default(),
+                    r.take(1).unwrap_or_default(),
+                    r.take(2).unwrap_or_default(),
+                    r.take(3).unwrap_or_default(),
+                    r.take(4).unwrap_or_default(),
+                    r.take(5).unwrap_or_default(),
+                    r.take(6).unwrap_or_default(),
+                    r.take(7).unwrap_or_default(),
+                    r.take(8).unwrap_or_default(),
+                    r.take(9).unwrap_or_default(),
+                    r.take(10).unwrap_or_default(),
+                    r.take(11).unwrap_or_default(),
+                    r.take::<i64, _>(12).unwrap_or_default() != 0,
+                )
+            },
         )
         .map_err(|e| mysql_err("reading columns", e))?;
     // MariaDB's JSON: LONGTEXT with CHECK (json_valid(`col`)); MySQL has no such table before 8.0.16
@@ -246,6 +266,7 @@ fn columns_of(t: &str, cols: &[ColumnRow], json_checks: &[(String, String)]) -> 
             numeric_scale: c.9,
             datetime_precision: c.10,
             charset: c.11.clone(),
+            binary_collation: c.12,
             is_json: json_checks
                 .iter()
                 .any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.1))),

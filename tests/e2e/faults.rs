@@ -76,6 +76,33 @@ fn pg_ctl(args: &[&str]) {
     assert!(st.success(), "pg_ctl {args:?}");
 }
 
+/// The MySQL server a scenario replicates from.
+#[derive(Clone, Copy)]
+struct Server {
+    run: fn(&str) -> String,
+    url: fn(&str) -> String,
+    caught_up: fn(&mut Client),
+    /// a row source of `seq` 1..=100 with this alias
+    seq100: fn(&str) -> String,
+}
+
+const MARIADB: Server = Server {
+    run: mariadb,
+    url: mysql_url,
+    caught_up,
+    seq100: |alias| format!("mysql.seq_1_to_100 {alias}"),
+};
+
+/// MySQL 9.7 with GTIDs: a restarted worker asks for its stream by GTID set.
+const MYSQL97: Server = Server {
+    run: mysql97,
+    url: mysql97_url,
+    caught_up: caught_up_mysql97,
+    seq100: |alias| {
+        format!("(WITH RECURSIVE s(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM s WHERE seq < 100) SELECT seq FROM s) {alias}")
+    },
+};
+
 /// One scenario at a time: each stops the whole cluster or purges binlogs.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -93,7 +120,15 @@ fn fault_counts() -> (usize, usize) {
 #[test]
 fn kill_and_crash_lose_and_duplicate_nothing() {
     let (kills, shutdowns) = fault_counts();
-    kill_and_crash("it_fault", "faults_1", true, kills, shutdowns);
+    kill_and_crash(MARIADB, "it_fault", "faults_1", true, (kills, shutdowns));
+}
+
+/// The default path from MySQL 9.7, whose restarted worker resumes by GTID set (fewer faults
+/// in the short mode: the same code after the stream).
+#[test]
+fn kill_and_crash_on_mysql_lose_and_duplicate_nothing() {
+    let (kills, shutdowns) = fault_counts();
+    kill_and_crash(MYSQL97, "it_fault_my", "faults_my", true, (kills / 2, shutdowns.min(2)));
 }
 
 /// The two-step path (chameleon.direct_replay = off): batches stored with their log rows, then
@@ -101,19 +136,24 @@ fn kill_and_crash_lose_and_duplicate_nothing() {
 #[test]
 fn kill_and_crash_through_the_log_tables() {
     let (kills, shutdowns) = fault_counts();
-    kill_and_crash("it_fault_log", "faults_log", false, kills, shutdowns);
+    kill_and_crash(MARIADB, "it_fault_log", "faults_log", false, (kills, shutdowns));
 }
 
 /// A write workload on `my` until `stop`: each round inserts 100 journal rows (insert-only,
 /// keyless: a row applied twice would show), 100 items, and updates and deletes items in one
 /// transaction. Returns the rounds written.
-fn workload(my: &'static str, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+fn workload(
+    server: Server,
+    my: &'static str,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
     std::thread::spawn(move || {
         let mut i = 0;
+        let seq = (server.seq100)("q");
         while !stop.load(Ordering::Relaxed) {
-            mariadb(&format!(
-                "INSERT INTO {my}.journal SELECT seq, 'round {i}' FROM mysql.seq_1_to_100;
-                 INSERT INTO {my}.items (v, note) SELECT seq, 'r{i} 🦎' FROM mysql.seq_1_to_100;
+            (server.run)(&format!(
+                "INSERT INTO {my}.journal SELECT seq, 'round {i}' FROM {seq};
+                 INSERT INTO {my}.items (v, note) SELECT seq, 'r{i} 🦎' FROM {seq};
                  BEGIN; UPDATE {my}.items SET v = v + 1 WHERE id % 3 = {m3}; DELETE FROM {my}.items WHERE id % 29 = {m29}; COMMIT;",
                 m3 = i % 3,
                 m29 = i % 29
@@ -126,11 +166,11 @@ fn workload(my: &'static str, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<
 }
 
 /// The binlog rotated every second while `stop` is false.
-fn rotation(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
+fn rotation(server: Server, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
     std::thread::spawn(move || {
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
-            mariadb("FLUSH BINARY LOGS");
+            (server.run)("FLUSH BINARY LOGS");
             n += 1;
             std::thread::sleep(Duration::from_secs(1));
         }
@@ -139,10 +179,11 @@ fn rotation(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
 }
 
 /// The oracle: caught up, both tables equal, the journal complete and without a row twice.
-fn assert_equal_after(db: &str, my: &str, rounds: usize) -> Client {
+fn assert_equal_after(server: Server, db: &str, my: &str, rounds: usize) -> Client {
     let mut c = connect_retry(db);
-    caught_up(&mut c);
-    let (m, p) = checksums(
+    (server.caught_up)(&mut c);
+    let (m, p) = checksums_on(
+        server.run,
         &mut c,
         my,
         my,
@@ -152,7 +193,8 @@ fn assert_equal_after(db: &str, my: &str, rounds: usize) -> Client {
         &["id", "v", "note"],
     );
     assert_eq!(m, p, "items");
-    let (m, p) = checksums(
+    let (m, p) = checksums_on(
+        server.run,
         &mut c,
         my,
         my,
@@ -172,11 +214,12 @@ fn assert_equal_after(db: &str, my: &str, rounds: usize) -> Client {
     c
 }
 
-fn setup(my: &str, db: &str, url: &str, direct: bool) {
-    mariadb(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
+fn setup(server: Server, my: &str, db: &str, url: &str, direct: bool) {
+    let (a, b) = ((server.seq100)("a"), (server.seq100)("b"));
+    (server.run)(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
              CREATE TABLE {my}.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40));
              CREATE TABLE {my}.journal (n INT NOT NULL, tag VARCHAR(20) NOT NULL);
-             INSERT INTO {my}.items (v) SELECT seq FROM mysql.seq_1_to_2000;"));
+             INSERT INTO {my}.items (v) SELECT a.seq + 100 * (b.seq - 1) FROM {a}, {b} WHERE b.seq <= 20;"));
     let mut c = db_with_extension(db);
     if !direct {
         c.batch_execute(&format!(
@@ -210,17 +253,17 @@ fn summary(what: &str, times: &mut [Duration]) -> String {
 /// shutdowns of PostgreSQL, at pseudo-random moments, under a write workload and a binlog that
 /// rotates every second: the launcher brings the worker back each time, and the end is equal.
 fn kill_and_crash(
+    server: Server,
     my: &'static str,
     db: &'static str,
     direct: bool,
-    kills: usize,
-    shutdowns: usize,
+    (kills, shutdowns): (usize, usize),
 ) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    setup(my, db, &mysql_url(my), direct);
+    setup(server, my, db, &(server.url)(my), direct);
     let mut pid = worker_pid(db, 0);
     let stop = Arc::new(AtomicBool::new(false));
-    let (writes, rotations) = (workload(my, stop.clone()), rotation(stop.clone()));
+    let (writes, rotations) = (workload(server, my, stop.clone()), rotation(server, stop.clone()));
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -253,7 +296,7 @@ fn kill_and_crash(
     stop.store(true, Ordering::Relaxed);
     let rounds = writes.join().unwrap();
     let rotated = rotations.join().unwrap();
-    let mut c = assert_equal_after(db, my, rounds);
+    let mut c = assert_equal_after(server, db, my, rounds);
     eprintln!(
         "{db}: {rounds} rounds ({} journal rows), binlog rotated {rotated} times; {}; {}",
         rounds * 100,
@@ -272,10 +315,10 @@ fn network_cuts_are_survived_by_the_same_worker() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let relay = Relay::start();
     let (my, db) = ("it_netcut", "faults_net");
-    setup(my, db, &relay.url(my), true);
+    setup(MARIADB, my, db, &relay.url(my), true);
     let pid = worker_pid(db, 0);
     let stop = Arc::new(AtomicBool::new(false));
-    let writes = workload(my, stop.clone());
+    let writes = workload(MARIADB, my, stop.clone());
     let mut c = connect_retry(db);
     let mut outages = Vec::new();
     let cuts = if soak() { 30 } else { 3 };
@@ -300,7 +343,7 @@ fn network_cuts_are_survived_by_the_same_worker() {
     }
     stop.store(true, Ordering::Relaxed);
     let rounds = writes.join().unwrap();
-    let mut c = assert_equal_after(db, my, rounds);
+    let mut c = assert_equal_after(MARIADB, db, my, rounds);
     assert_eq!(
         one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()"),
         Some(pid),
@@ -320,7 +363,7 @@ fn network_cuts_are_survived_by_the_same_worker() {
 fn a_purged_position_is_refused_and_init_replica_recovers() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (my, db) = ("it_purged", "faults_purged");
-    setup(my, db, &mysql_url(my), true);
+    setup(MARIADB, my, db, &mysql_url(my), true);
     let mut c = connect_retry(db);
     caught_up(&mut c);
     c.batch_execute("SELECT chameleon.stop_replica('f')")

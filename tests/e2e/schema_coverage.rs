@@ -90,3 +90,55 @@ fn json_numbers_keep_their_digits() {
     ));
     c.batch_execute("SELECT chameleon.stop_replica('j')").unwrap();
 }
+
+/// MariaDB's INET6 and UUID become inet and uuid, copied and replicated (the binlog carries
+/// their bytes); SERIAL and a list of added columns in schema changes.
+#[test]
+fn inet6_uuid_and_serial() {
+    mariadb("DROP DATABASE IF EXISTS it_types107; CREATE DATABASE it_types107;
+             CREATE TABLE it_types107.t (id INT PRIMARY KEY, u UUID, a INET6);
+             INSERT INTO it_types107.t VALUES (1, '6ccd780c-baba-1026-9564-5b8c656024db', '2001:db8::1'), (2, NULL, '::ffff:1.2.3.4');");
+    let mut c = db_with_extension("types107");
+    c.execute(
+        "SELECT chameleon.add_source('t', 'it_types107', $1)",
+        &[&mysql_url("it_types107")],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('t'); SELECT chameleon.start_replica('t')")
+        .unwrap();
+    streaming(&mut c);
+    mariadb("INSERT INTO it_types107.t VALUES (3, 'a1b2c3d4-e5f6-4711-8899-aabbccddeeff', '::1'), (4, UUID(), 'fe80::1:2');
+             UPDATE it_types107.t SET a = '::ffff:10.1.2.3' WHERE id = 2;
+             CREATE TABLE it_types107.s (id SERIAL, v VARCHAR(10));
+             INSERT INTO it_types107.s (v) VALUES ('a'), ('b');
+             ALTER TABLE it_types107.s ADD COLUMN (n INT NOT NULL DEFAULT 7, w UUID);
+             INSERT INTO it_types107.s (v, w) VALUES ('c', 'a1b2c3d4-e5f6-4711-8899-aabbccddeeff');");
+    caught_up(&mut c);
+    let (m, p) = checksums(
+        &mut c,
+        "it_types107",
+        "it_types107",
+        "t",
+        "id",
+        &["id", "CAST(u AS CHAR)", "CAST(a AS CHAR)"],
+        &["id", "u::text", "host(a)"],
+    );
+    assert_eq!(m, p, "t");
+    assert_eq!(m.0, 4);
+    assert_eq!(
+        one::<String>(&mut c, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'it_types107.t'::regclass AND attname = 'a'"),
+        "inet"
+    );
+    let (m, p) = checksums(
+        &mut c,
+        "it_types107",
+        "it_types107",
+        "s",
+        "id",
+        &["id", "v", "n", "CAST(w AS CHAR)"],
+        &["id", "v", "n", "w::text"],
+    );
+    assert_eq!(m, p, "s (SERIAL, two columns added at once)");
+    assert_eq!(m.0, 3);
+    c.batch_execute("SELECT chameleon.stop_replica('t')").unwrap();
+}

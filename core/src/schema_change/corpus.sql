@@ -231,3 +231,12 @@ DROP DATABASE ddl_third;
 CREATE VIEW v_plain AS SELECT id, name FROM plain;
 DROP VIEW v_plain;
 GRANT SELECT ON ddl_corpus.* TO 'chameleon_repl'@'%';
+-- SERIAL (an alias MySQL expands) and a list of added columns
+CREATE TABLE serial_t (id SERIAL, v VARCHAR(10));
+INSERT INTO serial_t (v) VALUES ('a'), ('b');
+ALTER TABLE serial_t ADD COLUMN (n INT NOT NULL DEFAULT 7, note VARCHAR(5)), ADD (m INT);
+INSERT INTO serial_t (v, n, note, m) VALUES ('c', 1, 'x', 2);
+-- the BINARY attribute and binary collations: PostgreSQL's "C"
+CREATE TABLE bin_t (id INT PRIMARY KEY, c CHAR(10) BINARY, v VARCHAR(5) COLLATE utf8mb4_bin);
+INSERT INTO bin_t VALUES (1, 'B', 'a'), (2, 'a', 'B');
+ALTER TABLE bin_t ADD COLUMN w VARCHAR(5) BINARY;

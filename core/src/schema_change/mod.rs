@@ -240,7 +240,16 @@ impl Model {
     /// Translates one binlog statement run with `default_db` as the session's database. The
     /// model changes only when the statement translates.
     pub fn translate(&mut self, default_db: &str, sql: &str) -> Result<Outcome> {
-        let toks = tokens(sql)?;
+        let read = tokens(sql)?;
+        let toks = prepass::binary_attribute(&read);
+        // the statement as sqlparser reads it: rewritten only where the pre-pass changed it
+        let rewritten;
+        let sql = if toks == read {
+            sql
+        } else {
+            rewritten = prepass::join(&toks);
+            rewritten.as_str()
+        };
         let words = upper_words(&toks, 6);
         if words.first().map(String::as_str) == Some("DROP")
             && matches!(

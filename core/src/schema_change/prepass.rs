@@ -248,6 +248,14 @@ pub(super) fn alter_ops(toks: &[Token]) -> Result<(ObjectName, Vec<Op>)> {
                 let sql = format!("ALTER TABLE x RENAME TO {}", join(&c[1..]));
                 ops.push(Op::Parsed(parse_alter_op(&sql)?));
             }
+            // ADD [COLUMN] (a INT, b INT): one ADD COLUMN each, in order
+            ["ADD", "COLUMN", "(", ..] | ["ADD", "(", ..] => {
+                let open = if w[1] == "COLUMN" { 2 } else { 1 };
+                for def in split_top_level(&c[open + 1..c.len().saturating_sub(1)]) {
+                    let sql = format!("ALTER TABLE x ADD COLUMN {}", join(def));
+                    ops.push(Op::Parsed(parse_alter_op(&sql)?));
+                }
+            }
             ["ADD", "COLUMN", "IF", "NOT"] | ["ADD", "IF", "NOT", "EXISTS"] => {
                 let at = if w[1] == "COLUMN" { 5 } else { 4 };
                 let sql = format!("ALTER TABLE x ADD COLUMN {}", join(&c[at..]));
@@ -282,6 +290,62 @@ pub(super) fn alter_ops(toks: &[Token]) -> Result<(ObjectName, Vec<Op>)> {
         }
     }
     Ok((name, ops))
+}
+
+/// Column definitions with MySQL's BINARY attribute (`CHAR(10) BINARY`, `VARCHAR(5) CHARACTER
+/// SET latin1 BINARY`: a binary collation), which sqlparser does not read, written as the
+/// COLLATE clause it does read. BINARY as a type (`BINARY(16)`, `c BINARY`) stays.
+pub(super) fn binary_attribute(toks: &[Token]) -> Vec<Token> {
+    const TEXT_TYPES: &[&str] = &[
+        "CHAR",
+        "VARCHAR",
+        "CHARACTER",
+        "TEXT",
+        "TINYTEXT",
+        "MEDIUMTEXT",
+        "LONGTEXT",
+        "NCHAR",
+        "NVARCHAR",
+    ];
+    let mut out: Vec<Token> = Vec::with_capacity(toks.len());
+    for (i, t) in toks.iter().enumerate() {
+        let attribute = is_kw(Some(t), "BINARY")
+            && !matches!(toks.get(i + 1), Some(Token::LParen))
+            && i > 0
+            && (matches!(toks[i - 1], Token::RParen)
+                || TEXT_TYPES.iter().any(|k| is_kw(toks.get(i - 1), k))
+                || (i > 1 && (is_kw(toks.get(i - 2), "SET") || is_kw(toks.get(i - 2), "CHARSET"))));
+        if attribute {
+            out.extend(
+                tokens("COLLATE binary_bin")
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|t| *t != Token::EOF),
+            );
+        } else {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+/// Tokens split at the commas outside parentheses.
+fn split_top_level(toks: &[Token]) -> Vec<&[Token]> {
+    let mut out = Vec::new();
+    let (mut depth, mut from) = (0i32, 0);
+    for (i, t) in toks.iter().enumerate() {
+        match t {
+            Token::LParen => depth += 1,
+            Token::RParen => depth -= 1,
+            Token::Comma if depth == 0 => {
+                out.push(&toks[from..i]);
+                from = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push(&toks[from..]);
+    out.into_iter().filter(|d| !d.is_empty()).collect()
 }
 
 pub(super) fn parse_alter_op(sql: &str) -> Result<AlterTableOperation> {

@@ -36,7 +36,13 @@ pub(super) fn mysql_column_parts(
     options: &[ColumnOption],
 ) -> Result<MysqlColumn> {
     let mut c = column_type(name, dt)?;
+    let serial = c.extra == "auto_increment";
     column_options(&mut c, options)?;
+    if serial {
+        // SERIAL's own NOT NULL AUTO_INCREMENT, whatever options follow
+        c.extra = "auto_increment".into();
+        c.nullable = false;
+    }
     if c.auto_increment() {
         c.nullable = false;
     }
@@ -97,6 +103,13 @@ fn column_type(name: &str, dt: &DataType) -> Result<MysqlColumn> {
         }
         _ => {
             base = match base.as_str() {
+                // an alias: BIGINT UNSIGNED NOT NULL AUTO_INCREMENT UNIQUE (the key: is_serial)
+                "serial" => {
+                    c.column_type = "bigint unsigned".into();
+                    c.extra = "auto_increment".into();
+                    c.nullable = false;
+                    "bigint".into()
+                }
                 "integer" => "int".into(),
                 "bool" | "boolean" => {
                     c.column_type = "tinyint(1)".into();
@@ -153,6 +166,9 @@ fn column_options(c: &mut MysqlColumn, options: &[ColumnOption]) -> Result<()> {
             }
             ColumnOption::PrimaryKey(_) => c.nullable = false,
             ColumnOption::CharacterSet(cs) => c.charset = Some(cs.to_string().to_ascii_lowercase()),
+            ColumnOption::Collation(name) => {
+                c.binary_collation = name.to_string().to_ascii_lowercase().ends_with("_bin")
+            }
             ColumnOption::DialectSpecific(toks)
                 if toks.iter().any(
                     |t| matches!(t, Token::Word(w) if w.keyword == Keyword::AUTO_INCREMENT),
@@ -259,6 +275,11 @@ pub(super) fn insert_at(
     Ok(())
 }
 
+/// SERIAL: its UNIQUE key comes with the type.
+pub(super) fn is_serial(dt: &DataType) -> bool {
+    dt.to_string().eq_ignore_ascii_case("serial")
+}
+
 /// A key made of one column (PRIMARY KEY or UNIQUE in a column's definition).
 pub(super) fn single_column_key(t: &TableDef, column: &str, primary: bool) -> IndexDef {
     IndexDef {
@@ -332,6 +353,10 @@ impl Model {
         };
         for c in columns {
             let mc = mysql_column(c)?;
+            if is_serial(&c.data_type) {
+                let key = single_column_key(&t, &mc.name, false);
+                t.indexes.push(key);
+            }
             for o in &c.options {
                 match &o.option {
                     ColumnOption::PrimaryKey(_) => {

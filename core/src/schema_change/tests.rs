@@ -279,10 +279,6 @@ fn what_cannot_be_translated_is_an_error_and_changes_nothing() {
             SqlState::FeatureNotSupported,
         ),
         (
-            "ALTER TABLE t ADD COLUMN (x INT, y INT)",
-            SqlState::SyntaxError,
-        ),
-        (
             "ALTER TABLE t ADD COLUMN g INT GENERATED ALWAYS AS (a + 1) VIRTUAL",
             SqlState::FeatureNotSupported,
         ),
@@ -432,4 +428,72 @@ fn event_data_round_trips() {
     assert_eq!(failed["error"]["sqlstate"], "0A000");
     let back: DdlEvent = serde_json::from_value(failed).unwrap();
     assert_eq!(back.error.unwrap().reason(), "no (why)");
+}
+
+#[test]
+fn serial_and_a_list_of_added_columns() {
+    let mut m = model();
+    let t = apply(&mut m, "CREATE TABLE s (id SERIAL, v INT)");
+    assert_eq!(
+        t.statements[0],
+        "CREATE TABLE \"ddl_corpus\".\"s\" (\"id\" numeric(20,0) NOT NULL, \"v\" integer)"
+    );
+    assert!(
+        t.statements.iter().any(|s| s.contains("CREATE SEQUENCE")),
+        "{:?}",
+        t.statements
+    );
+    assert!(
+        t.statements
+            .iter()
+            .any(|s| s == "CREATE UNIQUE INDEX \"s_id\" ON \"ddl_corpus\".\"s\" (\"id\")"),
+        "{:?}",
+        t.statements
+    );
+    let id = &m.tables["s"].columns[0];
+    assert_eq!(
+        (id.data_type.as_str(), id.column_type.as_str(), id.nullable),
+        ("bigint", "bigint unsigned", false)
+    );
+    let t = apply(
+        &mut m,
+        "ALTER TABLE s ADD COLUMN (a INT, b VARCHAR(5) NOT NULL DEFAULT 'x'), ADD (c INT)",
+    );
+    assert_eq!(
+        t.statements,
+        [
+            "ALTER TABLE \"ddl_corpus\".\"s\" ADD COLUMN \"a\" integer",
+            "ALTER TABLE \"ddl_corpus\".\"s\" ADD COLUMN \"b\" varchar(5) DEFAULT 'x' NOT NULL",
+            "ALTER TABLE \"ddl_corpus\".\"s\" ADD COLUMN \"c\" integer",
+        ]
+    );
+    let names: Vec<&str> = m.tables["s"]
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["id", "v", "a", "b", "c"]);
+}
+
+#[test]
+fn the_binary_attribute_is_a_binary_collation() {
+    let mut m = model();
+    let t = apply(&mut m, "CREATE TABLE b (id INT PRIMARY KEY, c CHAR(10) BINARY, v VARCHAR(5) CHARACTER SET latin1 BINARY NOT NULL, w VARCHAR(5) COLLATE utf8mb4_bin, bin BINARY(4), plain VARCHAR(5))");
+    assert_eq!(
+        t.statements[0],
+        "CREATE TABLE \"ddl_corpus\".\"b\" (\"id\" integer NOT NULL, \"c\" varchar(10) COLLATE \"C\", \"v\" varchar(5) COLLATE \"C\" NOT NULL, \"w\" varchar(5) COLLATE \"C\", \"bin\" bytea, \"plain\" varchar(5))"
+    );
+    let t = apply(
+        &mut m,
+        "ALTER TABLE b MODIFY plain VARCHAR(8) BINARY, ADD COLUMN x TEXT BINARY",
+    );
+    assert_eq!(
+        t.statements,
+        [
+            "ALTER TABLE \"ddl_corpus\".\"b\" ALTER COLUMN \"plain\" DROP DEFAULT",
+            "ALTER TABLE \"ddl_corpus\".\"b\" ALTER COLUMN \"plain\" TYPE varchar(8) COLLATE \"C\" USING \"plain\"::varchar(8) COLLATE \"C\"",
+            "ALTER TABLE \"ddl_corpus\".\"b\" ALTER COLUMN \"plain\" DROP DEFAULT",
+            "ALTER TABLE \"ddl_corpus\".\"b\" ADD COLUMN \"x\" text COLLATE \"C\"",
+        ]
+    );
 }

@@ -225,6 +225,20 @@ pub fn from_binlog(c: &MysqlColumn, labels: &[String], v: mysql::Value) -> mysql
             )
         }
         ("year", V::Bytes(b)) => V::Int(String::from_utf8_lossy(&b).parse().unwrap_or(0)),
+        // MariaDB's INET6, INET4 and UUID travel in the binlog as their 16 or 4 bytes
+        // (network order; a UUID in its canonical order): their text, as a SELECT shows it
+        ("inet6", V::Bytes(b)) if b.len() == 16 => {
+            let a: [u8; 16] = b.as_slice().try_into().unwrap_or([0; 16]);
+            V::Bytes(std::net::Ipv6Addr::from(a).to_string().into_bytes())
+        }
+        ("inet4", V::Bytes(b)) if b.len() == 4 => {
+            let a: [u8; 4] = b.as_slice().try_into().unwrap_or([0; 4]);
+            V::Bytes(std::net::Ipv4Addr::from(a).to_string().into_bytes())
+        }
+        ("uuid", V::Bytes(b)) if b.len() == 16 => {
+            let a: [u8; 16] = b.as_slice().try_into().unwrap_or([0; 16]);
+            V::Bytes(uuid_text(&a).into_bytes())
+        }
         ("enum", V::Int(i)) => {
             // 0 is MySQL's "invalid value" entry: the empty string
             V::Bytes(
@@ -248,6 +262,19 @@ pub fn from_binlog(c: &MysqlColumn, labels: &[String], v: mysql::Value) -> mysql
         }
         (_, v) => v,
     }
+}
+
+/// A UUID as text (8-4-4-4-12 lower-case hex digits), from its 16 bytes in canonical order.
+pub fn uuid_text(b: &[u8; 16]) -> String {
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).

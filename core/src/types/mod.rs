@@ -28,6 +28,9 @@ pub struct MysqlColumn {
     /// CHARACTER_SET_NAME of a text column, lower case ("utf8mb4", "latin1", ...): the binlog
     /// carries text in it
     pub charset: Option<String>,
+    /// a binary collation (`…_bin`, or the BINARY attribute of CHAR(n) BINARY): compared and
+    /// ordered by code point, as PostgreSQL's "C" collation does
+    pub binary_collation: bool,
 }
 
 impl MysqlColumn {
@@ -157,6 +160,13 @@ fn unsupported(c: &MysqlColumn) -> Error {
         .hint("Map it with type_overrides, e.g. type_overrides => '{\"<type>\": \"text\"}', or exclude the table.")
 }
 
+/// Whether no type override names this column or its type.
+fn overrides_none(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -> bool {
+    overrides.get(format!("{table}.{}", c.name)).is_none()
+        && overrides.get(&c.column_type).is_none()
+        && overrides.get(&c.data_type).is_none()
+}
+
 /// The PostgreSQL type of a MySQL column. `overrides` maps a COLUMN_TYPE ("tinyint(1)") or
 /// a "table.column" to a PostgreSQL type name.
 pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -> Result<PgColumn> {
@@ -202,6 +212,9 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
             ("bytea".into(), Kind::Bytes)
         }
         "enum" | "set" => ("text".into(), Kind::Text),
+        // MariaDB 10.7+ (INET4: 11.3+): their text is what PostgreSQL's types read
+        "inet6" | "inet4" => ("inet".into(), Kind::Text),
+        "uuid" => ("uuid".into(), Kind::Text),
         "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
         | "multipolygon" | "geometrycollection" => ("bytea".into(), Kind::Bytes),
         _ => return Err(unsupported(c)),
@@ -219,6 +232,14 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
         {
             kind = Kind::Text; // binary overridden to a text type: sent as text
         }
+    }
+    // a binary collation orders by code point: PostgreSQL's "C" (docs/types.md)
+    if c.binary_collation
+        && kind == Kind::Text
+        && overrides_none(table, c, overrides)
+        && !matches!(c.data_type.as_str(), "enum" | "set")
+    {
+        sql_type.push_str(" COLLATE \"C\"");
     }
     let labels = if matches!(c.data_type.as_str(), "enum" | "set") {
         c.enum_values()

@@ -362,3 +362,27 @@ fn dates_times_and_zero_dates() {
         "25:02:03.500000"
     );
 }
+
+#[test]
+fn mariadb_inet6_inet4_and_uuid() {
+    assert_eq!(ty("inet6", "inet6"), "inet");
+    assert_eq!(ty("uuid", "uuid"), "uuid");
+    let i = col("inet6", "inet6");
+    let mut addr = vec![0x20, 0x01, 0x0d, 0xb8];
+    addr.extend([0; 11]);
+    addr.push(1);
+    assert_eq!(
+        from_binlog(&i, &[], V::Bytes(addr)),
+        V::Bytes(b"2001:db8::1".to_vec())
+    );
+    let u = col("uuid", "uuid");
+    let raw = (0..16u8).map(|x| x * 17).collect::<Vec<_>>();
+    assert_eq!(
+        from_binlog(&u, &[], V::Bytes(raw)),
+        V::Bytes(b"00112233-4455-6677-8899-aabbccddeeff".to_vec())
+    );
+    assert_eq!(
+        from_binlog(&col("inet4", "inet4"), &[], V::Bytes(vec![10, 0, 0, 1])),
+        V::Bytes(b"10.0.0.1".to_vec())
+    );
+}
