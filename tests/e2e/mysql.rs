@@ -421,3 +421,33 @@ fn a_source_fails_over_to_the_replica() {
     assert_eq!(m.0, 5);
     c.batch_execute("SELECT chameleon.stop_replica('fo')").unwrap();
 }
+
+/// add_source's checks on MySQL 9.7: a refused login (caching_sha2_password) and a user
+/// without the replication privileges are errors naming the fix, and nothing is registered.
+#[test]
+fn source_checks_on_mysql() {
+    mysql97("CREATE DATABASE IF NOT EXISTS it_my_check;
+             CREATE USER IF NOT EXISTS 'usr_nopriv'@'%' IDENTIFIED BY 'nopriv_pw';
+             GRANT SELECT ON it_my_check.* TO 'usr_nopriv'@'%';");
+    let mut c = db_with_extension("mysql97_check");
+    let port = std::env::var("CHAMELEON_MY97PORT").unwrap_or_else(|_| "33079".into());
+    let wrong = format!("mysql://usr_replica:wrong@127.0.0.1:{port}/it_my_check");
+    let (msg, _, _) = fails(
+        &mut c,
+        &format!("SELECT chameleon.add_source('w', 'it_my_check', '{wrong}')"),
+        "28000",
+    );
+    assert!(msg.contains("refused the login"), "{msg}");
+    let nopriv = format!("mysql://usr_nopriv:nopriv_pw@127.0.0.1:{port}/it_my_check");
+    let (msg, _, hint) = fails(
+        &mut c,
+        &format!("SELECT chameleon.add_source('n', 'it_my_check', '{nopriv}')"),
+        "42501",
+    );
+    assert!(
+        msg.contains("RELOAD") && msg.contains("REPLICATION SLAVE") && msg.contains("REPLICATION CLIENT"),
+        "{msg}"
+    );
+    assert!(hint.starts_with("GRANT RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.*"), "{hint}");
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM chameleon.show_status()"), 0);
+}
