@@ -10,6 +10,10 @@ use chameleon_e2e::*;
 use mysql::Value;
 use postgres::Client;
 
+/// One test at a time: they read the server's whole binlog and its GTID sets, which the
+/// others' writes would move under them.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn read_all(db: &str, from: &Position) -> (Vec<Change>, Option<String>) {
     let conn = MysqlConn::parse(&mysql97_url(db)).unwrap();
     let mut r = BinlogReader::open(&conn, 4243, from, true).unwrap();
@@ -90,6 +94,7 @@ fn canonical(text: &str) -> String {
 
 #[test]
 fn binlog_json_gtids_and_compressed_transactions() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     mysql97("DROP DATABASE IF EXISTS it_my_json; CREATE DATABASE it_my_json;
              CREATE TABLE it_my_json.t (id INT PRIMARY KEY, j JSON, n INT);");
     let (file, pos, gtid) = mysql97_position();
@@ -234,6 +239,7 @@ fn assert_equal(c: &mut Client, db: &str, items: &[&str], pg_items: &[&str]) {
 /// and a stop and start; both sides equal by checksums of canonical row text.
 #[test]
 fn copies_and_replicates_from_mysql() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let db = "it_my_rep";
     mysql97(&format!(
         "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};
@@ -329,6 +335,7 @@ fn inserted_ids(changes: &[Change]) -> Vec<i64> {
 /// asked for by GTID set, so what follows arrives once and nothing before it again.
 #[test]
 fn a_position_resumes_on_another_server_by_gtid_set() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     mysql97("DROP DATABASE IF EXISTS it_my_fail; CREATE DATABASE it_my_fail;
              CREATE TABLE it_my_fail.t (id INT PRIMARY KEY, v VARCHAR(10));");
     let (file, pos, gtid) = mysql97_position();
@@ -348,8 +355,9 @@ fn a_position_resumes_on_another_server_by_gtid_set() {
     assert_eq!(inserted_ids(&first), [1, 2, 3]);
     let at = at.unwrap();
     mysql97("INSERT INTO it_my_fail.t VALUES (4, 'd'); UPDATE it_my_fail.t SET v = 'x' WHERE id = 1; INSERT INTO it_my_fail.t VALUES (5, 'e');");
-    replica_caught_up();
+    // what was written so far, then the replica has at least that (other tests write too)
     let written = GtidSet::parse(&mysql97_position().2).unwrap();
+    replica_caught_up();
     let replica = MysqlConn::parse(&mysql97r_url("it_my_fail")).unwrap();
     let mut r = BinlogReader::open(&replica, 4244, &at, true).unwrap();
     let mut rest = Vec::new();
@@ -372,6 +380,7 @@ fn a_position_resumes_on_another_server_by_gtid_set() {
 /// after arrives once, through the replica.
 #[test]
 fn a_source_fails_over_to_the_replica() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let db = "it_my_fo";
     mysql97(&format!(
         "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};
@@ -426,6 +435,7 @@ fn a_source_fails_over_to_the_replica() {
 /// without the replication privileges are errors naming the fix, and nothing is registered.
 #[test]
 fn source_checks_on_mysql() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     mysql97("CREATE DATABASE IF NOT EXISTS it_my_check;
              CREATE USER IF NOT EXISTS 'usr_nopriv'@'%' IDENTIFIED BY 'nopriv_pw';
              GRANT SELECT ON it_my_check.* TO 'usr_nopriv'@'%';");
