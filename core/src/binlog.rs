@@ -322,6 +322,7 @@ pub struct BinlogReader {
     stream: mysql::BinlogStream,
     tables: HashMap<u64, Arc<TableInfo>>,
     file: String,
+    /// MariaDB: the last transaction's GTID (MySQL's position text comes from `gtid_set`)
     gtid: Option<String>,
     /// MySQL: the executed GTID set, moved forward by each transaction's GTID event
     gtid_set: Option<GtidSet>,
@@ -413,7 +414,15 @@ impl BinlogReader {
         Position {
             file: self.file.clone(),
             pos: u64::from(log_pos),
-            gtid: self.gtid.clone(),
+            gtid: self.gtid_text(),
+        }
+    }
+
+    /// The position's GTID text: MySQL's executed set, or MariaDB's last GTID.
+    fn gtid_text(&self) -> Option<String> {
+        match &self.gtid_set {
+            Some(set) => Some(set.to_string()),
+            None => self.gtid.clone(),
         }
     }
 
@@ -524,7 +533,7 @@ impl BinlogReader {
                 }
                 self.file = String::from_utf8_lossy(&name).into_owned();
                 self.tables.clear();
-                return Ok(Some(Change::Rotate { next: Position { file: self.file.clone(), pos: r.position(), gtid: self.gtid.clone() } }));
+                return Ok(Some(Change::Rotate { next: Position { file: self.file.clone(), pos: r.position(), gtid: self.gtid_text() } }));
             }
             EventData::TableMapEvent(tme) => {
                 let info = table_info(&tme)?;
@@ -572,9 +581,7 @@ impl BinlogReader {
             // MySQL: a transaction's GTID, added to the executed set its commit moves to
             EventData::GtidEvent(g) => {
                 let sid = crate::types::uuid_text(&g.sid());
-                let set = self.gtid_set.get_or_insert_with(GtidSet::default);
-                set.insert(&sid, g.gno());
-                self.gtid = Some(set.to_string());
+                self.gtid_set.get_or_insert_with(GtidSet::default).insert(&sid, g.gno());
                 return Ok(None);
             }
             // GTIDs off, the set of earlier files, the statement text of rows events

@@ -145,48 +145,42 @@ pub fn select_tables(all: &[String], include: &[String], exclude: &[String]) -> 
         .collect()
 }
 
-type ColumnRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    String,
-    Option<u64>,
-    Option<u64>,
-    Option<u64>,
-    Option<u64>,
-    Option<String>,
-    bool,
-);
-
 /// Reads the definitions of `tables` of database `db`.
 pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Result<Vec<TableDef>> {
     // (more columns than the client's tuples take: a row, then its fields)
-    let cols: Vec<ColumnRow> = conn
+    let cols: Vec<(String, MysqlColumn)> = conn
         .exec_map(
             "SELECT table_name, column_name, LOWER(data_type), column_type, is_nullable, column_default, extra,
                     character_maximum_length, numeric_precision, numeric_scale, datetime_precision, LOWER(character_set_name),
                     COALESCE(LOWER(collation_name) LIKE '%\\_bin', FALSE)
                FROM information_schema.columns WHERE table_schema = ? ORDER BY table_name, ordinal_position",
             (db,),
+            // each row straight into the column it describes (more fields than the client's
+            // tuples take); is_json is set with the table's checks below
             |mut r: mysql::Row| {
-                (
-                    r.take(0).unwrap_or_default(),
-                    r.take(1).unwrap_or_default(),
-                    r.take(2).unwrap_or_default(),
-                    r.take(3).unwrap_or_default(),
-                    r.take(4).unwrap_or_default(),
-                    r.take(5).unwrap_or_default(),
-                    r.take(6).unwrap_or_default(),
-                    r.take(7).unwrap_or_default(),
-                    r.take(8).unwrap_or_default(),
-                    r.take(9).unwrap_or_default(),
-                    r.take(10).unwrap_or_default(),
-                    r.take(11).unwrap_or_default(),
-                    r.take::<i64, _>(12).unwrap_or_default() != 0,
-                )
+                let mut text = |i: usize| r.take::<Option<String>, _>(i).flatten();
+                let (table, name) = (text(0).unwrap_or_default(), text(1).unwrap_or_default());
+                let (data_type, column_type) = (text(2).unwrap_or_default(), text(3).unwrap_or_default());
+                let (nullable, default, extra) = (text(4), text(5), text(6).unwrap_or_default());
+                let charset = text(11);
+                let mut number = |i: usize| r.take::<Option<u64>, _>(i).flatten();
+                let column = MysqlColumn {
+                    name,
+                    data_type,
+                    // ENUM and SET labels are data: only what is outside them is lower-cased
+                    column_type: crate::types::normalize_column_type(&column_type),
+                    nullable: nullable.as_deref() == Some("YES"),
+                    default,
+                    extra,
+                    char_max_length: number(7),
+                    numeric_precision: number(8),
+                    numeric_scale: number(9),
+                    datetime_precision: number(10),
+                    charset,
+                    binary_collation: r.take::<i64, _>(12).unwrap_or_default() != 0,
+                    is_json: false,
+                };
+                (table, column)
             },
         )
         .map_err(|e| mysql_err("reading columns", e))?;
@@ -250,26 +244,18 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
     Ok(out)
 }
 
-fn columns_of(t: &str, cols: &[ColumnRow], json_checks: &[(String, String)]) -> Vec<MysqlColumn> {
+fn columns_of(
+    t: &str,
+    cols: &[(String, MysqlColumn)],
+    json_checks: &[(String, String)],
+) -> Vec<MysqlColumn> {
     cols.iter()
-        .filter(|c| c.0 == t)
-        .map(|c| MysqlColumn {
-            name: c.1.clone(),
-            data_type: c.2.clone(),
-            // ENUM and SET labels are data: only what is outside them is lower-cased
-            column_type: crate::types::normalize_column_type(&c.3),
-            nullable: c.4 == "YES",
-            default: c.5.clone(),
-            extra: c.6.clone(),
-            char_max_length: c.7,
-            numeric_precision: c.8,
-            numeric_scale: c.9,
-            datetime_precision: c.10,
-            charset: c.11.clone(),
-            binary_collation: c.12,
+        .filter(|(table, _)| table == t)
+        .map(|(_, c)| MysqlColumn {
             is_json: json_checks
                 .iter()
-                .any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.1))),
+                .any(|(jt, clause)| jt == t && clause.contains(&format!("`{}`", c.name))),
+            ..c.clone()
         })
         .collect()
 }

@@ -353,42 +353,37 @@ pub fn position_problem(binlogs: &[(String, u64)], file: &str, pos: u64) -> Opti
     }
 }
 
-/// Whether the server still has every transaction after `gtid` (a MySQL GTID set): its purged
-/// set must be within it. With GTIDs on, the stream is asked for by set, so the file and offset
-/// (perhaps another server's) do not matter.
-fn gtid_problem(conn: &mut mysql::Conn, gtid: &str) -> Result<Option<Error>> {
+/// With GTIDs on: whether the server still has every transaction after `gtid` (a MySQL GTID
+/// set), i.e. its purged set is within it (an error otherwise); the stream is then asked for by
+/// set, so the file and offset (perhaps another server's) do not matter. False: GTIDs off.
+fn gtid_covers_purged(conn: &mut mysql::Conn, gtid: &str) -> Result<bool> {
     let row: Option<(String, String)> = conn
         .query_first("SELECT @@global.gtid_mode, @@global.gtid_purged")
         .map_err(|e| query_error("reading gtid_mode and gtid_purged", e))?;
     let Some((_, purged)) = row.filter(|(mode, _)| mode == "ON") else {
-        return Ok(None);
+        return Ok(false);
     };
     let have = crate::gtid::GtidSet::parse(gtid)?;
     let purged = crate::gtid::GtidSet::parse(&purged)?;
-    Ok((!have.includes(&purged)).then(|| {
-        Error::new(
-            SqlState::ObjectNotInPrerequisiteState,
-            "the server purged binlogs with transactions the source has not replicated",
-        )
-        .detail(format!(
-            "The source replicated {have}; the server purged {purged}."
-        ))
-        .hint("Copy the source again with init_replica.")
-    }))
+    if have.includes(&purged) {
+        return Ok(true);
+    }
+    Err(Error::new(
+        SqlState::ObjectNotInPrerequisiteState,
+        "the server purged binlogs with transactions the source has not replicated",
+    )
+    .detail(format!(
+        "The source replicated {have}; the server purged {purged}."
+    ))
+    .hint("Copy the source again with init_replica."))
 }
 
 /// Reads SHOW BINARY LOGS and checks `position` against it (see `position_problem`); with
-/// a MySQL GTID set, checks the server's purged GTIDs instead (see `gtid_problem`).
+/// a MySQL GTID set and GTIDs on, checks the server's purged GTIDs instead.
 pub fn check_position(c: &MysqlConn, file: &str, pos: u64, gtid: Option<&str>) -> Result<()> {
     let mut conn = connect(c)?;
     if let Some(set) = gtid.filter(|g| crate::gtid::is_mysql_set(g)) {
-        if let Some(e) = gtid_problem(&mut conn, set)? {
-            return Err(e);
-        }
-        let mode: Option<String> = conn
-            .query_first("SELECT @@global.gtid_mode")
-            .unwrap_or(None);
-        if mode.as_deref() == Some("ON") {
+        if gtid_covers_purged(&mut conn, set)? {
             return Ok(());
         }
     }
