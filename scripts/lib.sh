@@ -50,3 +50,16 @@ mysql97_() { my97 mysql --no-defaults --default-character-set=utf8mb4 -S "$MY97S
 psql_() { psql -X -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U postgres "$@"; }
 mysql_() { mariadb --no-defaults --default-character-set=utf8mb4 -S "$MYSOCK" -uroot "$@"; }
 export PGCONNECT_TIMEOUT=10
+
+# The MySQL server a demo or benchmark reads from: CHAMELEON_SOURCE=mariadb (default) or mysql
+# (Oracle MySQL 9.7). Sets SRC_NAME, SRCPORT, SRCSOCK, STATUS_SQL (file and position) and my()
+# (runs the server's client as root).
+select_source() {
+  case "${CHAMELEON_SOURCE:-mariadb}" in
+    mysql) SRC_NAME="MySQL 9.7"; SRCPORT=$MY97PORT; SRCSOCK=$MY97SOCK; STATUS_SQL="SHOW BINARY LOG STATUS"
+           my() { mysql97_ "$@"; };;
+    mariadb) SRC_NAME=MariaDB; SRCPORT=$MYPORT; SRCSOCK=$MYSOCK; STATUS_SQL="SHOW MASTER STATUS"
+             my() { mysql_ "$@"; };;
+    *) echo "CHAMELEON_SOURCE is mariadb or mysql" >&2; exit 2;;
+  esac
+}

@@ -477,6 +477,21 @@ impl BinlogReader {
         Ok(())
     }
 
+    /// A QUERY event: a transaction's boundary, or a statement (DDL).
+    fn query_change(&self, q: &mysql::binlog::events::QueryEvent<'_>, log_pos: u32, ts: u32) -> Change {
+        let query = q.query().into_owned();
+        let trimmed = query.trim().to_ascii_uppercase();
+        if trimmed == "BEGIN" || trimmed.starts_with("XA START") {
+            return Change::Begin { gtid: None };
+        }
+        if trimmed == "COMMIT" || trimmed.starts_with("XA END") || trimmed.starts_with("XA COMMIT") {
+            return Change::Commit { next: self.position(log_pos), timestamp: ts };
+        }
+        // a statement (DDL): it is its own transaction, resume after it
+        let next = self.position(log_pos);
+        Change::Query { schema: q.schema().into_owned(), query, timestamp: ts, next }
+    }
+
     /// What an event is to the reader; None for what carries nothing to apply.
     fn change_of(&mut self, ev: &Event, end: Option<u32>) -> Result<Option<Change>> {
         let header = ev.header();
@@ -553,19 +568,7 @@ impl BinlogReader {
                 return Ok(Some(Change::Rows { table, kind, rows: decoded, timestamp: ts }));
             }
             EventData::XidEvent(_) => return Ok(Some(Change::Commit { next: self.position(log_pos), timestamp: ts })),
-            EventData::QueryEvent(q) => {
-                let query = q.query().into_owned();
-                let trimmed = query.trim().to_ascii_uppercase();
-                if trimmed == "BEGIN" || trimmed.starts_with("XA START") {
-                    return Ok(Some(Change::Begin { gtid: None }));
-                }
-                if trimmed == "COMMIT" || trimmed.starts_with("XA END") || trimmed.starts_with("XA COMMIT") {
-                    return Ok(Some(Change::Commit { next: self.position(log_pos), timestamp: ts }));
-                }
-                // a statement (DDL): it is its own transaction, resume after it
-                let next = self.position(log_pos);
-                return Ok(Some(Change::Query { schema: q.schema().into_owned(), query, timestamp: ts, next }));
-            }
+            EventData::QueryEvent(q) => return Ok(Some(self.query_change(&q, log_pos, ts))),
             // the server is idle: say so, which also lets the reader thread notice that
             // its worker has gone
             EventData::HeartbeatEvent if !self.non_block => return Ok(Some(Change::Idle)),

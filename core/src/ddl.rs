@@ -147,9 +147,10 @@ pub fn sequence_name(table: &str, column: &str) -> String {
     derived_name(table, &format!("{column}_seq"))
 }
 
-/// FULLTEXT and SPATIAL indexes live in the model only.
+/// FULLTEXT and SPATIAL indexes, and MySQL 8's functional indexes (key parts that are
+/// expressions, kept without their parts), live in the model only.
 pub fn has_no_equivalent(i: &IndexDef) -> bool {
-    i.index_type == "FULLTEXT" || i.index_type == "SPATIAL"
+    matches!(i.index_type.as_str(), "FULLTEXT" | "SPATIAL" | "FUNCTIONAL")
 }
 
 fn cols_list(cols: &[String]) -> String {

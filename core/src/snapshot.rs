@@ -260,20 +260,34 @@ fn columns_of(
         .collect()
 }
 
-type IndexRow = (String, String, i64, String, String);
+/// table, index, non_unique, column (NULL: a key part that is an expression), index type
+type IndexRow = (String, String, i64, Option<String>, String);
 
+/// A table's keys and indexes; an index with an expression among its key parts (MySQL 8's
+/// functional index) is FUNCTIONAL, without parts (see ddl::has_no_equivalent).
 fn indexes_of(t: &str, idx: &[IndexRow]) -> Vec<IndexDef> {
     let mut indexes: Vec<IndexDef> = Vec::new();
     for (_, name, non_unique, column, itype) in idx.iter().filter(|i| i.0 == t) {
-        match indexes.iter_mut().find(|i| &i.name == name) {
-            Some(i) => i.columns.push(column.clone()),
-            None => indexes.push(IndexDef {
-                name: name.clone(),
-                unique: *non_unique == 0,
-                primary: name == "PRIMARY",
-                columns: vec![column.clone()],
-                index_type: itype.clone(),
-            }),
+        let i = match indexes.iter_mut().position(|i| &i.name == name) {
+            Some(at) => &mut indexes[at],
+            None => {
+                indexes.push(IndexDef {
+                    name: name.clone(),
+                    unique: *non_unique == 0,
+                    primary: name == "PRIMARY",
+                    columns: vec![],
+                    index_type: itype.clone(),
+                });
+                indexes.last_mut().expect("just pushed")
+            }
+        };
+        match column {
+            _ if i.index_type == "FUNCTIONAL" => {}
+            Some(c) => i.columns.push(c.clone()),
+            None => {
+                i.index_type = "FUNCTIONAL".into();
+                i.columns.clear();
+            }
         }
     }
     indexes
@@ -324,12 +338,23 @@ fn foreign_keys_of(
                 columns: vec![column.clone()],
                 ref_table: rt.clone(),
                 ref_columns: vec![rc.clone()],
-                on_update: upd,
-                on_delete: del,
+                on_update: immediate(upd),
+                on_delete: immediate(del),
             }),
         }
     }
     Ok(foreign_keys)
+}
+
+/// InnoDB checks NO ACTION at once, as RESTRICT (MySQL's manual says they are equivalent),
+/// where PostgreSQL's NO ACTION waits for the end of the statement: both are RESTRICT there.
+/// (MySQL 8 also reports a rule left unwritten as NO ACTION, MariaDB as RESTRICT.)
+pub fn immediate(rule: String) -> String {
+    if rule == "NO ACTION" {
+        "RESTRICT".into()
+    } else {
+        rule
+    }
 }
 
 /// ON UPDATE / ON DELETE of constraint `name` in a SHOW CREATE TABLE text (MySQL's

@@ -356,34 +356,44 @@ pub fn position_problem(binlogs: &[(String, u64)], file: &str, pos: u64) -> Opti
 /// With GTIDs on: whether the server still has every transaction after `gtid` (a MySQL GTID
 /// set), i.e. its purged set is within it (an error otherwise); the stream is then asked for by
 /// set, so the file and offset (perhaps another server's) do not matter. False: GTIDs off.
-fn gtid_covers_purged(conn: &mut mysql::Conn, gtid: &str) -> Result<bool> {
-    let row: Option<(String, String)> = conn
-        .query_first("SELECT @@global.gtid_mode, @@global.gtid_purged")
-        .map_err(|e| query_error("reading gtid_mode and gtid_purged", e))?;
-    let Some((_, purged)) = row.filter(|(mode, _)| mode == "ON") else {
+fn gtid_position_ok(conn: &mut mysql::Conn, gtid: &str) -> Result<bool> {
+    let row: Option<(String, String, String)> = conn
+        .query_first("SELECT @@global.gtid_mode, @@global.gtid_purged, @@global.gtid_executed")
+        .map_err(|e| query_error("reading gtid_mode, gtid_purged and gtid_executed", e))?;
+    let Some((_, purged, executed)) = row.filter(|(mode, ..)| mode == "ON") else {
         return Ok(false);
     };
     let have = crate::gtid::GtidSet::parse(gtid)?;
     let purged = crate::gtid::GtidSet::parse(&purged)?;
-    if have.includes(&purged) {
-        return Ok(true);
+    let executed = crate::gtid::GtidSet::parse(&executed)?;
+    if !have.includes(&purged) {
+        return Err(Error::new(
+            SqlState::ObjectNotInPrerequisiteState,
+            "the server purged binlogs with transactions the source has not replicated",
+        )
+        .detail(format!("The source replicated {have}; the server purged {purged}."))
+        .hint("Copy the source again with init_replica."));
     }
-    Err(Error::new(
-        SqlState::ObjectNotInPrerequisiteState,
-        "the server purged binlogs with transactions the source has not replicated",
-    )
-    .detail(format!(
-        "The source replicated {have}; the server purged {purged}."
-    ))
-    .hint("Copy the source again with init_replica."))
+    // a server behind the source (a lagging replica after a failover, another topology):
+    // what it sends next would skip or repeat transactions
+    if !executed.includes(&have) {
+        return Err(Error::new(
+            SqlState::ObjectNotInPrerequisiteState,
+            "the server has not executed transactions the source already replicated",
+        )
+        .detail(format!("The source replicated {have}; the server executed {executed}."))
+        .hint("Point the source at a server of its replication topology that has caught up (alter_source), or copy the source again with init_replica."));
+    }
+    Ok(true)
 }
 
 /// Reads SHOW BINARY LOGS and checks `position` against it (see `position_problem`); with
-/// a MySQL GTID set and GTIDs on, checks the server's purged GTIDs instead.
+/// a MySQL GTID set and GTIDs on, checks the GTID sets instead: the server still has every
+/// transaction after the set (none purged) and has executed all of it.
 pub fn check_position(c: &MysqlConn, file: &str, pos: u64, gtid: Option<&str>) -> Result<()> {
     let mut conn = connect(c)?;
     if let Some(set) = gtid.filter(|g| crate::gtid::is_mysql_set(g)) {
-        if gtid_covers_purged(&mut conn, set)? {
+        if gtid_position_ok(&mut conn, set)? {
             return Ok(());
         }
     }

@@ -1,28 +1,34 @@
 //! Bad input while replicating: values PostgreSQL cannot hold as MySQL does are transformed as
 //! docs/types.md documents, names PostgreSQL would confuse are refused with a clear error, and
-//! identifiers and values never reach SQL as text; the worker keeps running throughout.
+//! identifiers and values never reach SQL as text; the worker keeps running throughout. Each
+//! test runs on MariaDB and MySQL 9.7.
 
 use chameleon_e2e::*;
 
-#[test]
-fn awkward_values_and_names_replicate_as_documented() {
-    mariadb("DROP DATABASE IF EXISTS it_bad; CREATE DATABASE it_bad;
+both!(
+    awkward_values_and_names_replicate_as_documented,
+    names_that_postgresql_would_cut_to_one_are_refused,
+    a_64_mib_blob_and_a_big_transaction_arrive_whole,
+);
+
+fn awkward_values_and_names_replicate_as_documented(s: Server) {
+    s.run("DROP DATABASE IF EXISTS it_bad; CREATE DATABASE it_bad;
              CREATE TABLE it_bad.t (id INT PRIMARY KEY, l VARCHAR(20) CHARACTER SET latin1, c TEXT CHARACTER SET cp1251,
                  u VARCHAR(20), nul VARCHAR(20), zd DATETIME NOT NULL DEFAULT '2000-01-01 00:00:00', zn DATE NULL,
                  big BIGINT UNSIGNED, dec65 DECIMAL(65,30)) DEFAULT CHARSET=utf8mb4;
              CREATE TABLE it_bad.keyless (a INT, b VARCHAR(5));
              CREATE TABLE it_bad.`Select` (`Order` INT PRIMARY KEY, `from` VARCHAR(40), `x\"; DROP TABLE it_bad.t; --` INT);
              CREATE TABLE it_bad.`Robert'); DROP TABLE t;--` (id INT PRIMARY KEY);");
-    let mut c = db_with_extension("bad_values");
+    let mut c = db_with_extension(&s.db("bad_values"));
     c.execute(
         "SELECT chameleon.add_source('b', 'it_bad', $1)",
-        &[&mysql_url("it_bad")],
+        &[&s.url("it_bad")],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('b'); SELECT chameleon.start_replica('b')")
         .unwrap();
-    streaming(&mut c);
-    mariadb(
+    s.streaming(&mut c);
+    s.run(
         "SET SESSION sql_mode = '';
          INSERT INTO it_bad.t VALUES
            (1, _latin1 x'636166E92080', _cp1251 x'C4EEEC', 'ok 🦎', CONCAT('a', CHAR(0), 'b'), '0000-00-00 00:00:00', '0000-00-00',
@@ -35,7 +41,7 @@ fn awkward_values_and_names_replicate_as_documented() {
          INSERT INTO it_bad.`Select` VALUES (1, 'x'', ''y''); DROP TABLE it_bad.t; --', 2);
          INSERT INTO it_bad.`Robert'); DROP TABLE t;--` VALUES (7);",
     );
-    caught_up(&mut c);
+    s.caught_up(&mut c);
     c.batch_execute("SET TimeZone = 'UTC'").unwrap();
     let r = c
         .query_one(
@@ -86,7 +92,7 @@ fn awkward_values_and_names_replicate_as_documented() {
         )
     );
     // a keyless table: duplicates kept, one copy changed or deleted at a time, as MySQL did
-    let (m, p) = checksums(
+    let (m, p) = s.checksums(
         &mut c,
         "it_bad",
         "it_bad",
@@ -147,18 +153,17 @@ fn awkward_values_and_names_replicate_as_documented() {
 /// PostgreSQL would cut to the same name are refused by name, before anything changes; a
 /// schema change that would make such a pair stops the source with the statement in
 /// show_errors.
-#[test]
-fn names_that_postgresql_would_cut_to_one_are_refused() {
+fn names_that_postgresql_would_cut_to_one_are_refused(s: Server) {
     let e40 = "é".repeat(40);
-    mariadb(&format!(
+    s.run(&format!(
         "DROP DATABASE IF EXISTS it_long; CREATE DATABASE it_long;
          CREATE TABLE it_long.`{e40}_one` (id INT PRIMARY KEY); CREATE TABLE it_long.`{e40}_two` (id INT PRIMARY KEY);
          CREATE TABLE it_long.ok (id INT PRIMARY KEY, `{e40}_a` INT);"
     ));
-    let mut c = db_with_extension("bad_names");
+    let mut c = db_with_extension(&s.db("bad_names"));
     c.execute(
         "SELECT chameleon.add_source('n', 'it_long', $1)",
-        &[&mysql_url("it_long")],
+        &[&s.url("it_long")],
     )
     .unwrap();
     let (msg, _, hint) = fails(&mut c, "SELECT chameleon.init_replica('n')", "42710");
@@ -180,10 +185,10 @@ fn names_that_postgresql_would_cut_to_one_are_refused() {
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('n'); SELECT chameleon.start_replica('n')")
         .unwrap();
-    streaming(&mut c);
+    s.streaming(&mut c);
     // a column whose name PostgreSQL cuts arrives under the cut name
-    mariadb(&format!("INSERT INTO it_long.ok (id, `{e40}_a`) VALUES (1, 42); UPDATE it_long.ok SET `{e40}_a` = 43 WHERE id = 1;"));
-    caught_up(&mut c);
+    s.run(&format!("INSERT INTO it_long.ok (id, `{e40}_a`) VALUES (1, 42); UPDATE it_long.ok SET `{e40}_a` = 43 WHERE id = 1;"));
+    s.caught_up(&mut c);
     let cut = "é".repeat(31);
     assert_eq!(
         one::<i32>(
@@ -192,7 +197,7 @@ fn names_that_postgresql_would_cut_to_one_are_refused() {
         ),
         43
     );
-    mariadb(&format!("ALTER TABLE it_long.ok ADD COLUMN `{e40}_b` INT"));
+    s.run(&format!("ALTER TABLE it_long.ok ADD COLUMN `{e40}_b` INT"));
     let t0 = std::time::Instant::now();
     while one::<String>(&mut c, "SELECT status FROM chameleon.show_status()") != "error" {
         assert!(
@@ -228,32 +233,31 @@ fn peak_mb(c: &mut Client) -> u64 {
 /// Big values and big transactions: a 64 MiB BLOB, and one MySQL transaction of 100,000 rows
 /// (1,000,000 in the long mode: CHAMELEON_SOAK=1). A batch ends only where a transaction does,
 /// so the whole transaction is one batch; both arrive whole and equal.
-#[test]
-fn a_64_mib_blob_and_a_big_transaction_arrive_whole() {
+fn a_64_mib_blob_and_a_big_transaction_arrive_whole(s: Server) {
     let rows: i64 = if soak() { 1_000_000 } else { 100_000 };
-    mariadb(
+    s.run(
         "SET GLOBAL max_allowed_packet = 1073741824;
              DROP DATABASE IF EXISTS it_big; CREATE DATABASE it_big;
              CREATE TABLE it_big.t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(20));
              CREATE TABLE it_big.b (id INT PRIMARY KEY, data LONGBLOB);",
     );
-    let mut c = db_with_extension("bad_big");
+    let mut c = db_with_extension(&s.db("bad_big"));
     c.execute(
         "SELECT chameleon.add_source('g', 'it_big', $1)",
-        &[&mysql_url("it_big")],
+        &[&s.url("it_big")],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('g'); SELECT chameleon.start_replica('g')")
         .unwrap();
-    streaming(&mut c);
+    s.streaming(&mut c);
     let t0 = std::time::Instant::now();
-    mariadb("INSERT INTO it_big.b VALUES (1, REPEAT(x'00FF10', 22369622)), (2, x'')");
-    caught_up(&mut c);
+    s.run("INSERT INTO it_big.b VALUES (1, REPEAT(x'00FF10', 22369622)), (2, x'')");
+    s.caught_up(&mut c);
     let blob = t0.elapsed();
-    let my = mariadb("SELECT LENGTH(data), MD5(data) FROM it_big.b WHERE id = 1");
+    let my = s.run("SELECT LENGTH(data), SHA2(data, 256) FROM it_big.b WHERE id = 1");
     let r = c
         .query_one(
-            "SELECT length(data)::text || E'\\t' || md5(data) FROM it_big.b WHERE id = 1",
+            "SELECT length(data)::text || E'\\t' || encode(sha256(data), 'hex') FROM it_big.b WHERE id = 1",
             &[],
         )
         .unwrap();
@@ -262,12 +266,12 @@ fn a_64_mib_blob_and_a_big_transaction_arrive_whole() {
     let after_blob = peak_mb(&mut c);
 
     let t0 = std::time::Instant::now();
-    mariadb(&format!(
+    s.run(&format!(
         "INSERT INTO it_big.t SELECT seq, seq, 'row' FROM mysql.seq_1_to_{rows}"
     ));
-    caught_up(&mut c);
+    s.caught_up(&mut c);
     let big = t0.elapsed();
-    let (m, p) = checksums(
+    let (m, p) = s.checksums(
         &mut c,
         "it_big",
         "it_big",

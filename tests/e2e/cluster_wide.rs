@@ -1,5 +1,5 @@
-//! Tests that change what the whole cluster sees — MariaDB restarted, chameleon.* settings
-//! changed with ALTER SYSTEM — in a test binary of their own, one at a time.
+//! Tests that change what the whole cluster sees — MariaDB or MySQL 9.7 restarted, chameleon.*
+//! settings changed with ALTER SYSTEM — in a test binary of their own, one at a time.
 
 use std::process::Command;
 use std::sync::Mutex;
@@ -9,13 +9,14 @@ use chameleon_e2e::*;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// scripts/env restart-mysql: down for `pause` seconds.
-fn restart_mysql(pause: u32, signal: &str) -> std::thread::JoinHandle<()> {
+/// scripts/env restart-mysql (MariaDB) or restart-mysql97: down for `pause` seconds.
+fn restart_mysql(s: Server, pause: u32, signal: &str) -> std::thread::JoinHandle<()> {
     let script = format!("{}/../scripts/env", env!("CARGO_MANIFEST_DIR"));
     let (pause, signal) = (pause.to_string(), signal.to_string());
+    let verb = if s.is_mysql() { "restart-mysql97" } else { "restart-mysql" };
     std::thread::spawn(move || {
         let st = Command::new("bash")
-            .args([&script, "restart-mysql", &pause, &signal])
+            .args([&script, verb, &pause, &signal])
             .status()
             .expect("scripts/env");
         assert!(st.success(), "restart-mysql");
@@ -32,9 +33,9 @@ fn status(c: &mut Client) -> (String, Option<i32>, Option<String>) {
     (r.get(0), r.get(1), r.get(2))
 }
 
-fn rounds(range: std::ops::Range<u32>) {
+fn rounds(s: Server, range: std::ops::Range<u32>) {
     for i in range {
-        mariadb(&format!(
+        s.run(&format!(
             "INSERT INTO it_myr.journal SELECT seq, 'round {i}' FROM mysql.seq_1_to_100;
              BEGIN; UPDATE it_myr.items SET v = v + 1 WHERE id % 4 = {m}; INSERT INTO it_myr.items (v) VALUES ({i}); COMMIT;",
             m = i % 4
@@ -42,23 +43,25 @@ fn rounds(range: std::ops::Range<u32>) {
     }
 }
 
-/// MariaDB restarted under a replicating source: stopped cleanly, then killed with SIGKILL,
-/// each time down for a few seconds. The worker keeps running (same process), show_status says
-/// it is reconnecting and why, and once MariaDB is back the stream resumes from the stored
-/// position: equal on both sides, nothing twice.
-#[test]
-fn mariadb_restart_mid_stream_worker_reconnects() {
+both!(server_restart_mid_stream_worker_reconnects);
+
+/// The MySQL server restarted under a replicating source: stopped cleanly, then killed with
+/// SIGKILL, each time down for a few seconds. The worker keeps running (same process),
+/// show_status says it is reconnecting and why, and once the server is back the stream resumes
+/// from the stored position (on MySQL 9.7: by GTID set): equal on both sides, nothing twice.
+
+fn server_restart_mid_stream_worker_reconnects(s: Server) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    mariadb(
+    s.run(
         "DROP DATABASE IF EXISTS it_myr; CREATE DATABASE it_myr;
              CREATE TABLE it_myr.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL);
              CREATE TABLE it_myr.journal (n INT NOT NULL, tag VARCHAR(20) NOT NULL);
              INSERT INTO it_myr.items (v) SELECT seq FROM mysql.seq_1_to_1000;",
     );
-    let mut c = db_with_extension("mysql_restart");
+    let mut c = db_with_extension(&s.db("mysql_restart"));
     c.execute(
         "SELECT chameleon.add_source('m', 'it_myr', $1, batch_size => 250)",
-        &[&mysql_url("it_myr")],
+        &[&s.url("it_myr")],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('m'); SELECT chameleon.start_replica('m')")
@@ -69,39 +72,40 @@ fn mariadb_restart_mid_stream_worker_reconnects() {
     let mut seen = Vec::new();
     for (n, (pause, signal)) in [(4, "-TERM"), (3, "-KILL")].into_iter().enumerate() {
         let base = n as u32 * 20;
-        rounds(base..base + 10);
+        rounds(s, base..base + 10);
         // down while the worker may still be reading those rounds
         let t0 = Instant::now();
-        let restart = restart_mysql(pause, signal);
+        let restart = restart_mysql(s, pause, signal);
         let mut reconnecting = None;
         while !restart.is_finished() {
-            let (s, _, err) = status(&mut c);
-            if s.contains("reconnecting") {
-                reconnecting = Some((s, err));
+            let (st, _, err) = status(&mut c);
+            if st.contains("reconnecting") {
+                reconnecting = Some((st, err));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
         restart.join().unwrap();
-        let (s, err) =
+        let (st, err) =
             reconnecting.unwrap_or_else(|| panic!("{signal}: show_status never said reconnecting"));
         assert!(
             err.as_deref().unwrap_or("").contains("MySQL")
                 || err.as_deref().unwrap_or("").contains("binlog"),
-            "{s}: {err:?}"
+            "{st}: {err:?}"
         );
-        seen.push(s);
-        rounds(base + 10..base + 20);
-        caught_up(&mut c);
-        let (s, p, err) = status(&mut c);
-        assert_eq!(s, "running", "streaming again: {err:?}");
+        seen.push(st);
+        rounds(s, base + 10..base + 20);
+        s.caught_up(&mut c);
+        let (st, p, err) = status(&mut c);
+        assert_eq!(st, "running", "streaming again: {err:?}");
         assert_eq!(p, pid, "the same worker reconnected (no restart)");
         assert!(err.is_none(), "no error once streaming: {err:?}");
         eprintln!(
-            "{signal}: MariaDB down {pause} s; caught up {:.1} s after the restart began",
+            "{signal}: {:?} down {pause} s; caught up {:.1} s after the restart began",
+            s.flavour,
             t0.elapsed().as_secs_f64()
         );
     }
-    let (m, p) = checksums(
+    let (m, p) = s.checksums(
         &mut c,
         "it_myr",
         "it_myr",
@@ -111,7 +115,7 @@ fn mariadb_restart_mid_stream_worker_reconnects() {
         &["id", "v"],
     );
     assert_eq!(m, p, "items");
-    let (m, p) = checksums(
+    let (m, p) = s.checksums(
         &mut c,
         "it_myr",
         "it_myr",
@@ -125,7 +129,7 @@ fn mariadb_restart_mid_stream_worker_reconnects() {
         m.0, 4000,
         "40 rounds of 100 journal rows, none lost, none twice"
     );
-    eprintln!("statuses seen while MariaDB was down: {seen:?}");
+    eprintln!("statuses seen while {:?} was down: {seen:?}", s.flavour);
     c.batch_execute("SELECT chameleon.stop_replica('m')")
         .unwrap();
 }
@@ -167,12 +171,14 @@ fn settled_workers(c: &mut Client) -> i64 {
 
 /// chameleon.max_workers caps the workers of the cluster: a source beyond it stops in `error`
 /// with SQLSTATE-worthy words and the fix; after a reload with a higher limit it starts.
+/// (MariaDB only: a PostgreSQL-side limit.)
 #[test]
 fn max_workers_limits_running_sources() {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    mariadb("DROP DATABASE IF EXISTS it_lim_a; CREATE DATABASE it_lim_a; CREATE TABLE it_lim_a.t (id INT PRIMARY KEY);
+    let s = MARIADB;
+    s.run("DROP DATABASE IF EXISTS it_lim_a; CREATE DATABASE it_lim_a; CREATE TABLE it_lim_a.t (id INT PRIMARY KEY);
              DROP DATABASE IF EXISTS it_lim_b; CREATE DATABASE it_lim_b; CREATE TABLE it_lim_b.t (id INT PRIMARY KEY);");
-    let mut c = db_with_extension("max_workers");
+    let mut c = db_with_extension(&s.db("max_workers"));
     set_system(&mut c, "ALTER SYSTEM RESET chameleon.max_workers"); // a failed run may have left it
     for g in [
         "chameleon.max_workers",
@@ -195,13 +201,13 @@ fn max_workers_limits_running_sources() {
         &mut c,
         &format!("ALTER SYSTEM SET chameleon.max_workers = {}", others + 1),
     );
-    for s in ["a", "b"] {
+    for src in ["a", "b"] {
         c.execute(
-            &format!("SELECT chameleon.add_source('{s}', 'lim_{s}', $1)"),
-            &[&mysql_url(&format!("it_lim_{s}"))],
+            &format!("SELECT chameleon.add_source('{src}', 'lim_{src}', $1)"),
+            &[&s.url(&format!("it_lim_{src}"))],
         )
         .unwrap();
-        c.batch_execute(&format!("SELECT chameleon.init_replica('{s}')"))
+        c.batch_execute(&format!("SELECT chameleon.init_replica('{src}')"))
             .unwrap();
     }
     c.batch_execute("SELECT chameleon.start_replica('a')")
@@ -246,8 +252,8 @@ fn max_workers_limits_running_sources() {
     set_system(&mut c, "ALTER SYSTEM RESET chameleon.max_workers");
     c.batch_execute("SELECT chameleon.enable_replica('b'); SELECT chameleon.start_replica('b')")
         .unwrap();
-    mariadb("INSERT INTO it_lim_a.t SELECT seq FROM mysql.seq_1_to_50; INSERT INTO it_lim_b.t SELECT seq FROM mysql.seq_1_to_70;");
-    caught_up(&mut c);
+    s.run("INSERT INTO it_lim_a.t SELECT seq FROM mysql.seq_1_to_50; INSERT INTO it_lim_b.t SELECT seq FROM mysql.seq_1_to_70;");
+    s.caught_up(&mut c);
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM lim_a.t"), 50);
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM lim_b.t"), 70);
     let pids: i64 = one(

@@ -70,36 +70,58 @@ fn rows(c: &mut Client, schema: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn the_corpus_replicates_and_equals_a_fresh_copy() {
-    mariadb("DROP DATABASE IF EXISTS ddl_corpus; DROP DATABASE IF EXISTS ddl_other; CREATE DATABASE ddl_corpus; CREATE DATABASE ddl_other;
+both!(
+    the_corpus_replicates_and_equals_a_fresh_copy,
+    an_unsupported_statement_stops_the_source_until_the_operator_fixes_it,
+    schema_changes_while_stopped_or_paused,
+);
+
+fn the_corpus_replicates_and_equals_a_fresh_copy(s: Server) {
+    s.run("DROP DATABASE IF EXISTS ddl_corpus; DROP DATABASE IF EXISTS ddl_other; CREATE DATABASE ddl_corpus; CREATE DATABASE ddl_other;
              CREATE TABLE ddl_corpus.seed (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO ddl_corpus.seed VALUES (1, 'a'), (2, 'b');");
-    let mut c = db_with_extension("ddl_1");
+    let mut c = db_with_extension(&s.db("ddl_1"));
     c.execute(
         "SELECT chameleon.add_source('corpus', 'ddl_corpus', $1, batch_size => 50)",
-        &[&mysql_url("ddl_corpus")],
+        &[&s.url("ddl_corpus")],
     )
     .unwrap();
     c.batch_execute(
         "SELECT chameleon.init_replica('corpus'); SELECT chameleon.start_replica('corpus')",
     )
     .unwrap();
-    streaming(&mut c);
+    s.streaming(&mut c);
 
+    // the statements of this server (the others' marked /* mariadb */ or /* mysql */)
+    let (mine, theirs) = if s.is_mysql() { ("/* mysql */ ", "/* mariadb */ ") } else { ("/* mariadb */ ", "/* mysql */ ") };
     let statements: Vec<&str> = CORPUS
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("--"))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("--") && !l.starts_with(theirs))
+        .map(|l| l.trim_start_matches(mine))
         .collect();
     assert!(statements.len() >= 200, "{} statements", statements.len());
-    // in a few parts, with rows on the seed table between them
-    for (i, part) in statements.chunks(40).enumerate() {
+    // MariaDB's ALTER fills a NOT NULL column added without a default even in strict mode
+    // (a zero date); MySQL does that in a lenient mode only
+    let mode = if s.is_mysql() { "SET SESSION sql_mode = 'NO_ENGINE_SUBSTITUTION';" } else { "" };
+    // in a few parts (sessions: a temporary table's statements stay in one), with rows on the
+    // seed table between them
+    let mut parts: Vec<Vec<&str>> = vec![vec![]];
+    let mut temporary = false;
+    for st in &statements {
+        temporary |= st.starts_with("CREATE TEMPORARY");
+        parts.last_mut().unwrap().push(st);
+        temporary &= !st.starts_with("DROP TEMPORARY");
+        if parts.last().unwrap().len() >= 40 && !temporary {
+            parts.push(vec![]);
+        }
+    }
+    for (i, part) in parts.iter().enumerate() {
         let script = part.join("\n").replace("'chameleon_repl'", "'usr_replica'");
-        mariadb(&format!(
-            "USE ddl_corpus;\n{script}\nINSERT INTO seed VALUES ({}, 'part');",
+        s.run(&format!(
+            "USE ddl_corpus; {mode}\n{script}\nINSERT INTO seed VALUES ({}, 'part');",
             10 + i
         ));
     }
-    caught_up(&mut c);
+    s.caught_up(&mut c);
     let errors: Vec<String> = c
         .query(
             "SELECT format('%s %s: %s', event, query, reason) FROM chameleon.show_errors()",
@@ -117,10 +139,10 @@ fn the_corpus_replicates_and_equals_a_fresh_copy() {
     assert!(ddl >= 150, "{ddl} schema changes replayed");
 
     // the reference: init_replica of the same MariaDB database now
-    let mut r = db_with_extension("ddl_ref");
+    let mut r = db_with_extension(&s.db("ddl_ref"));
     r.execute(
         "SELECT chameleon.add_source('corpus', 'ddl_corpus', $1)",
-        &[&mysql_url("ddl_corpus")],
+        &[&s.url("ddl_corpus")],
     )
     .unwrap();
     r.batch_execute("SELECT chameleon.init_replica('corpus')")
@@ -152,7 +174,7 @@ fn the_corpus_replicates_and_equals_a_fresh_copy() {
     for line in rows(&mut r, "ddl_corpus") {
         let (table, rest) = line.split_once(": ").unwrap();
         let n: i64 = rest.split(' ').next().unwrap().parse().unwrap();
-        let my: i64 = mariadb(&format!("SELECT COUNT(*) FROM ddl_corpus.`{table}`"))
+        let my: i64 = s.run(&format!("SELECT COUNT(*) FROM ddl_corpus.`{table}`"))
             .parse()
             .unwrap();
         assert_eq!(n, my, "{table}");
@@ -207,25 +229,29 @@ fn wait_status(c: &mut Client, want: &str) -> (String, Option<String>) {
 /// show_errors and the rows before it applied; the operator applies it by hand, enable_replica
 /// and start_replica, and replication goes on after it. With on_error => 'skip' such a
 /// statement is logged and the source keeps running.
-#[test]
-fn an_unsupported_statement_stops_the_source_until_the_operator_fixes_it() {
-    mariadb(
+fn an_unsupported_statement_stops_the_source_until_the_operator_fixes_it(s: Server) {
+    s.run(
         "DROP DATABASE IF EXISTS it_ddl_err; CREATE DATABASE it_ddl_err;
              CREATE TABLE it_ddl_err.t (id INT PRIMARY KEY, v INT NOT NULL);
              INSERT INTO it_ddl_err.t SELECT seq, seq FROM mysql.seq_1_to_100;",
     );
-    let mut c = db_with_extension("ddl_err");
+    let mut c = db_with_extension(&s.db("ddl_err"));
     c.execute(
         "SELECT chameleon.add_source('e', 'it_ddl_err', $1)",
-        &[&mysql_url("it_ddl_err")],
+        &[&s.url("it_ddl_err")],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('e'); SELECT chameleon.start_replica('e')")
         .unwrap();
-    streaming(&mut c);
-    // (an IGNORED index, MariaDB 10.6+, is a form sqlparser does not read)
-    let bad = "ALTER TABLE t ADD COLUMN a INT, ADD COLUMN b VARCHAR(5), ADD INDEX ix_v (v) IGNORED";
-    mariadb(&format!(
+    s.streaming(&mut c);
+    // forms sqlparser does not read: an IGNORED index (MariaDB 10.6+), NOT SECONDARY (MySQL
+    // HeatWave's column attribute)
+    let bad = if s.is_mysql() {
+        "ALTER TABLE t ADD COLUMN a INT, ADD COLUMN b VARCHAR(5) NOT SECONDARY"
+    } else {
+        "ALTER TABLE t ADD COLUMN a INT, ADD COLUMN b VARCHAR(5), ADD INDEX ix_v (v) IGNORED"
+    };
+    s.run(&format!(
         "USE it_ddl_err; INSERT INTO t SELECT seq, seq FROM mysql.seq_101_to_150; {bad};
                       INSERT INTO t VALUES (151, 151, 1, 'x');"
     ));
@@ -254,10 +280,10 @@ fn an_unsupported_statement_stops_the_source_until_the_operator_fixes_it() {
                      SELECT chameleon.enable_replica('e'); SELECT chameleon.start_replica('e');",
     )
     .unwrap();
-    mariadb("UPDATE it_ddl_err.t SET a = id, b = 'y' WHERE id % 10 = 0;");
-    caught_up(&mut c);
+    s.run("UPDATE it_ddl_err.t SET a = id, b = 'y' WHERE id % 10 = 0;");
+    s.caught_up(&mut c);
     let cols = ["id", "v", "a", "b"];
-    let (m, p) = checksums(&mut c, "it_ddl_err", "it_ddl_err", "t", "id", &cols, &cols);
+    let (m, p) = s.checksums(&mut c, "it_ddl_err", "it_ddl_err", "t", "id", &cols, &cols);
     assert_eq!(m, p);
     assert_eq!(m.0, 151);
 
@@ -270,11 +296,11 @@ fn an_unsupported_statement_stops_the_source_until_the_operator_fixes_it() {
     wait_for_worker(&mut c, false);
     c.batch_execute("SELECT chameleon.start_replica('e')")
         .unwrap();
-    streaming(&mut c);
-    mariadb("USE it_ddl_err; CREATE TABLE parted (id INT PRIMARY KEY) PARTITION BY HASH(id) PARTITIONS 2; INSERT INTO t VALUES (152, 152, NULL, NULL);");
-    caught_up(&mut c);
+    s.streaming(&mut c);
+    s.run("USE it_ddl_err; CREATE TABLE parted (id INT PRIMARY KEY) PARTITION BY HASH(id) PARTITIONS 2; INSERT INTO t VALUES (152, 152, NULL, NULL);");
+    s.caught_up(&mut c);
     assert!(status(&mut c).0.starts_with("running"));
-    let (m, p) = checksums(&mut c, "it_ddl_err", "it_ddl_err", "t", "id", &cols, &cols);
+    let (m, p) = s.checksums(&mut c, "it_ddl_err", "it_ddl_err", "t", "id", &cols, &cols);
     assert_eq!(m, p);
     assert_eq!(
         one::<i64>(
@@ -289,8 +315,8 @@ fn an_unsupported_statement_stops_the_source_until_the_operator_fixes_it() {
 
 /// Waits until the source has stored everything up to MySQL's current position (replay may be
 /// paused).
-fn stored(c: &mut Client) {
-    let (file, pos) = master_position();
+fn stored(s: Server, c: &mut Client) {
+    let (file, pos) = s.position();
     let t0 = Instant::now();
     loop {
         let r = c
@@ -318,26 +344,25 @@ fn stored(c: &mut Client) {
 /// after them; then while replay is paused, with a worker restart in the middle: the worker
 /// decodes the binlog with the tables' shape kept at its resume position (MySQL's current one
 /// is already past those changes), and the destination ends equal to a fresh copy.
-#[test]
-fn schema_changes_while_stopped_or_paused() {
-    mariadb(
+fn schema_changes_while_stopped_or_paused(s: Server) {
+    s.run(
         "DROP DATABASE IF EXISTS it_ddl_stop; CREATE DATABASE it_ddl_stop;
              CREATE TABLE it_ddl_stop.t (id INT PRIMARY KEY, v INT NOT NULL, s VARCHAR(10));
              INSERT INTO it_ddl_stop.t SELECT seq, seq, 'a' FROM mysql.seq_1_to_100;",
     );
-    let mut c = db_with_extension("ddl_stop");
+    let mut c = db_with_extension(&s.db("ddl_stop"));
     c.execute(
         "SELECT chameleon.add_source('s', 'it_ddl_stop', $1)",
-        &[&mysql_url("it_ddl_stop")],
+        &[&s.url("it_ddl_stop")],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('s'); SELECT chameleon.start_replica('s')")
         .unwrap();
-    streaming(&mut c);
+    s.streaming(&mut c);
     c.batch_execute("SELECT chameleon.stop_replica('s')")
         .unwrap();
     wait_for_worker(&mut c, false);
-    mariadb(
+    s.run(
         "USE it_ddl_stop;
              INSERT INTO t SELECT seq, seq, 'b' FROM mysql.seq_101_to_150;
              ALTER TABLE t ADD COLUMN n INT NOT NULL DEFAULT 7 AFTER id, MODIFY v BIGINT NOT NULL;
@@ -350,8 +375,8 @@ fn schema_changes_while_stopped_or_paused() {
     );
     c.batch_execute("SELECT chameleon.start_replica('s')")
         .unwrap();
-    caught_up(&mut c);
-    let (m, p) = checksums(
+    s.caught_up(&mut c);
+    let (m, p) = s.checksums(
         &mut c,
         "it_ddl_stop",
         "it_ddl_stop",
@@ -367,9 +392,9 @@ fn schema_changes_while_stopped_or_paused() {
     c.batch_execute("SELECT chameleon.alter_source('s', replay_paused => true)")
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
-    mariadb("USE it_ddl_stop; ALTER TABLE t ADD COLUMN w VARCHAR(3) DEFAULT 'w'; INSERT INTO t (id, n, v, w) VALUES (153, 3, 3, 'z');
+    s.run("USE it_ddl_stop; ALTER TABLE t ADD COLUMN w VARCHAR(3) DEFAULT 'w'; INSERT INTO t (id, n, v, w) VALUES (153, 3, 3, 'z');
              RENAME TABLE t2 TO t3; INSERT INTO t3 VALUES (2, 'y');");
-    stored(&mut c);
+    stored(s, &mut c);
     assert!(
         one::<i64>(
             &mut c,
@@ -381,13 +406,13 @@ fn schema_changes_while_stopped_or_paused() {
     wait_for_worker(&mut c, false);
     c.batch_execute("SELECT chameleon.start_replica('s')")
         .unwrap();
-    mariadb("USE it_ddl_stop; INSERT INTO t (id, n, v, w) VALUES (154, 4, 4, 'q'); INSERT INTO t3 VALUES (3, 'z'); UPDATE t SET w = 'u' WHERE id = 1;");
-    stored(&mut c);
+    s.run("USE it_ddl_stop; INSERT INTO t (id, n, v, w) VALUES (154, 4, 4, 'q'); INSERT INTO t3 VALUES (3, 'z'); UPDATE t SET w = 'u' WHERE id = 1;");
+    stored(s, &mut c);
     c.batch_execute("SELECT chameleon.alter_source('s', replay_paused => false)")
         .unwrap();
-    caught_up(&mut c);
+    s.caught_up(&mut c);
     let cols = ["id", "n", "v", "w"];
-    let (m, p) = checksums(
+    let (m, p) = s.checksums(
         &mut c,
         "it_ddl_stop",
         "it_ddl_stop",
@@ -397,7 +422,7 @@ fn schema_changes_while_stopped_or_paused() {
         &cols,
     );
     assert_eq!(m, p, "t after changes stored while paused");
-    let (m, p) = checksums(
+    let (m, p) = s.checksums(
         &mut c,
         "it_ddl_stop",
         "it_ddl_stop",
@@ -414,10 +439,10 @@ fn schema_changes_while_stopped_or_paused() {
     );
 
     // and the whole destination equals a fresh copy, catalogue registrations and models too
-    let mut r = db_with_extension("ddl_stop_ref");
+    let mut r = db_with_extension(&s.db("ddl_stop_ref"));
     r.execute(
         "SELECT chameleon.add_source('s', 'it_ddl_stop', $1)",
-        &[&mysql_url("it_ddl_stop")],
+        &[&s.url("it_ddl_stop")],
     )
     .unwrap();
     r.batch_execute("SELECT chameleon.init_replica('s')")

@@ -1,4 +1,4 @@
-//! init_replica against the real MariaDB: every type at its edges arrives as documented
+//! init_replica against the real MariaDB and MySQL 9.7 (each test runs on both): every type at its edges arrives as documented
 //! (docs/types.md), the copy is one consistent snapshot whose coordinates split the changes
 //! exactly, failures leave nothing behind, detach_replica leaves a standalone schema.
 
@@ -42,20 +42,29 @@ CREATE TABLE it_types.nokey (a INT, b VARCHAR(10));
 INSERT INTO it_types.nokey VALUES (1, 'dup'), (1, 'dup');
 ";
 
-fn init(db: &str, pgdb: &str, extra: &str) -> Client {
-    let mut c = db_with_extension(pgdb);
+both!(
+    every_type_arrives_as_documented,
+    the_snapshot_splits_concurrent_writes_exactly,
+    failures_leave_nothing_behind,
+    detach_leaves_a_standalone_schema,
+    the_demo_database_is_equal_on_both_sides,
+);
+
+fn init(s: Server, db: &str, pgdb: &str, extra: &str) -> Client {
+    let mut c = db_with_extension(&s.db(pgdb));
     c.execute(
         &format!("SELECT chameleon.add_source('src', '{db}', $1{extra})"),
-        &[&mysql_url(db)],
+        &[&s.url(db)],
     )
     .unwrap();
     c
 }
 
-#[test]
-fn every_type_arrives_as_documented() {
-    mariadb(EDGE);
-    let mut c = init("it_types", "init_types", "");
+fn every_type_arrives_as_documented(s: Server) {
+    // MySQL's largest TIME(6) is 838:59:59.000000 (MariaDB's has the fraction)
+    let tm6_max = if s.is_mysql() { "838:59:59" } else { "838:59:59.999999" };
+    s.run(&EDGE.replace("'838:59:59.999999'", &format!("'{tm6_max}'")));
+    let mut c = init(s, "it_types", "init_types", "");
     let n: i64 = one(&mut c, "SELECT chameleon.init_replica('src')");
     assert_eq!(n, 4 + 2 + 2);
     c.batch_execute("SET TimeZone = 'UTC'").unwrap();
@@ -134,7 +143,7 @@ fn every_type_arrives_as_documented() {
         ("tm", ["-838:59:59", "838:59:59", "NULL", "-00:00:01"]),
         (
             "tm6",
-            ["-838:59:59", "838:59:59.999999", "NULL", "-00:00:00.000001"],
+            ["-838:59:59", tm6_max, "NULL", "-00:00:00.000001"],
         ),
         ("c", ["", "abcde", "NULL", "a"]),
         ("vc", ["", "héllo 🦎 wörld", "NULL", "x"]),
@@ -170,7 +179,7 @@ fn every_type_arrives_as_documented() {
         assert_eq!(got, want.to_vec(), "column {col}");
     }
     // geometry: MySQL's own bytes (SRID + WKB), as MySQL prints them
-    let my_hex = mariadb("SELECT LOWER(HEX(g)) FROM it_types.edge WHERE g IS NOT NULL ORDER BY id");
+    let my_hex = s.run("SELECT LOWER(HEX(g)) FROM it_types.edge WHERE g IS NOT NULL ORDER BY id");
     let pg_hex: Vec<String> = c
         .query(
             "SELECT encode(g, 'hex') FROM it_types.edge WHERE g IS NOT NULL ORDER BY id",
@@ -226,26 +235,52 @@ fn every_type_arrives_as_documented() {
     );
 }
 
-#[test]
-fn the_snapshot_splits_concurrent_writes_exactly() {
-    mariadb(
+/// The GTID of each writer transaction, chosen so that the snapshot's recorded GTID can say
+/// which of them it contains: on MariaDB the row notes its INSERT's sequence number
+/// (@@last_gtid), on MySQL the writer names each transaction's GTID itself (a UUID of this run,
+/// sequence number = row id).
+fn writer_step(s: Server, uuid: &str, id: u32) -> String {
+    match s.flavour {
+        Flavour::MariaDb => format!(
+            "INSERT INTO it_snap.w VALUES ({id}, 0); UPDATE it_snap.w SET gtid_seq = SUBSTRING_INDEX(@@last_gtid, '-', -1) WHERE id = {id}; DO SLEEP(0.005);"
+        ),
+        Flavour::MySql => format!(
+            "SET gtid_next = '{uuid}:{id}'; INSERT INTO it_snap.w VALUES ({id}, {id}); SET gtid_next = 'AUTOMATIC'; DO SLEEP(0.005);"
+        ),
+    }
+}
+
+/// Whether the snapshot's GTID (MariaDB: domain-server-seq; MySQL: the executed set) covers
+/// the writer's transaction `seq`.
+fn snapshot_covers(s: Server, snapshot: &str, uuid: &str, seq: i64) -> bool {
+    match s.flavour {
+        Flavour::MariaDb => seq <= snapshot.rsplit('-').next().unwrap().parse::<i64>().unwrap(),
+        Flavour::MySql => chameleon_core::gtid::GtidSet::parse(snapshot)
+            .unwrap()
+            .contains(uuid, seq as u64),
+    }
+}
+
+fn the_snapshot_splits_concurrent_writes_exactly(s: Server) {
+    s.run(
         "DROP DATABASE IF EXISTS it_snap; CREATE DATABASE it_snap;
              CREATE TABLE it_snap.big (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(200));
              INSERT INTO it_snap.big (pad) SELECT REPEAT('x', 200) FROM mysql.seq_1_to_300000;
              CREATE TABLE it_snap.w (id INT PRIMARY KEY, gtid_seq BIGINT);",
     );
-    let mut c = init("it_snap", "init_snap", "");
-    // a writer commits one row per transaction and notes the GTID sequence of each commit
+    let mut c = init(s, "it_snap", "init_snap", "");
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let uuid = format!("{:08x}-0000-4000-8000-{:012x}", (nanos >> 48) as u32, nanos as u64 & 0xffff_ffff_ffff);
+    // a writer commits one row per transaction, each with a GTID it can name
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
+    let writer_uuid = uuid.clone();
     let writer = std::thread::spawn(move || {
         let mut script = String::new();
         for id in 1..=400 {
-            script.push_str(&format!(
-                "INSERT INTO it_snap.w VALUES ({id}, 0); UPDATE it_snap.w SET gtid_seq = SUBSTRING_INDEX(@@last_gtid, '-', -1) WHERE id = {id}; DO SLEEP(0.005);"
-            ));
+            script.push_str(&writer_step(s, &writer_uuid, id));
             if id % 20 == 0 {
-                mariadb(&std::mem::take(&mut script));
+                s.run(&std::mem::take(&mut script));
                 if stop2.load(Ordering::Relaxed) {
                     break;
                 }
@@ -253,7 +288,7 @@ fn the_snapshot_splits_concurrent_writes_exactly() {
         }
     });
     std::thread::sleep(std::time::Duration::from_millis(300));
-    let (mut c2, notices) = connect_with_notices("init_snap");
+    let (mut c2, notices) = connect_with_notices(&s.db("init_snap"));
     let pid: i32 = one(&mut c2, "SELECT pg_backend_pid()");
     let init = std::thread::spawn(move || c2.batch_execute("SELECT chameleon.init_replica('src')"));
     // another session watches the copy's progress
@@ -272,17 +307,15 @@ fn the_snapshot_splits_concurrent_writes_exactly() {
     let n = notices.lock().unwrap().join("\n");
     assert!(n.contains("big: 300000 rows"), "{n}");
     let gtid: String = one(&mut c, "SELECT gtid FROM chameleon.show_status()");
-    let snap_seq: i64 = gtid.rsplit('-').next().unwrap().parse().unwrap();
     // every row committed up to the snapshot's GTID is in the copy, none after it
-    let all = mariadb("SELECT id, gtid_seq FROM it_snap.w ORDER BY id");
+    let all = s.run("SELECT id, gtid_seq FROM it_snap.w ORDER BY id");
     let mut before = Vec::new();
     let mut after = 0;
     for line in all.lines() {
         let mut f = line.split('\t');
         let id: i32 = f.next().unwrap().parse().unwrap();
         let seq: i64 = f.next().unwrap().parse().unwrap();
-        // gtid_seq is the GTID of the row's INSERT (the UPDATE after it reads @@last_gtid)
-        if seq <= snap_seq {
+        if snapshot_covers(s, &gtid, &uuid, seq) {
             before.push(id)
         } else {
             after += 1
@@ -305,14 +338,13 @@ fn the_snapshot_splits_concurrent_writes_exactly() {
     );
 }
 
-#[test]
-fn failures_leave_nothing_behind() {
-    mariadb("DROP DATABASE IF EXISTS it_err; CREATE DATABASE it_err;
+fn failures_leave_nothing_behind(s: Server) {
+    s.run(&format!("DROP DATABASE IF EXISTS it_err; CREATE DATABASE it_err;
              CREATE TABLE it_err.a (id INT PRIMARY KEY); CREATE TABLE it_err.audit (id INT PRIMARY KEY);
              INSERT INTO it_err.a SELECT seq FROM mysql.seq_1_to_1000; INSERT INTO it_err.audit VALUES (1);
-             CREATE OR REPLACE USER 'it_limited'@'%' IDENTIFIED BY 'limited_pw'; GRANT SELECT ON it_err.* TO 'it_limited'@'%';");
-    let mut c = db_with_extension("init_err");
-    let url = mysql_url("it_err");
+             {} GRANT SELECT ON it_err.* TO 'it_limited'@'%';", s.recreate_user("it_limited", "limited_pw")));
+    let mut c = db_with_extension(&s.db("init_err"));
+    let url = s.url("it_err");
     let wrong = url.replace(
         &std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into()),
         "not_the_pw",
@@ -356,7 +388,7 @@ fn failures_leave_nothing_behind() {
     }
     // binlog_format is global: its test lives in source_check.rs, which runs alone
     // cancelled midway: nothing is left, and it can run again
-    mariadb("INSERT INTO it_err.a SELECT 1000 + seq FROM mysql.seq_1_to_400000");
+    s.run("INSERT INTO it_err.a SELECT 1000 + seq FROM mysql.seq_1_to_400000");
     c.batch_execute("SET statement_timeout = '400ms'").unwrap();
     let e = c
         .batch_execute("SELECT chameleon.init_replica('ok')")
@@ -391,23 +423,22 @@ fn failures_leave_nothing_behind() {
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM limited.mine"), 0);
 }
 
-#[test]
-fn detach_leaves_a_standalone_schema() {
-    mariadb("DROP DATABASE IF EXISTS it_det; CREATE DATABASE it_det;
+fn detach_leaves_a_standalone_schema(s: Server) {
+    s.run("DROP DATABASE IF EXISTS it_det; CREATE DATABASE it_det;
              CREATE TABLE it_det.p (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20));
              CREATE TABLE it_det.ch (id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY, p_id INT NOT NULL,
                                      FOREIGN KEY (p_id) REFERENCES it_det.p (id) ON DELETE CASCADE);
              INSERT INTO it_det.p (name) SELECT CONCAT('p', seq) FROM mysql.seq_1_to_50;
              INSERT INTO it_det.ch (p_id) SELECT 1 + seq % 50 FROM mysql.seq_1_to_200;");
-    let mut c = init("it_det", "init_det", "");
+    let mut c = init(s, "it_det", "init_det", "");
     c.batch_execute("SELECT chameleon.init_replica('src')")
         .unwrap();
     // running it again replaces the copy with a new one
-    mariadb("INSERT INTO it_det.p (name) VALUES ('late')");
+    s.run("INSERT INTO it_det.p (name) VALUES ('late')");
     c.batch_execute("SELECT chameleon.init_replica('src')")
         .unwrap();
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_det.p"), 51);
-    let (my, pg) = checksums(
+    let (my, pg) = s.checksums(
         &mut c,
         "it_det",
         "it_det",
@@ -428,7 +459,7 @@ fn detach_leaves_a_standalone_schema() {
         &mut c,
         "INSERT INTO it_det.p (name) VALUES ('new') RETURNING id::bigint",
     );
-    let mysql_max: i64 = mariadb("SELECT MAX(id) FROM it_det.p").parse().unwrap();
+    let mysql_max: i64 = s.run("SELECT MAX(id) FROM it_det.p").parse().unwrap();
     assert_eq!(
         id,
         mysql_max + 1,
@@ -443,10 +474,9 @@ fn detach_leaves_a_standalone_schema() {
     );
 }
 
-#[test]
-fn the_demo_database_is_equal_on_both_sides() {
-    mariadb(include_str!("../../demo/shop.sql"));
-    let mut c = init("shop", "init_demo", "");
+fn the_demo_database_is_equal_on_both_sides(s: Server) {
+    s.run(include_str!("../../demo/shop.sql"));
+    let mut c = init(s, "shop", "init_demo", "");
     assert_eq!(
         one::<i64>(&mut c, "SELECT chameleon.init_replica('src')"),
         122_000
@@ -494,7 +524,7 @@ fn the_demo_database_is_equal_on_both_sides() {
         ),
     ];
     for (table, key, my, pg) in &tables {
-        let (m, p) = checksums(&mut c, "shop", "shop", table, key, my, pg);
+        let (m, p) = s.checksums(&mut c, "shop", "shop", table, key, my, pg);
         assert_eq!(m, p, "{table}");
         assert!(m.0 > 0);
     }

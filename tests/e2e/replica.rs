@@ -1,4 +1,5 @@
-//! The replica worker follows the binlog: a write workload on MariaDB arrives in PostgreSQL,
+//! The replica worker follows the binlog: a write workload on MariaDB or MySQL 9.7 (each test
+//! runs on both, but for the catalogue upgrade) arrives in PostgreSQL,
 //! compared by per-table row counts and checksums of canonical row text; stopped and started
 //! again, it resumes where it stopped.
 
@@ -25,25 +26,33 @@ const PG_ITEMS: [&str; 7] = [
     "doc",
 ];
 
-fn assert_equal(c: &mut Client, my: &str) {
-    let (m, p) = checksums(c, my, my, "items", "id", &MY_ITEMS, &PG_ITEMS);
+fn assert_equal(s: Server, c: &mut Client, my: &str) {
+    let (m, p) = s.checksums(c, my, my, "items", "id", &MY_ITEMS, &PG_ITEMS);
     assert_eq!(m, p, "items");
-    let (m, p) = checksums(c, my, my, "tags", "k,v", &["k", "v"], &["k", "v"]);
+    let (m, p) = s.checksums(c, my, my, "tags", "k,v", &["k", "v"], &["k", "v"]);
     assert_eq!(m, p, "tags (no primary key)");
 }
 
+both!(
+    follows_a_workload_and_resumes_after_a_stop,
+    follows_a_workload_through_the_log_tables,
+    bad_rows_are_set_aside_and_the_rest_applied,
+    two_sources_at_once,
+    net_effect_replay_keeps_foreign_keys_and_unique_swaps_right,
+    start_replica_refuses_a_position_the_server_does_not_have,
+    direct_replay_stores_and_replays_in_one_transaction,
+);
+
 /// The default path (chameleon.direct_replay = on): each batch applied in the transaction that
 /// stores it; no log rows are written.
-#[test]
-fn follows_a_workload_and_resumes_after_a_stop() {
-    follows_a_workload("it_rep", "replica_1", true);
+fn follows_a_workload_and_resumes_after_a_stop(s: Server) {
+    follows_a_workload(s, "it_rep", "replica_1", true);
 }
 
 /// The catalogue's two-step path (chameleon.direct_replay = off for the database): each batch
 /// stored with its log rows, then replayed and its log rows deleted in a second transaction.
-#[test]
-fn follows_a_workload_through_the_log_tables() {
-    follows_a_workload("it_rep_log", "replica_1_log", false);
+fn follows_a_workload_through_the_log_tables(s: Server) {
+    follows_a_workload(s, "it_rep_log", "replica_1_log", false);
 }
 
 /// Rows inserted into the source's log tables so far (the worker reports its statistics at
@@ -56,12 +65,13 @@ fn log_rows_written(c: &mut Client) -> i64 {
     )
 }
 
-fn follows_a_workload(my: &str, db: &str, direct: bool) {
-    mariadb(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
+fn follows_a_workload(s: Server, my: &str, db: &str, direct: bool) {
+    s.run(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
              CREATE TABLE {my}.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT NOT NULL,
                                         price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('a','b'), doc JSON);
              CREATE TABLE {my}.tags (k VARCHAR(10), v INT);
              INSERT INTO {my}.items (name, qty, price, st) SELECT CONCAT('item ', seq), seq, seq * 1.5, 'a' FROM mysql.seq_1_to_1000;"));
+    let db = &s.db(db);
     let mut c = db_with_extension(db);
     if !direct {
         c.batch_execute(&format!(
@@ -71,14 +81,14 @@ fn follows_a_workload(my: &str, db: &str, direct: bool) {
     }
     c.execute(
         &format!("SELECT chameleon.add_source('rep', '{my}', $1, batch_size => 500)"),
-        &[&mysql_url(my)],
+        &[&s.url(my)],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('rep'); SELECT chameleon.start_replica('rep')")
         .unwrap();
     wait_for_worker(&mut c, true);
 
-    mariadb(&format!("INSERT INTO {my}.items (name, qty, price, st) SELECT CONCAT('new ', seq, ' 🦎'), seq, NULL, 'b' FROM mysql.seq_1_to_3000;
+    s.run(&format!("INSERT INTO {my}.items (name, qty, price, st) SELECT CONCAT('new ', seq, ' 🦎'), seq, NULL, 'b' FROM mysql.seq_1_to_3000;
              UPDATE {my}.items SET qty = qty + 1, price = 9.99, doc = JSON_OBJECT('k', id, 'tags', JSON_ARRAY('a', 'b')) WHERE id % 7 = 0;
              DELETE FROM {my}.items WHERE id % 11 = 0;
              BEGIN; INSERT INTO {my}.items (id, name, qty) VALUES (100000, 'tx', 1);
@@ -89,8 +99,8 @@ fn follows_a_workload(my: &str, db: &str, direct: bool) {
              INSERT INTO {my}.tags VALUES ('dup', 1), ('dup', 1), ('x', NULL);
              DELETE FROM {my}.tags WHERE k = 'dup' LIMIT 1;
              UPDATE {my}.tags SET v = 5 WHERE k = 'x';"));
-    caught_up(&mut c);
-    assert_equal(&mut c, my);
+    s.caught_up(&mut c);
+    assert_equal(s, &mut c, my);
     assert!(
         one::<i64>(
             &mut c,
@@ -126,11 +136,11 @@ fn follows_a_workload(my: &str, db: &str, direct: bool) {
     c.batch_execute("SELECT chameleon.stop_replica('rep')")
         .unwrap();
     wait_for_worker(&mut c, false);
-    mariadb(&format!("INSERT INTO {my}.items (name, qty) VALUES ('while stopped', 1); DELETE FROM {my}.items WHERE id = 10;"));
+    s.run(&format!("INSERT INTO {my}.items (name, qty) VALUES ('while stopped', 1); DELETE FROM {my}.items WHERE id = 10;"));
     c.batch_execute("SELECT chameleon.start_replica('rep')")
         .unwrap();
-    caught_up(&mut c);
-    assert_equal(&mut c, my);
+    s.caught_up(&mut c);
+    assert_equal(s, &mut c, my);
     assert_eq!(
         one::<i64>(
             &mut c,
@@ -161,19 +171,21 @@ fn follows_a_workload(my: &str, db: &str, direct: bool) {
 /// The release note's procedure on a live 1.2 installation: replicating with replay paused
 /// (batches stored in both shared log tables), stopped, upgraded to 1.3, started again: every
 /// stored batch is replayed once and both sides are equal.
+/// (MariaDB only: the catalogue's upgrade does not depend on the server.)
 #[test]
 fn upgrade_while_replicating() {
-    mariadb("DROP DATABASE IF EXISTS it_upg; CREATE DATABASE it_upg;
+    let s = MARIADB;
+    s.run("DROP DATABASE IF EXISTS it_upg; CREATE DATABASE it_upg;
              CREATE TABLE it_upg.items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50), qty INT NOT NULL,
                                         price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('a','b'), doc JSON);
              CREATE TABLE it_upg.tags (k VARCHAR(10), v INT);
              INSERT INTO it_upg.items (name, qty) SELECT CONCAT('item ', seq), seq FROM mysql.seq_1_to_500;");
-    let mut c = fresh_db("replica_upg");
+    let mut c = fresh_db(&s.db("replica_upg"));
     c.batch_execute("CREATE EXTENSION chameleon VERSION '1.2'")
         .unwrap();
     c.execute(
         "SELECT chameleon.add_source('upg', 'it_upg', $1, batch_size => 100)",
-        &[&mysql_url("it_upg")],
+        &[&s.url("it_upg")],
     )
     .unwrap();
     c.batch_execute(
@@ -183,11 +195,11 @@ fn upgrade_while_replicating() {
     )
     .unwrap();
     for i in 0..6 {
-        mariadb(&format!("INSERT INTO it_upg.items (name, qty, st) SELECT CONCAT('w{i} ', seq), seq, 'b' FROM mysql.seq_1_to_150;
+        s.run(&format!("INSERT INTO it_upg.items (name, qty, st) SELECT CONCAT('w{i} ', seq), seq, 'b' FROM mysql.seq_1_to_150;
                           UPDATE it_upg.items SET qty = qty + 1, doc = JSON_OBJECT('i', {i}) WHERE id % 5 = {i};
                           DELETE FROM it_upg.items WHERE id % 13 = {i};"));
     }
-    let (file, pos) = master_position();
+    let (file, pos) = s.position();
     let t0 = Instant::now();
     loop {
         let r = c
@@ -236,8 +248,8 @@ fn upgrade_while_replicating() {
         "every stored row moved"
     );
     c.batch_execute("SELECT chameleon.alter_source('upg', replay_paused => false); SELECT chameleon.start_replica('upg')").unwrap();
-    caught_up(&mut c);
-    let (m, p) = checksums(
+    s.caught_up(&mut c);
+    let (m, p) = s.checksums(
         &mut c, "it_upg", "it_upg", "items", "id", &MY_ITEMS, &PG_ITEMS,
     );
     assert_eq!(m, p, "items after the upgrade");
@@ -263,16 +275,15 @@ fn upgrade_while_replicating() {
 /// A row PostgreSQL refuses (here: a CHECK the DBA added on the destination) is set aside in
 /// t_discarded_rows with its SQLSTATE and reason; the other rows of its batch are applied and
 /// replication goes on.
-#[test]
-fn bad_rows_are_set_aside_and_the_rest_applied() {
-    mariadb(
+fn bad_rows_are_set_aside_and_the_rest_applied(s: Server) {
+    s.run(
         "DROP DATABASE IF EXISTS it_bad; CREATE DATABASE it_bad;
              CREATE TABLE it_bad.t (id INT PRIMARY KEY, qty INT NOT NULL);",
     );
-    let mut c = db_with_extension("replica_bad");
+    let mut c = db_with_extension(&s.db("replica_bad"));
     c.execute(
         "SELECT chameleon.add_source('bad', 'it_bad', $1)",
-        &[&mysql_url("it_bad")],
+        &[&s.url("it_bad")],
     )
     .unwrap();
     c.batch_execute(
@@ -282,11 +293,11 @@ fn bad_rows_are_set_aside_and_the_rest_applied() {
     )
     .unwrap();
     wait_for_worker(&mut c, true);
-    mariadb(
+    s.run(
         "INSERT INTO it_bad.t SELECT seq, seq * 10 FROM mysql.seq_1_to_200;
              UPDATE it_bad.t SET qty = qty + 1 WHERE id <= 10;",
     );
-    caught_up(&mut c);
+    s.caught_up(&mut c);
     // qty >= 1000 for id >= 100: 101 rows refused, 99 applied; the updates of ids 1..10 applied
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_bad.t"), 99);
     assert_eq!(
@@ -318,18 +329,17 @@ fn bad_rows_are_set_aside_and_the_rest_applied() {
 
 /// Two sources replicate at once into two schemas of one database, each with its own worker,
 /// log tables and server id.
-#[test]
-fn two_sources_at_once() {
+fn two_sources_at_once(s: Server) {
     for db in ["it_two_a", "it_two_b"] {
-        mariadb(&format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};
+        s.run(&format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};
                           CREATE TABLE {db}.t (id INT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(20), n INT);
                           INSERT INTO {db}.t (v, n) SELECT CONCAT('{db} ', seq), seq FROM mysql.seq_1_to_500;"));
     }
-    let mut c = db_with_extension("replica_two");
+    let mut c = db_with_extension(&s.db("replica_two"));
     for (src, db) in [("a", "it_two_a"), ("b", "it_two_b")] {
         c.execute(
             &format!("SELECT chameleon.add_source('{src}', '{db}', $1, batch_size => 200)"),
-            &[&mysql_url(db)],
+            &[&s.url(db)],
         )
         .unwrap();
         c.batch_execute(&format!(
@@ -349,11 +359,11 @@ fn two_sources_at_once() {
     assert_ne!(ids[0], ids[1], "each source has its own server id");
     for i in 0..5 {
         for db in ["it_two_a", "it_two_b"] {
-            mariadb(&format!("INSERT INTO {db}.t (v, n) SELECT CONCAT('w{i}'), seq FROM mysql.seq_1_to_300;
+            s.run(&format!("INSERT INTO {db}.t (v, n) SELECT CONCAT('w{i}'), seq FROM mysql.seq_1_to_300;
                               UPDATE {db}.t SET n = n * 2 WHERE id % 4 = {i}; DELETE FROM {db}.t WHERE id % 23 = {i};"));
         }
     }
-    caught_up(&mut c);
+    s.caught_up(&mut c);
     assert_eq!(
         one::<i64>(
             &mut c,
@@ -362,7 +372,7 @@ fn two_sources_at_once() {
         2
     );
     for db in ["it_two_a", "it_two_b"] {
-        let (m, p) = checksums(
+        let (m, p) = s.checksums(
             &mut c,
             db,
             db,
@@ -398,9 +408,8 @@ fn two_sources_at_once() {
 /// steps over four tables in one batch, a parent/child pair whose cascades MariaDB does not
 /// log (the destination's own foreign key performs them), and unique values swapped between
 /// rows (the net UPDATE meets an intermediate state, so that table is replayed in order).
-#[test]
-fn net_effect_replay_keeps_foreign_keys_and_unique_swaps_right() {
-    mariadb("DROP DATABASE IF EXISTS it_net; CREATE DATABASE it_net;
+fn net_effect_replay_keeps_foreign_keys_and_unique_swaps_right(s: Server) {
+    s.run("DROP DATABASE IF EXISTS it_net; CREATE DATABASE it_net;
              CREATE TABLE it_net.parent (id INT PRIMARY KEY, name VARCHAR(20));
              CREATE TABLE it_net.child (id INT PRIMARY KEY, parent_id INT NOT NULL, v INT,
                                         FOREIGN KEY (parent_id) REFERENCES it_net.parent (id) ON DELETE CASCADE);
@@ -408,10 +417,10 @@ fn net_effect_replay_keeps_foreign_keys_and_unique_swaps_right() {
              CREATE TABLE it_net.plain (id INT PRIMARY KEY, v INT NOT NULL);
              INSERT INTO it_net.uq SELECT seq, seq FROM mysql.seq_1_to_100;
              INSERT INTO it_net.plain SELECT seq, 0 FROM mysql.seq_1_to_100;");
-    let mut c = db_with_extension("replica_net");
+    let mut c = db_with_extension(&s.db("replica_net"));
     c.execute(
         "SELECT chameleon.add_source('net', 'it_net', $1, batch_size => 100000)",
-        &[&mysql_url("it_net")],
+        &[&s.url("it_net")],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('net'); SELECT chameleon.alter_source('net', replay_paused => true); SELECT chameleon.start_replica('net')").unwrap();
@@ -442,9 +451,9 @@ fn net_effect_replay_keeps_foreign_keys_and_unique_swaps_right() {
             ));
         }
     }
-    mariadb(&sql);
+    s.run(&sql);
     // one replay of everything stored while paused
-    let (file, pos) = master_position();
+    let (file, pos) = s.position();
     let t0 = Instant::now();
     while one::<Option<i64>>(
         &mut c,
@@ -459,14 +468,14 @@ fn net_effect_replay_keeps_foreign_keys_and_unique_swaps_right() {
     }
     c.batch_execute("SELECT chameleon.alter_source('net', replay_paused => false)")
         .unwrap();
-    caught_up(&mut c);
+    s.caught_up(&mut c);
     for (t, cols) in [
         ("parent", &["id", "name"][..]),
         ("child", &["id", "parent_id", "v"][..]),
         ("uq", &["id", "u"][..]),
         ("plain", &["id", "v"][..]),
     ] {
-        let (m, p) = checksums(&mut c, "it_net", "it_net", t, "id", cols, cols);
+        let (m, p) = s.checksums(&mut c, "it_net", "it_net", t, "id", cols, cols);
         assert_eq!(m, p, "{t}");
     }
     assert_eq!(
@@ -486,45 +495,49 @@ fn net_effect_replay_keeps_foreign_keys_and_unique_swaps_right() {
         .unwrap();
 }
 
-/// start_replica checks the stored position against SHOW BINARY LOGS: a file the server no
-/// longer has (purged) or an offset past its end is refused at once with the fix, and nothing
-/// changes (status, position, no worker).
-#[test]
-fn start_replica_refuses_a_position_the_server_does_not_have() {
-    mariadb("DROP DATABASE IF EXISTS it_gone; CREATE DATABASE it_gone; CREATE TABLE it_gone.t (id INT PRIMARY KEY);");
-    let mut c = db_with_extension("replica_gone");
+/// start_replica checks the stored position against the server: on MariaDB against SHOW
+/// BINARY LOGS (a file the server no longer has, an offset past its end); on MySQL with GTIDs
+/// against its GTID sets (a set with transactions the server never executed, as after a
+/// failover to a server that lags). Each is refused at once with the fix, and nothing changes
+/// (status, position, no worker).
+fn start_replica_refuses_a_position_the_server_does_not_have(s: Server) {
+    s.run("DROP DATABASE IF EXISTS it_gone; CREATE DATABASE it_gone; CREATE TABLE it_gone.t (id INT PRIMARY KEY);");
+    let mut c = db_with_extension(&s.db("replica_gone"));
     c.execute(
         "SELECT chameleon.add_source('g', 'it_gone', $1)",
-        &[&mysql_url("it_gone")],
+        &[&s.url("it_gone")],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('g')")
         .unwrap();
-    let (file, _) = master_position();
-    for (f, pos, says) in [
-        ("mysql-bin.999999", 4i64, "is not on the server"),
-        (file.as_str(), 999_999_999_999, "past the end"),
-    ] {
-        c.execute(
-            "UPDATE sch_chameleon.t_sources SET t_binlog_name = $1, i_binlog_position = $2",
-            &[&f, &pos],
-        )
-        .unwrap();
+    let (file, _) = s.position();
+    let set = "UPDATE sch_chameleon.t_sources SET";
+    let cases = if s.is_mysql() {
+        vec![(
+            format!("{set} t_gtid = t_gtid || ',aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa:1-3'"),
+            "has not executed transactions",
+        )]
+    } else {
+        vec![
+            (format!("{set} t_binlog_name = 'mysql-bin.999999', i_binlog_position = 4"), "is not on the server"),
+            (format!("{set} t_binlog_name = '{file}', i_binlog_position = 999999999999"), "past the end"),
+        ]
+    };
+    let stored = |c: &mut Client| -> (String, i64, Option<String>) {
+        let r = c
+            .query_one("SELECT t_binlog_name, i_binlog_position, t_gtid FROM sch_chameleon.t_sources", &[])
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    for (update, says) in cases {
+        c.batch_execute(&update).unwrap();
+        let before = stored(&mut c);
         let (m, _, h) = fails(&mut c, "SELECT chameleon.start_replica('g')", "55000");
         assert!(m.contains(says), "{m}");
         assert!(h.contains("init_replica"), "{h}");
         let st: String = one(&mut c, "SELECT status FROM chameleon.show_status()");
         assert_eq!(st, "initialised", "nothing changed");
-        let (sf, sp): (String, i64) = {
-            let r = c
-                .query_one(
-                    "SELECT t_binlog_name, i_binlog_position FROM sch_chameleon.t_sources",
-                    &[],
-                )
-                .unwrap();
-            (r.get(0), r.get(1))
-        };
-        assert_eq!((sf.as_str(), sp), (f, pos));
+        assert_eq!(stored(&mut c), before);
     }
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
@@ -537,15 +550,14 @@ fn start_replica_refuses_a_position_the_server_does_not_have() {
 /// chameleon.direct_replay (the default): each batch is replayed in the transaction that stores
 /// it, without log rows; a workload ends equal, every batch marked replayed with its rows counted,
 /// and a pause still keeps batches in the log tables until replay resumes.
-#[test]
-fn direct_replay_stores_and_replays_in_one_transaction() {
-    mariadb("DROP DATABASE IF EXISTS it_direct; CREATE DATABASE it_direct;
+fn direct_replay_stores_and_replays_in_one_transaction(s: Server) {
+    s.run("DROP DATABASE IF EXISTS it_direct; CREATE DATABASE it_direct;
              CREATE TABLE it_direct.t (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(30));
              INSERT INTO it_direct.t (v) SELECT seq FROM mysql.seq_1_to_500;");
-    let mut c = db_with_extension("direct_replay");
+    let mut c = db_with_extension(&s.db("direct_replay"));
     c.execute(
         "SELECT chameleon.add_source('d', 'it_direct', $1, batch_size => 300)",
-        &[&mysql_url("it_direct")],
+        &[&s.url("it_direct")],
     )
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('d'); SELECT chameleon.start_replica('d')")
@@ -554,10 +566,10 @@ fn direct_replay_stores_and_replays_in_one_transaction() {
     let workload = "INSERT INTO it_direct.t (v, note) SELECT seq, 'n 🦎' FROM mysql.seq_1_to_1000;
                     UPDATE it_direct.t SET v = v * 2 WHERE id % 3 = 0; DELETE FROM it_direct.t WHERE id % 10 = 0;
                     BEGIN; UPDATE it_direct.t SET id = id + 100000 WHERE id = 7; INSERT INTO it_direct.t (v) VALUES (-1); COMMIT;";
-    mariadb(workload);
-    caught_up(&mut c);
+    s.run(workload);
+    s.caught_up(&mut c);
     let cols = ["id", "v", "note"];
-    let (m, p) = checksums(&mut c, "it_direct", "it_direct", "t", "id", &cols, &cols);
+    let (m, p) = s.checksums(&mut c, "it_direct", "it_direct", "t", "id", &cols, &cols);
     assert_eq!(m, p, "direct");
     let (batches, replayed, rows): (i64, i64, i64) = {
         let r = c.query_one("SELECT count(*), count(*) FILTER (WHERE b_replayed), coalesce(sum(i_replayed), 0)::bigint FROM sch_chameleon.t_replica_batch", &[]).unwrap();
@@ -572,8 +584,8 @@ fn direct_replay_stores_and_replays_in_one_transaction() {
     c.batch_execute("SELECT chameleon.alter_source('d', replay_paused => true)")
         .unwrap();
     std::thread::sleep(Duration::from_millis(700));
-    mariadb("UPDATE it_direct.t SET note = 'paused' WHERE id < 50;");
-    let (_, pos) = master_position();
+    s.run("UPDATE it_direct.t SET note = 'paused' WHERE id < 50;");
+    let (_, pos) = s.position();
     let t0 = Instant::now();
     while one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica") == 0
         || one::<Option<i64>>(
@@ -589,8 +601,8 @@ fn direct_replay_stores_and_replays_in_one_transaction() {
     }
     c.batch_execute("SELECT chameleon.alter_source('d', replay_paused => false)")
         .unwrap();
-    caught_up(&mut c);
-    let (m, p) = checksums(&mut c, "it_direct", "it_direct", "t", "id", &cols, &cols);
+    s.caught_up(&mut c);
+    let (m, p) = s.checksums(&mut c, "it_direct", "it_direct", "t", "id", &cols, &cols);
     assert_eq!(m, p, "after the pause");
     assert_eq!(
         one::<i64>(&mut c, "SELECT count(*) FROM sch_chameleon.t_log_replica"),

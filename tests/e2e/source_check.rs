@@ -1,22 +1,19 @@
 //! add_source connects to the source and checks what replication needs; each failure is an
-//! error that names the fix, and registers nothing. Against the private MariaDB.
+//! error that names the fix, and registers nothing. Against the private MariaDB and MySQL 9.7.
 
 use chameleon_e2e::*;
 
-fn url(user: &str, password: &str, db: &str, extra: &str) -> String {
-    let port = std::env::var("CHAMELEON_MYPORT").unwrap_or_else(|_| "33069".into());
-    format!("mysql://{user}:{password}@127.0.0.1:{port}/{db}{extra}")
-}
+both!(add_source_checks_the_mysql_side);
 
 fn repl_password() -> String {
     std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into())
 }
 
 /// Puts binlog_format back however the test ends.
-struct RestoreRowFormat;
+struct RestoreRowFormat(Server);
 impl Drop for RestoreRowFormat {
     fn drop(&mut self) {
-        mariadb("SET GLOBAL binlog_format = 'ROW'");
+        self.0.run("SET GLOBAL binlog_format = 'ROW'");
     }
 }
 
@@ -42,17 +39,18 @@ fn expect(r: Result<i64, Error>, code: &str, needle: &str) -> postgres::error::D
     d
 }
 
-#[test]
-fn add_source_checks_the_mysql_side() {
-    mariadb(
+fn add_source_checks_the_mysql_side(s: Server) {
+    s.run(&format!(
         "DROP DATABASE IF EXISTS chk_shop; CREATE DATABASE chk_shop;
          CREATE TABLE chk_shop.film (id INT PRIMARY KEY); CREATE TABLE chk_shop.actor (id INT PRIMARY KEY);
-         CREATE OR REPLACE USER 'chk_limited'@'%' IDENTIFIED BY 'limited_pw';
-         GRANT SELECT ON chk_shop.* TO 'chk_limited'@'%';",
-    );
+         {} GRANT SELECT ON chk_shop.* TO 'chk_limited'@'%';",
+        s.recreate_user("chk_limited", "limited_pw")
+    ));
+    let url = |user: &str, password: &str, db: &str, extra: &str| s.url_as(user, password, db, extra);
     let pw = repl_password();
-    db_with_extension("chk");
-    let (mut c, notices) = connect_with_notices("chk");
+    let db = s.db("chk");
+    db_with_extension(&db);
+    let (mut c, notices) = connect_with_notices(&db);
 
     // a ready source registers, and says what it found
     let id = add(
@@ -111,7 +109,11 @@ fn add_source_checks_the_mysql_side() {
             "",
         ),
         "42501",
-        "GRANT RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'chk_limited'",
+        if s.is_mysql() {
+            "GRANT RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'chk_limited'"
+        } else {
+            "GRANT RELOAD, REPLICATION SLAVE, BINLOG MONITOR ON *.* TO 'chk_limited'"
+        },
     );
     assert!(d.message().contains("chk_limited"));
     expect(
@@ -127,8 +129,8 @@ fn add_source_checks_the_mysql_side() {
     {
         // binlog_format is global: this is the only test binary that changes it, and test
         // binaries run one at a time
-        let _restore = RestoreRowFormat;
-        mariadb("SET GLOBAL binlog_format = 'MIXED'");
+        let _restore = RestoreRowFormat(s);
+        s.run("SET GLOBAL binlog_format = 'MIXED'");
         expect(
             add(
                 &mut c,

@@ -6,6 +6,9 @@ use std::sync::{Arc, Mutex};
 
 pub use postgres::{Client, Error, NoTls};
 
+mod server;
+pub use server::{Flavour, Server, MARIADB, MYSQL97};
+
 pub fn pg_host() -> String {
     std::env::var("CHAMELEON_PGHOST").expect("CHAMELEON_PGHOST: run the tests through scripts/test")
 }
@@ -287,7 +290,7 @@ pub fn mariadb(sql: &str) -> String {
 
 /// Runs SQL as root on the server whose socket the variable `socket_var` names (the mariadb
 /// client speaks to MariaDB and MySQL alike); the tab-separated rows without headers.
-fn run_sql(socket_var: &str, sql: &str) -> String {
+pub(crate) fn run_sql(socket_var: &str, sql: &str) -> String {
     let sock = std::env::var(socket_var)
         .unwrap_or_else(|_| panic!("{socket_var}: run through scripts/test"));
     let out = std::process::Command::new("mariadb")
@@ -302,6 +305,12 @@ fn run_sql(socket_var: &str, sql: &str) -> String {
 /// client, which speaks to it); returns the tab-separated rows without headers.
 pub fn mysql97(sql: &str) -> String {
     run_sql("CHAMELEON_MY97SOCK", sql)
+}
+
+/// The client's batch output writes a newline inside a value as `\n`: MySQL prints a GTID set
+/// of several servers with one after each comma.
+pub fn unescape_newlines(text: &str) -> String {
+    text.replace("\\n", "\n")
 }
 
 /// Runs SQL on the MySQL 9.7 replica (it follows `mysql97` by GTID auto-position).
@@ -321,7 +330,7 @@ pub fn replica_caught_up() {
     let t0 = std::time::Instant::now();
     let want = chameleon_core::gtid::GtidSet::parse(&mysql97_position().2).unwrap();
     loop {
-        let have = chameleon_core::gtid::GtidSet::parse(&mysql97r("SELECT @@global.gtid_executed")).unwrap();
+        let have = chameleon_core::gtid::GtidSet::parse(&unescape_newlines(&mysql97r("SELECT @@global.gtid_executed"))).unwrap();
         if have.includes(&want) {
             return;
         }
@@ -345,7 +354,7 @@ pub fn mysql97_position() -> (String, i64, String) {
     (
         f[0].to_string(),
         f[1].parse().unwrap(),
-        f.get(4).map(|g| g.to_string()).unwrap_or_default(),
+        f.get(4).map(|g| unescape_newlines(g)).unwrap_or_default(),
     )
 }
 
@@ -375,6 +384,21 @@ pub fn checksums(
 #[allow(clippy::too_many_arguments)]
 pub fn checksums_on(
     my: fn(&str) -> String,
+    pg: &mut Client,
+    mysql_db: &str,
+    pg_schema: &str,
+    table: &str,
+    key: &str,
+    my_cols: &[&str],
+    pg_cols: &[&str],
+) -> ((i64, String), (i64, String)) {
+    checksums_with(&my, pg, mysql_db, pg_schema, table, key, my_cols, pg_cols)
+}
+
+/// `checksums` with the MySQL side run by `my`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn checksums_with(
+    my: &dyn Fn(&str) -> String,
     pg: &mut Client,
     mysql_db: &str,
     pg_schema: &str,

@@ -192,10 +192,15 @@ impl Model {
             .name
             .as_ref()
             .map(|n| Ident::new(ident_name(n).pop().unwrap_or_default()));
-        let columns: Vec<IndexColumn> = super::read::index_columns(&ci.columns)?
-            .iter()
-            .map(|c| IndexColumn::from(Ident::new(c)))
-            .collect();
+        // (a functional index keeps its expressions: they make it FUNCTIONAL in the model)
+        let columns: Vec<IndexColumn> = if super::read::is_functional(&ci.columns) {
+            ci.columns.clone()
+        } else {
+            super::read::index_columns(&ci.columns)?
+                .iter()
+                .map(|c| IndexColumn::from(Ident::new(c)))
+                .collect()
+        };
         let constraint = if ci.unique {
             TableConstraint::Unique(sqlparser::ast::UniqueConstraint {
                 name: None,

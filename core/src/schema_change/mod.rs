@@ -241,7 +241,9 @@ impl Model {
     /// model changes only when the statement translates.
     pub fn translate(&mut self, default_db: &str, sql: &str) -> Result<Outcome> {
         let read = tokens(sql)?;
-        let toks = prepass::binary_attribute(&read);
+        let toks = prepass::without_start_transaction(&prepass::index_visibility(
+            &prepass::binary_attribute(&read),
+        ));
         // the statement as sqlparser reads it: rewritten only where the pre-pass changed it
         let rewritten;
         let sql = if toks == read {

@@ -357,6 +357,7 @@ fn implicit_default(pg: &PgColumn) -> String {
         Kind::Bit(n) => format!("B'{}'", "0".repeat(n as usize)),
         Kind::Bytes => "''::bytea".into(),
         Kind::Json => "'null'::jsonb".into(),
+        Kind::Vector => "'{}'::real[]".into(),
         // zero dates are -infinity in NOT NULL columns (docs/types.md)
         Kind::Date | Kind::DateTime | Kind::Timestamp => "'-infinity'".into(),
         Kind::Time => "'0'::interval".into(),

@@ -261,6 +261,13 @@ pub(super) fn alter_ops(toks: &[Token]) -> Result<(ObjectName, Vec<Op>)> {
                 let sql = format!("ALTER TABLE x ADD COLUMN {}", join(&c[at..]));
                 ops.push(Op::AddIfMissing(parse_alter_op(&sql)?));
             }
+            // MySQL 8: an index's or a column's visibility (no PostgreSQL effect)
+            ["ALTER", "INDEX", ..] => ops.push(Op::Ignored(join(&c))),
+            ["ALTER", "COLUMN", _, "SET"]
+                if is_kw(c.get(4), "VISIBLE") || is_kw(c.get(4), "INVISIBLE") =>
+            {
+                ops.push(Op::Ignored(join(&c)))
+            }
             ["CONVERT", "TO", ..] => match table_charset(&join(&c)) {
                 Some(cs) => ops.push(Op::Convert(cs)),
                 None => {
@@ -327,6 +334,41 @@ pub(super) fn binary_attribute(toks: &[Token]) -> Vec<Token> {
         }
     }
     out
+}
+
+/// MySQL 8's index visibility (`INDEX ix (c) INVISIBLE`, after the key parts or an index
+/// option), which sqlparser does not read, left out: PostgreSQL has no invisible index, the
+/// index is made as it is on a fresh copy. (A column's INVISIBLE, which sqlparser reads, may go
+/// too: an invisible column is an ordinary one in PostgreSQL.)
+pub(super) fn index_visibility(toks: &[Token]) -> Vec<Token> {
+    let mut out: Vec<Token> = Vec::with_capacity(toks.len());
+    for t in toks {
+        let visibility = is_kw(Some(t), "INVISIBLE") || is_kw(Some(t), "VISIBLE");
+        let after_index_part = matches!(
+            out.last(),
+            Some(Token::RParen | Token::SingleQuotedString(_))
+        ) || is_kw(out.last(), "BTREE")
+            || is_kw(out.last(), "HASH");
+        if !(visibility && after_index_part) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+/// MySQL 8.0.21+ logs `CREATE TABLE … SELECT` as the table's definition followed by `START
+/// TRANSACTION` (its rows follow in the same transaction): the definition is what is read.
+pub(super) fn without_start_transaction(toks: &[Token]) -> Vec<Token> {
+    let mut end = toks.len();
+    while end > 0 && matches!(toks[end - 1], Token::EOF | Token::SemiColon) {
+        end -= 1;
+    }
+    let create = is_kw(toks.first(), "CREATE");
+    if create && end >= 2 && is_kw(toks.get(end - 2), "START") && is_kw(toks.get(end - 1), "TRANSACTION") {
+        toks[..end - 2].to_vec()
+    } else {
+        toks.to_vec()
+    }
 }
 
 /// Tokens split at the commas outside parentheses.

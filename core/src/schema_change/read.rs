@@ -200,7 +200,16 @@ pub(super) fn default_text(e: &Expr) -> String {
     e.to_string()
 }
 
+/// Whether an index has a key part that is an expression (MySQL 8's functional index: the
+/// expression in parentheses).
+pub(super) fn is_functional(cols: &[IndexColumn]) -> bool {
+    cols.iter().any(|c| matches!(c.column.expr, Expr::Nested(_)))
+}
+
 pub(super) fn index_columns(cols: &[IndexColumn]) -> Result<Vec<String>> {
+    if is_functional(cols) {
+        return Ok(vec![]);
+    }
     cols.iter()
         .map(|c| match &c.column.expr {
             Expr::Identifier(i) => Ok(i.value.clone()),
@@ -216,8 +225,7 @@ pub(super) fn rule(a: &Option<ReferentialAction>) -> String {
         Some(ReferentialAction::Cascade) => "CASCADE",
         Some(ReferentialAction::SetNull) => "SET NULL",
         Some(ReferentialAction::SetDefault) => "SET DEFAULT",
-        Some(ReferentialAction::NoAction) => "NO ACTION",
-        // MySQL's default, as information_schema then reports it
+        // NO ACTION and the default: what InnoDB does, RESTRICT (snapshot::immediate)
         _ => "RESTRICT",
     }
     .into()
@@ -322,7 +330,8 @@ fn add_index(
 ) -> IndexDef {
     let name = name
         .map(|n| n.value.clone())
-        .unwrap_or_else(|| free_index_name(t, &columns[0]));
+        // MySQL's names: the first column's, or functional_index for an expression
+        .unwrap_or_else(|| free_index_name(t, columns.first().map_or("functional_index", String::as_str)));
     let i = IndexDef {
         name,
         unique,
@@ -438,17 +447,16 @@ impl Model {
             }
             TableConstraint::Unique(u) => {
                 let cols = canonical_all(t, index_columns(&u.columns)?);
-                Some(add_index(
-                    t,
-                    u.index_name.as_ref().or(u.name.as_ref()),
-                    cols,
-                    true,
-                    "BTREE",
-                ))
+                let kind = if is_functional(&u.columns) { "FUNCTIONAL" } else { "BTREE" };
+                let name = u.index_name.as_ref().or(u.name.as_ref());
+                let i = add_index(t, name, cols, true, kind);
+                (kind == "BTREE").then_some(i)
             }
             TableConstraint::Index(ix) => {
                 let cols = canonical_all(t, index_columns(&ix.columns)?);
-                Some(add_index(t, ix.name.as_ref(), cols, false, "BTREE"))
+                let kind = if is_functional(&ix.columns) { "FUNCTIONAL" } else { "BTREE" };
+                let i = add_index(t, ix.name.as_ref(), cols, false, kind);
+                (kind == "BTREE").then_some(i)
             }
             TableConstraint::FulltextOrSpatial(f) => {
                 let cols = canonical_all(t, index_columns(&f.columns)?);

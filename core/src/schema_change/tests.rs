@@ -14,12 +14,18 @@ fn model() -> Model {
     }
 }
 
-/// The corpus's statements (one per line, comments left out).
+/// The corpus's statements (one per line, comments left out; those of one server only, marked
+/// `/* mariadb */` or `/* mysql */`, included without their mark). CREATE TABLE … SELECT is
+/// left out: the binlog has the table's definition instead (`ctas_as_the_binlog_has_it`).
 pub fn corpus() -> Vec<&'static str> {
     CORPUS
         .lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with("--"))
-        .map(|l| l.trim_end_matches(';'))
+        .filter(|l| !l.trim().is_empty() && !l.starts_with("--") && !(l.contains("CREATE TABLE") && l.contains(" AS SELECT ")))
+        .map(|l| {
+            l.trim_start_matches("/* mariadb */ ")
+                .trim_start_matches("/* mysql */ ")
+                .trim_end_matches(';')
+        })
         .collect()
 }
 
@@ -496,4 +502,36 @@ fn the_binary_attribute_is_a_binary_collation() {
             "ALTER TABLE \"ddl_corpus\".\"b\" ADD COLUMN \"x\" text COLLATE \"C\"",
         ]
     );
+}
+
+#[test]
+fn ctas_as_the_binlog_has_it() {
+    let mut m = model();
+    apply(&mut m, "CREATE TABLE src (id INT PRIMARY KEY, name VARCHAR(20))");
+    // MySQL 8.0.21+: the definition, then START TRANSACTION (rows follow in the transaction)
+    let t = apply(
+        &mut m,
+        "CREATE TABLE `ctas` (\n  `id` int NOT NULL,\n  `name` varchar(20) DEFAULT NULL\n) START TRANSACTION",
+    );
+    assert!(t.statements[0].contains("CREATE TABLE"), "{:?}", t.statements);
+    // MariaDB: the definition alone
+    apply(&mut m, "CREATE TABLE `ctas2` (\n  `id` int(11) NOT NULL\n)");
+    assert!(m.tables.contains_key("ctas") && m.tables.contains_key("ctas2"));
+}
+
+#[test]
+fn index_visibility_and_functional_indexes() {
+    let mut m = model();
+    apply(&mut m, "CREATE TABLE v (id INT PRIMARY KEY, a INT INVISIBLE, b INT, INDEX ix_b (b) INVISIBLE, INDEX ((a + 1)))");
+    let t = &m.tables["v"];
+    let kinds: Vec<(&str, &str)> = t.indexes.iter().map(|i| (i.name.as_str(), i.index_type.as_str())).collect();
+    assert_eq!(kinds, [("PRIMARY", "BTREE"), ("ix_b", "BTREE"), ("functional_index", "FUNCTIONAL")]);
+    // a functional index is the model's only: no PostgreSQL statement
+    let t = apply(&mut m, "ALTER TABLE v ADD INDEX ix_fn ((b * 2)), ALTER INDEX ix_b VISIBLE");
+    assert!(t.statements.iter().all(|s| !s.contains("ix_fn")), "{:?}", t.statements);
+    let t = apply(&mut m, "ALTER TABLE v DROP INDEX ix_fn, ADD INDEX ix_c (b DESC) VISIBLE");
+    assert!(t.statements.iter().any(|s| s.contains("ix_c")), "{:?}", t.statements);
+    // a column named invisible is a column
+    apply(&mut m, "ALTER TABLE v ADD COLUMN invisible INT");
+    assert!(m.tables["v"].columns.iter().any(|c| c.name == "invisible"));
 }

@@ -84,6 +84,7 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
                     out.push(if bits >> i & 1 == 1 { b'1' } else { b'0' });
                 }
             }
+            Kind::Vector => write_vector(out, col, b)?,
             Kind::Bool => out.push(if b.iter().any(|c| *c != b'0') {
                 b't'
             } else {
@@ -116,6 +117,34 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
         }
     }
     Ok(false)
+}
+
+/// A VECTOR's bytes (float32, little-endian) as an array literal: `{1,-2.5}`. Rust prints the
+/// shortest text that reads back as the same float32.
+fn write_vector(out: &mut Vec<u8>, col: &PgColumn, b: &[u8]) -> Result<()> {
+    if b.len() % 4 != 0 {
+        return Err(Error::invalid(format!(
+            "column \"{}\": a VECTOR value of {} bytes (not a whole number of float32)",
+            col.name,
+            b.len()
+        )));
+    }
+    out.push(b'{');
+    for (i, chunk) in b.chunks_exact(4).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let f = f32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+        if f.is_nan() {
+            out.extend_from_slice(b"NaN");
+        } else if f.is_infinite() {
+            out.extend_from_slice(if f > 0.0 { b"Infinity" } else { b"-Infinity" });
+        } else {
+            let _ = write!(Buf(out), "{f}");
+        }
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 /// The encoding of a MySQL character set, None for UTF-8 (and what is taken as it).

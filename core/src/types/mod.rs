@@ -124,6 +124,8 @@ pub enum Kind {
     Text,
     Bytes,
     Json,
+    /// MySQL 9's VECTOR: float32 values, little-endian, as real[]
+    Vector,
 }
 
 /// A column's PostgreSQL side.
@@ -215,6 +217,8 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
         // MariaDB 10.7+ (INET4: 11.3+): their text is what PostgreSQL's types read
         "inet6" | "inet4" => ("inet".into(), Kind::Text),
         "uuid" => ("uuid".into(), Kind::Text),
+        // MySQL 9: a list of float32 (no dimension in real[]; MySQL checks it on its side)
+        "vector" => ("real[]".into(), Kind::Vector),
         "geometry" | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
         | "multipolygon" | "geometrycollection" => ("bytea".into(), Kind::Bytes),
         _ => return Err(unsupported(c)),

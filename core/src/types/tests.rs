@@ -106,7 +106,7 @@ fn other_types() {
     j.is_json = true;
     assert_eq!(map_column("t", &j, &json!({})).unwrap().sql_type, "jsonb");
     assert_eq!(ty("point", "point"), "bytea");
-    assert!(map_column("t", &col("vector", "vector(3)"), &json!({}))
+    assert!(map_column("t", &col("mystery", "mystery(3)"), &json!({}))
         .unwrap_err()
         .hint
         .is_some());
@@ -385,4 +385,18 @@ fn mariadb_inet6_inet4_and_uuid() {
         from_binlog(&col("inet4", "inet4"), &[], V::Bytes(vec![10, 0, 0, 1])),
         V::Bytes(b"10.0.0.1".to_vec())
     );
+}
+
+#[test]
+fn mysql_vector_becomes_real_array() {
+    assert_eq!(ty("vector", "vector(3)"), "real[]");
+    let c = map_column("t", &col("vector", "vector(3)"), &json!({})).unwrap();
+    let bytes: Vec<u8> = [1.0f32, -2.5, 0.1, f32::MAX]
+        .iter()
+        .flat_map(|f| f.to_le_bytes())
+        .collect();
+    assert_eq!(enc(&c, V::Bytes(bytes)), "{1,-2.5,0.1,340282350000000000000000000000000000000}");
+    assert_eq!(enc(&c, V::Bytes(Vec::new())), "{}");
+    let mut out = Vec::new();
+    assert!(encode(&mut out, &c, &V::Bytes(vec![0, 0, 128])).is_err(), "3 bytes are no float32");
 }
