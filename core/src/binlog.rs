@@ -271,7 +271,7 @@ fn decode_rows(table: &TableInfo, rows: &RowsEventData<'_>) -> Result<Vec<Binlog
                         return Err(unsupported_event(
                             39,
                             "PARTIAL_UPDATE_ROWS",
-                            "Set binlog_row_value_options = '' (no partial JSON updates).",
+                            "Set binlog_row_value_options = '' on the server (no partial JSON updates); what was logged as a JSON diff cannot be applied: copy the source again with init_replica.",
                         ))
                     }
                 };
@@ -337,6 +337,8 @@ pub struct BinlogReader {
     /// the server ends a non-blocking stream at the end of its binlog; a blocking stream only
     /// ends when the connection does
     non_block: bool,
+    /// how the server names the CHECK constraints a statement leaves unnamed
+    naming: crate::check::Naming,
 }
 
 impl BinlogReader {
@@ -366,6 +368,10 @@ impl BinlogReader {
             .query_first("SELECT @@global.binlog_checksum")
             .map_err(|e| stream_err("binlog_checksum", e))?;
         let checksums = checksum.is_some_and(|c| !c.eq_ignore_ascii_case("NONE"));
+        let version: Option<String> = conn
+            .query_first("SELECT VERSION()")
+            .map_err(|e| stream_err("version", e))?;
+        let naming = crate::check::Naming::of_version(&version.unwrap_or_default());
         let gtid_set = from
             .gtid
             .as_deref()
@@ -407,7 +413,13 @@ impl BinlogReader {
             checksums,
             from: from.clone(),
             non_block,
+            naming,
         })
+    }
+
+    /// How the server names the CHECK constraints a statement leaves unnamed.
+    pub fn naming(&self) -> crate::check::Naming {
+        self.naming
     }
 
     fn position(&self, log_pos: u32) -> Position {
@@ -561,7 +573,7 @@ impl BinlogReader {
                     RowsEventData::UpdateRowsEvent(_) | RowsEventData::UpdateRowsEventV1(_) => RowKind::Update,
                     RowsEventData::DeleteRowsEvent(_) | RowsEventData::DeleteRowsEventV1(_) => RowKind::Delete,
                     RowsEventData::PartialUpdateRowsEvent(_) => {
-                        return Err(unsupported_event(raw, "PARTIAL_UPDATE_ROWS", "Set binlog_row_value_options = '' (no partial JSON updates)."))
+                        return Err(unsupported_event(raw, "PARTIAL_UPDATE_ROWS", "Set binlog_row_value_options = '' on the server (no partial JSON updates); what was logged as a JSON diff cannot be applied: copy the source again with init_replica."))
                     }
                 };
                 let decoded = decode_rows(&table, &rows)?;

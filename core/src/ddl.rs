@@ -188,7 +188,33 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
     for i in t.indexes.iter().filter(|i| !has_no_equivalent(i)) {
         out.push(index(schema, &t.name, i));
     }
-    (out, skipped_indexes(t))
+    let mut skipped = skipped_indexes(t);
+    for k in &t.checks {
+        match table_check(schema, t, k) {
+            Ok(p) => out.push(p),
+            Err(why) => skipped.push(format!(
+                "CHECK constraint \"{}\" on \"{}\" ({why})",
+                k.name, t.name
+            )),
+        }
+    }
+    (out, skipped)
+}
+
+/// A MySQL CHECK constraint of `t`, NOT VALID: MySQL has checked the rows it holds, PostgreSQL
+/// checks the ones that arrive. Err: why it is not carried (crate::check).
+pub fn table_check(schema: &str, t: &TableDef, k: &crate::check::CheckDef) -> Result<PostLoad, String> {
+    let expr = crate::check::translate(&k.clause, &t.columns)?;
+    let name = pg_name(&k.name);
+    Ok(PostLoad {
+        kind: DefKind::Check,
+        sql: format!(
+            "ALTER TABLE {} ADD CONSTRAINT {} CHECK ({expr}) NOT VALID",
+            qualified(schema, &t.name),
+            quote_ident(&name)
+        ),
+        name,
+    })
 }
 
 /// The indexes PostgreSQL has no equivalent for, as the copy's notice names them.
@@ -294,6 +320,7 @@ mod tests {
             }],
             approx_rows: 0,
             charset: None,
+            checks: vec![],
         };
         let cols = t
             .columns

@@ -134,4 +134,13 @@ impl Error {
             None => self.message.clone(),
         }
     }
+
+    /// The reason and what to do about it: a stopped source's last_error, where the DBA reads
+    /// it (no client sees the worker's error with its hint).
+    pub fn report(&self) -> String {
+        match &self.hint {
+            Some(h) => format!("{} Fix: {h}", self.reason()),
+            None => self.reason(),
+        }
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod batch;
 pub mod binlog;
+pub mod check;
 pub mod conn;
 pub mod copy;
 pub mod ddl;

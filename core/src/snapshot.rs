@@ -124,6 +124,9 @@ pub struct TableDef {
     /// takes it
     #[serde(default)]
     pub charset: Option<String>,
+    /// CHECK constraints MySQL enforces (MariaDB's JSON check left out: the column is jsonb)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::check::CheckDef>,
 }
 
 impl TableDef {
@@ -184,14 +187,32 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             },
         )
         .map_err(|e| mysql_err("reading columns", e))?;
-    // MariaDB's JSON: LONGTEXT with CHECK (json_valid(`col`)); MySQL has no such table before 8.0.16
-    let json_checks: Vec<(String, String)> = conn
+    // CHECK constraints: MySQL 8.0.16+ (enforced ones: table_constraints.enforced), MariaDB
+    // (check_constraints names the table); none before MySQL 8.0.16
+    let checks: Vec<(String, String, String)> = conn
         .exec(
-            "SELECT table_name, check_clause FROM information_schema.check_constraints
-              WHERE constraint_schema = ? AND check_clause LIKE 'json_valid(%'",
+            "SELECT tc.table_name, tc.constraint_name, cc.check_clause
+               FROM information_schema.table_constraints tc
+               JOIN information_schema.check_constraints cc
+                 ON cc.constraint_schema = tc.constraint_schema AND cc.constraint_name = tc.constraint_name
+              WHERE tc.table_schema = ? AND tc.constraint_type = 'CHECK' AND tc.enforced = 'YES'
+              ORDER BY tc.table_name, tc.constraint_name",
             (db,),
         )
+        .or_else(|_| {
+            conn.exec(
+                "SELECT table_name, constraint_name, check_clause FROM information_schema.check_constraints
+                  WHERE constraint_schema = ? ORDER BY table_name, constraint_name",
+                (db,),
+            )
+        })
         .unwrap_or_default();
+    // MariaDB's JSON: LONGTEXT with CHECK (json_valid(`col`))
+    let json_checks: Vec<(String, String)> = checks
+        .iter()
+        .filter(|(_, _, clause)| clause.starts_with("json_valid("))
+        .map(|(t, _, clause)| (t.clone(), clause.clone()))
+        .collect();
     let idx: Vec<IndexRow> = conn
         .exec(
             "SELECT table_name, index_name, non_unique, column_name, index_type
@@ -239,6 +260,14 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             foreign_keys: foreign_keys_of(conn, db, t, &fks)?,
             approx_rows: count.and_then(|c| c.1).unwrap_or(0),
             charset: count.and_then(|c| c.2.clone()),
+            checks: checks
+                .iter()
+                .filter(|(table, _, clause)| table == t && !clause.starts_with("json_valid("))
+                .map(|(_, name, clause)| crate::check::CheckDef {
+                    name: name.clone(),
+                    clause: clause.clone(),
+                })
+                .collect(),
         });
     }
     Ok(out)

@@ -46,7 +46,7 @@ pub extern "C-unwind" fn chameleon_replica_main(_arg: pg_sys::Datum) {
             e.reason()
         );
         // best effort: the catalogue itself may be what failed
-        PgTryBuilder::new(|| tx(|| catalog::sources::stop_in_error(id, &e.reason())))
+        PgTryBuilder::new(|| tx(|| catalog::sources::stop_in_error(id, &e.report())))
             .catch_others(|_| ())
             .execute();
     }

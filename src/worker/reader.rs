@@ -51,6 +51,7 @@ pub fn read_binlog(
             return;
         }
     };
+    defs.set_naming(reader.naming());
     while !stop.load(Ordering::Relaxed) {
         // Idle (a heartbeat: nothing for 100 ms) flushes what is committed
         let mut batch = match reader

@@ -122,6 +122,13 @@ pub struct ReplicatedTables {
     pub failed: bool,
 }
 
+impl ReplicatedTables {
+    /// How the server the reader follows names unnamed CHECK constraints (known once connected).
+    pub fn set_naming(&mut self, naming: chameleon_core::check::Naming) {
+        self.model.naming = naming;
+    }
+}
+
 impl Columns for ReplicatedTables {
     fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Decoders>> {
         Ok(if schema == self.model.database {
@@ -301,6 +308,8 @@ pub fn at_resume_position(src: &SourceConfig) -> Result<ReplicatedTables> {
             exclude: src.exclude.clone(),
             overrides: src.type_overrides.clone(),
             tables,
+            // the reader learns the server's (read_binlog)
+            naming: Default::default(),
         },
         decoders: decoded,
         shape,

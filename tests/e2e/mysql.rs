@@ -461,3 +461,103 @@ fn source_checks_on_mysql() {
     assert!(hint.starts_with("GRANT RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.*"), "{hint}");
     assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM chameleon.show_status()"), 0);
 }
+
+/// caching_sha2_password's full authentication (a user the server has not cached yet) over TCP
+/// both ways: without TLS, by RSA key exchange (the client asks for the server's public key);
+/// with TLS (`ssl=true`, the server's self-signed certificate accepted), for a user who must
+/// use it (REQUIRE SSL: refused without). Each source copies and then streams a row.
+#[test]
+fn caching_sha2_full_auth_with_rsa_and_with_tls() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let db = "it_my_auth";
+    mysql97(&format!(
+        "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10));
+         INSERT INTO {db}.t VALUES (1, 'one');
+         DROP USER IF EXISTS 'it_rsa'@'%', 'it_tls'@'%';
+         CREATE USER 'it_rsa'@'%' IDENTIFIED WITH caching_sha2_password BY 'rsa_pw_1';
+         CREATE USER 'it_tls'@'%' IDENTIFIED WITH caching_sha2_password BY 'tls_pw_1' REQUIRE SSL;
+         GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'it_rsa'@'%', 'it_tls'@'%';"
+    ));
+    let port = std::env::var("CHAMELEON_MY97PORT").unwrap_or_else(|_| "33079".into());
+    let rsa = format!("mysql://it_rsa:rsa_pw_1@127.0.0.1:{port}/{db}");
+    let tls_plain = format!("mysql://it_tls:tls_pw_1@127.0.0.1:{port}/{db}");
+    let tls = format!("{tls_plain}?ssl=true&danger_accept_invalid_certs=true");
+    let mut c = db_with_extension("mysql97_auth");
+    // REQUIRE SSL: a login without TLS is refused, and nothing is registered
+    fails(
+        &mut c,
+        &format!("SELECT chameleon.add_source('plain', '{db}', '{tls_plain}')"),
+        "28000",
+    );
+    for (name, url) in [("rsa", &rsa), ("tls", &tls)] {
+        c.execute(
+            &format!("SELECT chameleon.add_source('{name}', '{name}', $1)"),
+            &[url],
+        )
+        .unwrap_or_else(|e| panic!("{name}: {}", describe(&e)));
+        let n: i64 = one(&mut c, &format!("SELECT chameleon.init_replica('{name}')"));
+        assert_eq!(n, 1, "{name}");
+        c.batch_execute(&format!("SELECT chameleon.start_replica('{name}')"))
+            .unwrap();
+    }
+    mysql97(&format!("INSERT INTO {db}.t VALUES (2, 'two');"));
+    caught_up_mysql97(&mut c);
+    for name in ["rsa", "tls"] {
+        let rows: i64 = one(&mut c, &format!("SELECT count(*) FROM {name}.t"));
+        assert_eq!(rows, 2, "{name}: the copy and the streamed row");
+    }
+    // the TLS source's sessions used TLS (the server says so)
+    let tls_sessions = mysql97(
+        "SELECT COUNT(*) FROM performance_schema.status_by_thread s
+           JOIN performance_schema.threads t ON t.thread_id = s.thread_id
+          WHERE t.processlist_user = 'it_tls' AND s.variable_name = 'Ssl_version' AND s.variable_value <> ''",
+    );
+    assert_ne!(tls_sessions, "0", "the binlog stream of 'tls' runs over TLS");
+    c.batch_execute("SELECT chameleon.stop_replica('rsa'); SELECT chameleon.stop_replica('tls')")
+        .unwrap();
+}
+
+/// binlog_row_value_options = PARTIAL_JSON: MySQL logs a JSON update as a diff
+/// (PARTIAL_UPDATE_ROWS) of a row image without the other columns; chameleon does not apply
+/// diffs, so the source stops in error with the setting to change and the way back
+/// (init_replica), nothing of the transaction applied.
+#[test]
+fn partial_json_updates_stop_with_the_fix() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let db = "it_my_partial";
+    mysql97(&format!(
+        "DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db};
+         CREATE TABLE {db}.t (id INT PRIMARY KEY, doc JSON, n INT);
+         INSERT INTO {db}.t VALUES (1, '{{\"a\": 1, \"b\": [1, 2]}}', 0);"
+    ));
+    let mut c = db_with_extension("mysql97_partial");
+    c.execute(
+        &format!("SELECT chameleon.add_source('p', '{db}', $1)"),
+        &[&mysql97_url(db)],
+    )
+    .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('p'); SELECT chameleon.start_replica('p')")
+        .unwrap();
+    wait_for_worker(&mut c, true);
+    // binlog_row_image = MINIMAL or NOBLOB is needed for diffs; the session settings suffice
+    mysql97(&format!(
+        "SET SESSION binlog_row_image = MINIMAL, binlog_row_value_options = PARTIAL_JSON;
+         UPDATE {db}.t SET doc = JSON_SET(doc, '$.a', 2), n = 1 WHERE id = 1;"
+    ));
+    let t0 = std::time::Instant::now();
+    let err = loop {
+        let r = c
+            .query_one("SELECT status, last_error FROM chameleon.show_status()", &[])
+            .unwrap();
+        if r.get::<_, String>(0) == "error" {
+            break r.get::<_, Option<String>>(1).unwrap_or_default();
+        }
+        assert!(t0.elapsed() < std::time::Duration::from_secs(30), "not stopped");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        err.contains("PARTIAL_UPDATE_ROWS") && err.contains("binlog_row_value_options") && err.contains("init_replica"),
+        "{err}"
+    );
+    assert_eq!(one::<i32>(&mut c, &format!("SELECT n FROM {db}.t WHERE id = 1")), 0, "nothing of it applied");
+}

@@ -2,7 +2,7 @@
 //! changes, typed changes come out (see edit.rs).
 
 use sqlparser::ast::{
-    AlterColumnOperation, ColumnDef, ColumnOption, DataType, MySQLColumnPosition,
+    AlterColumnOperation, ColumnDef, ColumnOption, ColumnOptionDef, DataType, MySQLColumnPosition,
 };
 
 use super::pg::Change;
@@ -98,6 +98,9 @@ impl Model {
         for i in &mut t.indexes {
             swap(&mut i.columns);
         }
+        for k in t.checks.iter_mut().filter(|k| crate::check::names_column(&k.clause, old)) {
+            k.clause = crate::check::rename_column(&k.clause, old, new);
+        }
         for f in &mut t.foreign_keys {
             swap(&mut f.columns);
         }
@@ -133,6 +136,8 @@ impl Model {
         let t = self.table_mut(table);
         let name = mc.name.clone();
         insert_at(&mut t.columns, mc, pos)?;
+        self.add_column_checks(table, &name, &def.options, out);
+        let t = self.table_mut(table);
         for o in &def.options {
             let index = match &o.option {
                 ColumnOption::Unique(_) => {
@@ -193,6 +198,8 @@ impl Model {
         }
         t.indexes = kept;
         t.foreign_keys.retain(|f| !f.columns.contains(&c.name));
+        // PostgreSQL drops the checks on the column with it
+        t.checks.retain(|k| !crate::check::names_column(&k.clause, &c.name));
         Ok(())
     }
 
@@ -243,7 +250,32 @@ impl Model {
             let sequence = before.auto_increment() && now.auto_increment;
             self.renamed_column(table, &oldname, &newname, sequence, false, out);
         }
+        let options: Vec<ColumnOptionDef> = change
+            .options
+            .iter()
+            .map(|o| ColumnOptionDef { name: None, option: o.clone() })
+            .collect();
+        self.add_column_checks(table, &newname, &options, out);
         Ok(())
+    }
+
+    /// The CHECKs a column's definition writes, added to its table.
+    fn add_column_checks(
+        &mut self,
+        table: &str,
+        column: &str,
+        options: &[ColumnOptionDef],
+        out: &mut Draft,
+    ) {
+        let checks = self.column_checks(&self.tables[table], column, options);
+        if checks.is_empty() {
+            return;
+        }
+        self.table_mut(table).checks.extend(checks.iter().cloned());
+        let t = self.tables[table].clone();
+        for k in &checks {
+            self.check_added(&t, k, out);
+        }
     }
 }
 

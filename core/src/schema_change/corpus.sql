@@ -252,3 +252,14 @@ ALTER TABLE bin_t ADD COLUMN w VARCHAR(5) BINARY;
 -- CREATE TABLE ... SELECT on both servers (logged as the table's definition, then its rows)
 CREATE TABLE serial_ctas AS SELECT id, v, n FROM serial_t;
 INSERT INTO serial_ctas (id, v, n) VALUES (100, 'z', 3);
+-- CHECK constraints (MySQL 8.0.16+ and MariaDB enforce them): carried, NOT VALID, when
+-- PostgreSQL reads them the same; text compared under a collation is not (named in a note)
+CREATE TABLE chk (id INT PRIMARY KEY, price DECIMAL(10,2) CHECK (price >= 0), qty INT, status VARCHAR(10), CONSTRAINT qty_small CHECK (qty < 1000), CHECK (qty + 0 >= 0));
+INSERT INTO chk VALUES (1, 9.50, 3, 'new'), (2, 0, 999, 'PAID');
+ALTER TABLE chk ADD CONSTRAINT status_known CHECK (status IN ('new', 'paid'));
+ALTER TABLE chk ADD CHECK (id > 0), ADD COLUMN w INT CHECK (w <> 13);
+RENAME TABLE chk TO chk2;
+ALTER TABLE chk2 DROP CONSTRAINT qty_small;
+INSERT INTO chk2 (id, price, qty, status, w) VALUES (3, 1, 5000, 'new', 1);
+/* mysql */ ALTER TABLE chk2 DROP CHECK status_known, MODIFY qty INT CHECK (qty > -5);
+ALTER TABLE chk2 DROP COLUMN w;

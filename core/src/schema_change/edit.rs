@@ -121,6 +121,11 @@ impl Model {
         };
         let columns = self.pg_columns(&def)?;
         out.notes = skipped_indexes(&def);
+        for k in &def.checks {
+            if let Err(why) = crate::check::translate(&k.clause, &def.columns) {
+                out.notes.push(format!("CHECK constraint \"{}\" is not carried: {why}", k.name));
+            }
+        }
         self.tables.insert(name.clone(), def.clone());
         out.changes.push(Change::CreateTable {
             def,
@@ -257,6 +262,7 @@ impl Model {
                     to: n.clone(),
                 });
                 def.name = n.clone();
+                self.rename_checks(&o, &mut def, &mut out);
                 for t in self.tables.values_mut().chain(std::iter::once(&mut def)) {
                     for f in t.foreign_keys.iter_mut().filter(|f| f.ref_table == o) {
                         f.ref_table = n.clone();
@@ -267,6 +273,26 @@ impl Model {
             }
         }
         Ok(out)
+    }
+
+    /// MySQL's checks named after a table (`<table>_chk_<n>`) follow its rename to `def`.
+    fn rename_checks(&self, from: &str, def: &mut TableDef, out: &mut Draft) {
+        if self.naming != crate::check::Naming::MySql {
+            return;
+        }
+        let prefix = format!("{}_chk_", from.to_ascii_lowercase());
+        let mut renamed = Vec::new();
+        for k in &mut def.checks {
+            let lower = k.name.to_ascii_lowercase();
+            let Some(n) = lower.strip_prefix(&prefix).filter(|n| n.parse::<u32>().is_ok()) else {
+                continue;
+            };
+            let to = format!("{}_chk_{n}", def.name);
+            renamed.push((std::mem::replace(&mut k.name, to.clone()), to));
+        }
+        for (from, to) in renamed {
+            out.changes.push(Change::RenameTableCheck { def: def.clone(), from, to });
+        }
     }
 
     /// ALTER TABLE: its sub-commands in order, then the table registered again.
@@ -507,6 +533,11 @@ impl Model {
                 },
                 replicated: self.table_names(),
             });
+        } else if let TableConstraint::Check(_) = constraint {
+            let known = self.tables[table].checks.len();
+            for k in t.checks.iter().skip(known) {
+                self.check_added(&t, k, out);
+            }
         } else if let Some(index) = made {
             out.changes.push(Change::AddIndex {
                 table: table.to_string(),
@@ -531,16 +562,33 @@ impl Model {
         });
     }
 
-    /// DROP CONSTRAINT: a foreign key, a key, or a CHECK (not carried).
+    /// A CHECK added to `t` (the table with it): made when PostgreSQL reads it the same,
+    /// else noted.
+    pub(super) fn check_added(&self, t: &TableDef, k: &crate::check::CheckDef, out: &mut Draft) {
+        if let Err(why) = crate::check::translate(&k.clause, &t.columns) {
+            out.notes.push(format!("CHECK constraint \"{}\" is not carried: {why}", k.name));
+        }
+        out.changes.push(Change::AddTableCheck {
+            def: t.clone(),
+            check: k.clone(),
+        });
+    }
+
+    /// DROP CONSTRAINT / DROP CHECK: a foreign key, a key, or a CHECK.
     fn drop_constraint(&mut self, table: &str, name: &str, out: &mut Draft) -> Result<()> {
         let t = &self.tables[table];
         if t.foreign_keys.iter().any(|f| f.name == name) {
             self.drop_foreign_key(table, name, out);
         } else if t.indexes.iter().any(|i| i.name.eq_ignore_ascii_case(name)) {
             self.drop_index(table, name, out)?;
+        } else if let Some(pos) = t.checks.iter().position(|k| k.name.eq_ignore_ascii_case(name)) {
+            let k = self.table_mut(table).checks.remove(pos);
+            out.changes.push(Change::DropTableCheck {
+                table: table.to_string(),
+                name: k.name,
+            });
         } else {
-            out.notes
-                .push(format!("constraint \"{name}\" (a CHECK) is not carried"));
+            return Err(unsupported(format!("constraint \"{name}\" is unknown on \"{table}\"")));
         }
         Ok(())
     }

@@ -51,6 +51,8 @@ pub struct Model {
     pub exclude: Vec<String>,
     pub overrides: Json,
     pub tables: BTreeMap<String, TableDef>,
+    /// how the server names the CHECK constraints a statement leaves unnamed
+    pub naming: crate::check::Naming,
 }
 
 /// What the catalogue learns of a table after a statement. Stored in the log row's event data

@@ -74,6 +74,22 @@ pub(super) enum Change {
         table: String,
         column: String,
     },
+    /// a MySQL CHECK constraint of `def` (made when PostgreSQL reads it the same)
+    AddTableCheck {
+        def: TableDef,
+        check: crate::check::CheckDef,
+    },
+    DropTableCheck {
+        table: String,
+        name: String,
+    },
+    /// MySQL renames the checks it named after a table with the table (`<table>_chk_<n>`);
+    /// `def`: the table after the rename
+    RenameTableCheck {
+        def: TableDef,
+        from: String,
+        to: String,
+    },
     AddIndex {
         table: String,
         index: IndexDef,
@@ -157,6 +173,27 @@ pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
                 quote_ident(&ddl::check_name(table, column))
             ),
         )],
+        Change::AddTableCheck { def, check } => ddl::table_check(dest, def, check)
+            .map(|p| vec![p.sql])
+            .unwrap_or_default(),
+        Change::DropTableCheck { table, name } => vec![alter(
+            table,
+            format!("DROP CONSTRAINT IF EXISTS {}", quote_ident(&ddl::pg_name(name))),
+        )],
+        Change::RenameTableCheck { def, from, to } => {
+            let made = def.checks.iter().find(|k| &k.name == to);
+            match made.map(|k| ddl::table_check(dest, def, k)) {
+                Some(Ok(_)) => vec![alter(
+                    &def.name,
+                    format!(
+                        "RENAME CONSTRAINT {} TO {}",
+                        quote_ident(&ddl::pg_name(from)),
+                        quote_ident(&ddl::pg_name(to))
+                    ),
+                )],
+                _ => vec![],
+            }
+        }
         Change::AddIndex { table, index } if !ddl::has_no_equivalent(index) => {
             vec![ddl::index(dest, table, index).sql]
         }

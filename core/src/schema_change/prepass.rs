@@ -261,6 +261,11 @@ pub(super) fn alter_ops(toks: &[Token]) -> Result<(ObjectName, Vec<Op>)> {
                 let sql = format!("ALTER TABLE x ADD COLUMN {}", join(&c[at..]));
                 ops.push(Op::AddIfMissing(parse_alter_op(&sql)?));
             }
+            // MySQL 8's DROP CHECK name: a DROP CONSTRAINT
+            ["DROP", "CHECK", ..] => {
+                let sql = format!("ALTER TABLE x DROP CONSTRAINT {}", join(&c[2..]));
+                ops.push(Op::Parsed(parse_alter_op(&sql)?));
+            }
             // MySQL 8: an index's or a column's visibility (no PostgreSQL effect)
             ["ALTER", "INDEX", ..] => ops.push(Op::Ignored(join(&c))),
             ["ALTER", "COLUMN", _, "SET"]

@@ -9,6 +9,7 @@ use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::Token;
 
 use super::{unsupported, Model};
+use crate::check::CheckDef;
 use crate::error::Result;
 use crate::snapshot::{ForeignKey, IndexDef, TableDef};
 use crate::types::MysqlColumn;
@@ -343,7 +344,35 @@ fn add_index(
     i
 }
 
+/// MariaDB's JSON: CHECK (json_valid(col)), which the jsonb type stands for.
+fn is_json_check(e: &Expr) -> bool {
+    e.to_string().to_ascii_lowercase().starts_with("json_valid(")
+}
+
 impl Model {
+    /// The CHECKs written in a column's definition (enforced ones), named as the server does.
+    pub(super) fn column_checks(
+        &self,
+        t: &TableDef,
+        column: &str,
+        options: &[sqlparser::ast::ColumnOptionDef],
+    ) -> Vec<CheckDef> {
+        let mut out: Vec<CheckDef> = Vec::new();
+        for o in options {
+            let ColumnOption::Check(k) = &o.option else {
+                continue;
+            };
+            if k.enforced == Some(false) || is_json_check(&k.expr) {
+                continue;
+            }
+            let existing: Vec<CheckDef> = t.checks.iter().chain(&out).cloned().collect();
+            let name = o.name.as_ref().or(k.name.as_ref()).map(|n| n.value.clone());
+            let name = name.unwrap_or_else(|| self.naming.name(&t.name, Some(column), &existing));
+            out.push(CheckDef { name, clause: k.expr.to_string() });
+        }
+        out
+    }
+
     /// A table as CREATE TABLE defines it.
     pub(super) fn table_def(
         &self,
@@ -359,6 +388,7 @@ impl Model {
             foreign_keys: vec![],
             approx_rows: 0,
             charset: None,
+            checks: vec![],
         };
         for c in columns {
             let mc = mysql_column(c)?;
@@ -383,6 +413,9 @@ impl Model {
                     }
                     _ => {}
                 }
+            }
+            for k in self.column_checks(&t, &mc.name, &c.options) {
+                t.checks.push(k);
             }
             t.columns.push(mc);
         }
@@ -468,8 +501,15 @@ impl Model {
                 self.add_foreign_key(db, t, fk);
                 None
             }
-            // CHECK constraints are MySQL expressions: not carried (as init_replica)
-            TableConstraint::Check(_) => None,
+            // (carried when PostgreSQL reads them the same: ddl::table_check)
+            TableConstraint::Check(k) => {
+                if k.enforced != Some(false) && !is_json_check(&k.expr) {
+                    let name = k.name.as_ref().map(|n| n.value.clone());
+                    let name = name.unwrap_or_else(|| self.naming.name(&t.name, None, &t.checks));
+                    t.checks.push(CheckDef { name, clause: k.expr.to_string() });
+                }
+                None
+            }
             other => return Err(unsupported(format!("constraint {other}"))),
         })
     }

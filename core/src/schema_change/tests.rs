@@ -11,6 +11,7 @@ fn model() -> Model {
         exclude: vec![],
         overrides: json!({}),
         tables: BTreeMap::new(),
+        naming: Default::default(),
     }
 }
 
@@ -534,4 +535,37 @@ fn index_visibility_and_functional_indexes() {
     // a column named invisible is a column
     apply(&mut m, "ALTER TABLE v ADD COLUMN invisible INT");
     assert!(m.tables["v"].columns.iter().any(|c| c.name == "invisible"));
+}
+
+#[test]
+fn check_constraints_named_as_each_server_names_them() {
+    use crate::check::Naming;
+    let create = "CREATE TABLE c (id INT PRIMARY KEY, price INT CHECK (price >= 0), s VARCHAR(5), CONSTRAINT named CHECK (id > 0), CHECK (price < 100), CHECK (s <> 'x'))";
+    for (naming, names) in [
+        (Naming::MariaDb, ["price", "named", "CONSTRAINT_1", "CONSTRAINT_2"]),
+        (Naming::MySql, ["c_chk_1", "named", "c_chk_2", "c_chk_3"]),
+    ] {
+        let mut m = Model { naming, ..model() };
+        let t = apply(&mut m, create);
+        let got: Vec<&str> = m.tables["c"].checks.iter().map(|k| k.name.as_str()).collect();
+        assert_eq!(got, names, "{naming:?}");
+        // the text comparison is left out, and said so
+        let made = t.statements.iter().filter(|s| s.contains(" CHECK (")).count();
+        assert_eq!(made, 3, "{:?}", t.statements);
+        assert!(t.notes.iter().any(|n| n.contains(names[3]) && n.contains("collation")), "{:?}", t.notes);
+        assert!(t.statements.iter().any(|s| s.contains(r#"CHECK ("price" >= 0) NOT VALID"#)), "{:?}", t.statements);
+    }
+    // MySQL: added unnamed ones continue the numbers, a renamed table takes its checks' names along
+    let mut m = Model { naming: Naming::MySql, ..model() };
+    apply(&mut m, create);
+    apply(&mut m, "ALTER TABLE c ADD CHECK (id < 1000000), DROP CHECK c_chk_1");
+    let t = apply(&mut m, "RENAME TABLE c TO d");
+    let got: Vec<&str> = m.tables["d"].checks.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(got, ["named", "d_chk_2", "d_chk_3", "d_chk_4"]);
+    assert!(t.statements.iter().any(|s| s.contains(r#"RENAME CONSTRAINT "c_chk_4" TO "d_chk_4""#)), "{:?}", t.statements);
+    // a dropped column takes its checks along; an unknown constraint is an error
+    apply(&mut m, "ALTER TABLE d DROP COLUMN price");
+    let got: Vec<&str> = m.tables["d"].checks.iter().map(|k| k.name.as_str()).collect();
+    assert_eq!(got, ["named", "d_chk_3", "d_chk_4"]);
+    assert!(m.translate("ddl_corpus", "ALTER TABLE d DROP CONSTRAINT nope").is_err());
 }
