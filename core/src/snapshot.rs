@@ -187,26 +187,7 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             },
         )
         .map_err(|e| mysql_err("reading columns", e))?;
-    // CHECK constraints: MySQL 8.0.16+ (enforced ones: table_constraints.enforced), MariaDB
-    // (check_constraints names the table); none before MySQL 8.0.16
-    let checks: Vec<(String, String, String)> = conn
-        .exec(
-            "SELECT tc.table_name, tc.constraint_name, cc.check_clause
-               FROM information_schema.table_constraints tc
-               JOIN information_schema.check_constraints cc
-                 ON cc.constraint_schema = tc.constraint_schema AND cc.constraint_name = tc.constraint_name
-              WHERE tc.table_schema = ? AND tc.constraint_type = 'CHECK' AND tc.enforced = 'YES'
-              ORDER BY tc.table_name, tc.constraint_name",
-            (db,),
-        )
-        .or_else(|_| {
-            conn.exec(
-                "SELECT table_name, constraint_name, check_clause FROM information_schema.check_constraints
-                  WHERE constraint_schema = ? ORDER BY table_name, constraint_name",
-                (db,),
-            )
-        })
-        .unwrap_or_default();
+    let checks = read_checks(conn, db);
     // MariaDB's JSON: LONGTEXT with CHECK (json_valid(`col`))
     let json_checks: Vec<(String, String)> = checks
         .iter()
@@ -271,6 +252,29 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
         });
     }
     Ok(out)
+}
+
+/// (table, name, clause) of the database's CHECK constraints: MySQL 8.0.16+ (the enforced
+/// ones: table_constraints.enforced), MariaDB (check_constraints names the table); none before
+/// MySQL 8.0.16.
+fn read_checks(conn: &mut mysql::Conn, db: &str) -> Vec<(String, String, String)> {
+    conn.exec(
+        "SELECT tc.table_name, tc.constraint_name, cc.check_clause
+           FROM information_schema.table_constraints tc
+           JOIN information_schema.check_constraints cc
+             ON cc.constraint_schema = tc.constraint_schema AND cc.constraint_name = tc.constraint_name
+          WHERE tc.table_schema = ? AND tc.constraint_type = 'CHECK' AND tc.enforced = 'YES'
+          ORDER BY tc.table_name, tc.constraint_name",
+        (db,),
+    )
+    .or_else(|_| {
+        conn.exec(
+            "SELECT table_name, constraint_name, check_clause FROM information_schema.check_constraints
+              WHERE constraint_schema = ? ORDER BY table_name, constraint_name",
+            (db,),
+        )
+    })
+    .unwrap_or_default()
 }
 
 fn columns_of(
