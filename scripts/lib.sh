@@ -63,3 +63,11 @@ select_source() {
     *) echo "CHAMELEON_SOURCE is mariadb or mysql" >&2; exit 2;;
   esac
 }
+
+# Waits until the MySQL 9.7 replica has applied everything its source executed (a benchmark
+# should not share the machine with the replica's catch-up of a data set just loaded).
+quiesce_mysql97_replica() {
+  [ -S "$MY97RSOCK" ] || return 0
+  local set; set=$(mysql97_ -N -B -e "SELECT @@global.gtid_executed" | sed 's/\\n//g')
+  my97 mysql --no-defaults -S "$MY97RSOCK" -uroot -N -B -e "SELECT WAIT_FOR_EXECUTED_GTID_SET('$set', 1800)" >/dev/null
+}

@@ -154,6 +154,11 @@ pub struct BatchBuilder {
     /// events of the transaction being read
     open: Vec<BatchEvent>,
     open_rows: usize,
+    /// schema changes inside the transaction being read (MySQL's CREATE TABLE … SELECT)
+    open_ddl: usize,
+    /// the transaction being read began with an explicit BEGIN (MySQL; MariaDB's GTID event
+    /// begins DDL and DML alike, a DDL being its own transaction there)
+    explicit_tx: bool,
     /// values changed on their way, per table, in the transaction being read / committed ones
     open_changed: std::collections::HashMap<String, u64>,
     ready_changed: std::collections::HashMap<String, u64>,
@@ -219,6 +224,8 @@ impl BatchBuilder {
             ready_ddl: 0,
             open: Vec::new(),
             open_rows: 0,
+            open_ddl: 0,
+            explicit_tx: false,
             open_changed: Default::default(),
             ready_changed: Default::default(),
             last_commit: None,
@@ -267,10 +274,12 @@ impl BatchBuilder {
     /// Feeds one change; returns a batch when one ends here.
     pub fn push(&mut self, change: Change, cols: &mut dyn Columns) -> Result<Option<Batch>> {
         match change {
-            Change::Begin { .. } => {
+            Change::Begin { gtid } => {
                 self.open.clear();
                 self.open_rows = 0;
+                self.open_ddl = 0;
                 self.open_changed.clear();
+                self.explicit_tx = gtid.is_none();
                 Ok(None)
             }
             Change::Rows {
@@ -323,12 +332,16 @@ impl BatchBuilder {
                 }
                 self.ready.append(&mut self.open);
                 self.ready_rows += std::mem::take(&mut self.open_rows);
+                self.explicit_tx = false;
+                // a schema change inside the transaction closes the batch at its commit
+                let ddl = std::mem::take(&mut self.open_ddl);
+                self.ready_ddl += ddl;
                 for (t, n) in self.open_changed.drain() {
                     *self.ready_changed.entry(t).or_default() += n;
                 }
                 self.last_commit = Some(next.clone());
                 let waited = self.first_at.is_some_and(|t| t.elapsed() >= self.max_delay);
-                if self.ready_rows >= self.batch_size || (waited && !self.ready.is_empty()) {
+                if ddl > 0 || self.ready_rows >= self.batch_size || (waited && !self.ready.is_empty()) {
                     return Ok(self.take(next));
                 }
                 Ok(None)
@@ -339,13 +352,21 @@ impl BatchBuilder {
                 timestamp,
                 next,
             } => {
-                // a statement is its own transaction; a schema change closes the batch, so it
-                // is replayed between the rows around it, and rows after it decode with the
-                // new shape
-                self.open.clear();
-                self.open_rows = 0;
-                self.open_changed.clear();
+                // MySQL's CREATE TABLE … SELECT: the definition inside the transaction that
+                // fills the table; it stays with its rows, and the transaction is applied
+                // whole (a resume point between them would skip the rows on MySQL, whose
+                // stream resumes by GTID after the whole transaction)
+                let inside = self.explicit_tx;
+                if !inside {
+                    // a statement is its own transaction; a schema change closes the batch, so
+                    // it is replayed between the rows around it, and rows after it decode with
+                    // the new shape
+                    self.open.clear();
+                    self.open_rows = 0;
+                    self.open_changed.clear();
+                }
                 let (table, query, data) = match cols.statement(&schema, &query) {
+                    StatementEvent::Ignored if inside => return Ok(None),
                     StatementEvent::Ignored => {
                         self.last_commit = Some(next);
                         return Ok(None);
@@ -353,7 +374,7 @@ impl BatchBuilder {
                     StatementEvent::Ddl { sql, table, data } => (table, Some(sql), data),
                     StatementEvent::Failed { table, data } => (table, None, data),
                 };
-                self.ready.push(BatchEvent {
+                let event = BatchEvent {
                     schema,
                     table,
                     kind: EventKind::Ddl,
@@ -363,7 +384,13 @@ impl BatchBuilder {
                     binlog_file: next.file.clone(),
                     binlog_pos: next.pos,
                     timestamp,
-                });
+                };
+                if inside {
+                    self.open.push(event);
+                    self.open_ddl += 1;
+                    return Ok(None);
+                }
+                self.ready.push(event);
                 self.ready_ddl += 1;
                 Ok(self.take(next))
             }
@@ -501,6 +528,42 @@ mod tests {
             &mut Shop,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_schema_change_inside_a_transaction_stays_with_its_rows() {
+        let mut b = BatchBuilder::new(1000);
+        let query = |q: &str, at: u64| Change::Query {
+            schema: "shop".into(),
+            query: q.into(),
+            timestamp: 1,
+            next: pos(at),
+        };
+        // MySQL's CREATE TABLE … SELECT: BEGIN, the definition, its rows, the commit
+        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+        let held = b.push(query("CREATE TABLE `orders` (`id` int) START TRANSACTION", 120), &mut Shop);
+        assert!(held.unwrap().is_none(), "held until the commit");
+        b.push(
+            Change::Rows {
+                table: table("shop", "orders"),
+                kind: RowKind::Insert,
+                rows: vec![BinlogRow { before: None, after: Some(row(1, 1)) }],
+                timestamp: 1,
+            },
+            &mut Shop,
+        )
+        .unwrap();
+        let batch = b
+            .push(Change::Commit { next: pos(300), timestamp: 1 }, &mut Shop)
+            .unwrap()
+            .expect("the commit ends the batch");
+        assert_eq!((batch.ddl, batch.rows, batch.end.pos), (1, 1, 300));
+        assert_eq!(batch.events[0].kind, EventKind::Ddl);
+        assert!(batch.events.iter().all(|e| e.binlog_pos == 300), "one resume point: the commit");
+        // MariaDB begins every transaction with its GTID event: a statement is its own batch
+        b.push(Change::Begin { gtid: Some("0-1-5".into()) }, &mut Shop).unwrap();
+        let ddl = b.push(query("ALTER TABLE orders ADD y INT", 400), &mut Shop).unwrap();
+        assert_eq!(ddl.map(|d| (d.ddl, d.end.pos)), Some((1, 400)));
     }
 
     #[test]

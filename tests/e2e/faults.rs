@@ -76,33 +76,6 @@ fn pg_ctl(args: &[&str]) {
     assert!(st.success(), "pg_ctl {args:?}");
 }
 
-/// The MySQL server a scenario replicates from.
-#[derive(Clone, Copy)]
-struct Server {
-    run: fn(&str) -> String,
-    url: fn(&str) -> String,
-    caught_up: fn(&mut Client),
-    /// a row source of `seq` 1..=100 with this alias
-    seq100: fn(&str) -> String,
-}
-
-const MARIADB: Server = Server {
-    run: mariadb,
-    url: mysql_url,
-    caught_up,
-    seq100: |alias| format!("mysql.seq_1_to_100 {alias}"),
-};
-
-/// MySQL 9.7 with GTIDs: a restarted worker asks for its stream by GTID set.
-const MYSQL97: Server = Server {
-    run: mysql97,
-    url: mysql97_url,
-    caught_up: caught_up_mysql97,
-    seq100: |alias| {
-        format!("(WITH RECURSIVE s(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM s WHERE seq < 100) SELECT seq FROM s) {alias}")
-    },
-};
-
 /// One scenario at a time: each stops the whole cluster or purges binlogs.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -149,9 +122,9 @@ fn workload(
 ) -> std::thread::JoinHandle<usize> {
     std::thread::spawn(move || {
         let mut i = 0;
-        let seq = (server.seq100)("q");
+        let seq = "mysql.seq_1_to_100 q";
         while !stop.load(Ordering::Relaxed) {
-            (server.run)(&format!(
+            server.run(&format!(
                 "INSERT INTO {my}.journal SELECT seq, 'round {i}' FROM {seq};
                  INSERT INTO {my}.items (v, note) SELECT seq, 'r{i} 🦎' FROM {seq};
                  BEGIN; UPDATE {my}.items SET v = v + 1 WHERE id % 3 = {m3}; DELETE FROM {my}.items WHERE id % 29 = {m29}; COMMIT;",
@@ -170,7 +143,7 @@ fn rotation(server: Server, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<us
     std::thread::spawn(move || {
         let mut n = 0;
         while !stop.load(Ordering::Relaxed) {
-            (server.run)("FLUSH BINARY LOGS");
+            server.run("FLUSH BINARY LOGS");
             n += 1;
             std::thread::sleep(Duration::from_secs(1));
         }
@@ -181,9 +154,8 @@ fn rotation(server: Server, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<us
 /// The oracle: caught up, both tables equal, the journal complete and without a row twice.
 fn assert_equal_after(server: Server, db: &str, my: &str, rounds: usize) -> Client {
     let mut c = connect_retry(db);
-    (server.caught_up)(&mut c);
-    let (m, p) = checksums_on(
-        server.run,
+    server.caught_up(&mut c);
+    let (m, p) = server.checksums(
         &mut c,
         my,
         my,
@@ -193,8 +165,7 @@ fn assert_equal_after(server: Server, db: &str, my: &str, rounds: usize) -> Clie
         &["id", "v", "note"],
     );
     assert_eq!(m, p, "items");
-    let (m, p) = checksums_on(
-        server.run,
+    let (m, p) = server.checksums(
         &mut c,
         my,
         my,
@@ -215,8 +186,8 @@ fn assert_equal_after(server: Server, db: &str, my: &str, rounds: usize) -> Clie
 }
 
 fn setup(server: Server, my: &str, db: &str, url: &str, direct: bool) {
-    let (a, b) = ((server.seq100)("a"), (server.seq100)("b"));
-    (server.run)(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
+    let (a, b) = ("mysql.seq_1_to_100 a", "mysql.seq_1_to_100 b");
+    server.run(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
              CREATE TABLE {my}.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40));
              CREATE TABLE {my}.journal (n INT NOT NULL, tag VARCHAR(20) NOT NULL);
              INSERT INTO {my}.items (v) SELECT a.seq + 100 * (b.seq - 1) FROM {a}, {b} WHERE b.seq <= 20;"));
@@ -260,7 +231,7 @@ fn kill_and_crash(
     (kills, shutdowns): (usize, usize),
 ) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    setup(server, my, db, &(server.url)(my), direct);
+    setup(server, my, db, &server.url(my), direct);
     let mut pid = worker_pid(db, 0);
     let stop = Arc::new(AtomicBool::new(false));
     let (writes, rotations) = (workload(server, my, stop.clone()), rotation(server, stop.clone()));

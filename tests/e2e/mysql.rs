@@ -213,7 +213,7 @@ const PG_ITEMS: [&str; 11] = [
 ];
 
 fn assert_equal(c: &mut Client, db: &str, items: &[&str], pg_items: &[&str]) {
-    let (m, p) = checksums_on(mysql97, c, db, db, "items", "id", items, pg_items);
+    let (m, p) = MYSQL97.checksums(c, db, db, "items", "id", items, pg_items);
     assert_eq!(m, p, "items");
     let theirs: Vec<(i64, String)> = mysql97(&format!("SELECT id, CAST(doc AS CHAR) FROM {db}.items WHERE doc IS NOT NULL ORDER BY id"))
         .lines()
@@ -229,8 +229,39 @@ fn assert_equal(c: &mut Client, db: &str, items: &[&str], pg_items: &[&str]) {
         .map(|r| (r.get(0), canonical(r.get(1))))
         .collect();
     assert_eq!(theirs, ours, "items.doc by value");
-    let (m, p) = checksums_on(mysql97, c, db, db, "tags", "k,v", &["k", "v"], &["k", "v"]);
+    let (m, p) = MYSQL97.checksums(c, db, db, "tags", "k,v", &["k", "v"], &["k", "v"]);
     assert_eq!(m, p, "tags (no primary key)");
+}
+
+/// The VECTOR column of `db.vec` on both sides, element by element and bit for bit: MySQL's
+/// stored float32s (from HEX) and PostgreSQL's real[].
+fn assert_vectors_equal(c: &mut Client, db: &str) {
+    let my: Vec<(i64, Option<Vec<u32>>)> = mysql97(&format!("SELECT id, COALESCE(HEX(v), 'NULL') FROM {db}.vec ORDER BY id"))
+        .lines()
+        .map(|l| {
+            let (id, hex) = l.split_once('\t').unwrap();
+            let bits = (hex != "NULL").then(|| {
+                (0..hex.len() / 8)
+                    .map(|i| {
+                        let b = |j: usize| u8::from_str_radix(&hex[i * 8 + j * 2..i * 8 + j * 2 + 2], 16).unwrap();
+                        u32::from_le_bytes([b(0), b(1), b(2), b(3)])
+                    })
+                    .collect()
+            });
+            (id.parse().unwrap(), bits)
+        })
+        .collect();
+    let pg: Vec<(i64, Option<Vec<u32>>)> = c
+        .query(&format!("SELECT id::bigint, v FROM {db}.vec ORDER BY id"), &[])
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let v: Option<Vec<f32>> = r.get(1);
+            (r.get(0), v.map(|v| v.iter().map(|f| f.to_bits()).collect()))
+        })
+        .collect();
+    assert_eq!(my, pg, "VECTOR values");
+    assert!(my.len() >= 2);
 }
 
 /// A database on MySQL 9.7 with its defaults — caching_sha2_password over TCP without TLS,
@@ -247,6 +278,8 @@ fn copies_and_replicates_from_mysql() {
              price DECIMAL(10,2), ts TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6), st ENUM('A','b') DEFAULT 'A',
              doc JSON, mi MEDIUMINT, big BIGINT UNSIGNED, f DOUBLE, t TIME(3), b VARBINARY(20)) DEFAULT CHARSET=utf8mb4;
          CREATE TABLE {db}.tags (k VARCHAR(10), v INT);
+         CREATE TABLE {db}.vec (id INT PRIMARY KEY, v VECTOR(3));
+         INSERT INTO {db}.vec VALUES (1, STRING_TO_VECTOR('[0.1, -2.25, 3.4028235e38]')), (2, NULL);
          INSERT INTO {db}.items (name, qty, price, st, doc, mi, big, f, t, b)
            SELECT CONCAT('item ', n), n, n * 1.5, IF(n % 2 = 0, 'A', 'b'),
                   JSON_OBJECT('n', n, 'half', n / 2, 'tags', JSON_ARRAY('x', n)), -n, 18446744073709551615 - n,
@@ -261,8 +294,9 @@ fn copies_and_replicates_from_mysql() {
     )
     .unwrap();
     let copied: i64 = one(&mut c, "SELECT chameleon.init_replica('rep')");
-    assert_eq!(copied, 503);
+    assert_eq!(copied, 505);
     assert_equal(&mut c, db, &MY_ITEMS, &PG_ITEMS);
+    assert_vectors_equal(&mut c, db);
     // the copy's position carries MySQL's executed GTID set
     let gtid: String = one(&mut c, "SELECT gtid FROM chameleon.show_status()");
     assert!(chameleon_core::gtid::is_mysql_set(&gtid), "{gtid}");
@@ -281,6 +315,8 @@ fn copies_and_replicates_from_mysql() {
          DELETE FROM {db}.tags WHERE k = 'a' LIMIT 1;
          COMMIT;
          SET SESSION binlog_transaction_compression = OFF;
+         INSERT INTO {db}.vec VALUES (3, STRING_TO_VECTOR('[1.5e-38, 7, 0.3333333]'));
+         UPDATE {db}.vec SET v = STRING_TO_VECTOR('[-0.0, 1.17549435e-38, 16777217]') WHERE id = 2;
          ALTER TABLE {db}.items ADD COLUMN note VARCHAR(20) DEFAULT 'new' AFTER name;
          INSERT INTO {db}.items (name, note, qty) VALUES ('after alter', 'x', 9);"
     ));
@@ -290,6 +326,7 @@ fn copies_and_replicates_from_mysql() {
     let mut pg_items: Vec<&str> = PG_ITEMS.to_vec();
     pg_items.push("note");
     assert_equal(&mut c, db, &items, &pg_items);
+    assert_vectors_equal(&mut c, db);
 
     // stopped, MySQL moves on, started: it resumes where it stopped
     c.batch_execute("SELECT chameleon.stop_replica('rep')").unwrap();
@@ -425,7 +462,7 @@ fn a_source_fails_over_to_the_replica() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     let cols = ["id", "v", "n"];
-    let (m, p) = checksums_on(mysql97, &mut c, db, db, "items", "id", &cols, &cols);
+    let (m, p) = MYSQL97.checksums(&mut c, db, db, "items", "id", &cols, &cols);
     assert_eq!(m, p, "equal to the first server, through the replica");
     assert_eq!(m.0, 5);
     c.batch_execute("SELECT chameleon.stop_replica('fo')").unwrap();

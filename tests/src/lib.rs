@@ -377,22 +377,7 @@ pub fn checksums(
     my_cols: &[&str],
     pg_cols: &[&str],
 ) -> ((i64, String), (i64, String)) {
-    checksums_on(mariadb, pg, mysql_db, pg_schema, table, key, my_cols, pg_cols)
-}
-
-/// `checksums` with the MySQL side on the server `my` runs SQL on (`mariadb`, `mysql97`).
-#[allow(clippy::too_many_arguments)]
-pub fn checksums_on(
-    my: fn(&str) -> String,
-    pg: &mut Client,
-    mysql_db: &str,
-    pg_schema: &str,
-    table: &str,
-    key: &str,
-    my_cols: &[&str],
-    pg_cols: &[&str],
-) -> ((i64, String), (i64, String)) {
-    checksums_with(&my, pg, mysql_db, pg_schema, table, key, my_cols, pg_cols)
+    checksums_with(&mariadb, pg, mysql_db, pg_schema, table, key, my_cols, pg_cols)
 }
 
 /// `checksums` with the MySQL side run by `my`.

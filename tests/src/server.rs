@@ -142,7 +142,7 @@ impl Server {
         self.caught_up(c);
     }
 
-    /// Row count and checksum of one table on both sides (see `checksums_on`).
+    /// Row count and checksum of one table on both sides (see `checksums`).
     #[allow(clippy::too_many_arguments)]
     pub fn checksums(
         &self,
