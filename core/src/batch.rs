@@ -271,6 +271,59 @@ impl BatchBuilder {
         Some(self.take_all(end))
     }
 
+    /// A statement: ignored, or a schema change that closes its batch (or, inside MySQL's
+    /// explicit transaction, waits for the commit with the transaction's rows).
+    fn push_statement(
+        &mut self,
+        schema: String,
+        query: String,
+        timestamp: u32,
+        next: Position,
+        cols: &mut dyn Columns,
+    ) -> Result<Option<Batch>> {
+        // MySQL's CREATE TABLE … SELECT: the definition inside the transaction that
+        // fills the table; it stays with its rows, and the transaction is applied
+        // whole (a resume point between them would skip the rows on MySQL, whose
+        // stream resumes by GTID after the whole transaction)
+        let inside = self.explicit_tx;
+        if !inside {
+            // a statement is its own transaction; a schema change closes the batch, so
+            // it is replayed between the rows around it, and rows after it decode with
+            // the new shape
+            self.open.clear();
+            self.open_rows = 0;
+            self.open_changed.clear();
+        }
+        let (table, query, data) = match cols.statement(&schema, &query) {
+            StatementEvent::Ignored if inside => return Ok(None),
+            StatementEvent::Ignored => {
+                self.last_commit = Some(next);
+                return Ok(None);
+            }
+            StatementEvent::Ddl { sql, table, data } => (table, Some(sql), data),
+            StatementEvent::Failed { table, data } => (table, None, data),
+        };
+        let event = BatchEvent {
+            schema,
+            table,
+            kind: EventKind::Ddl,
+            data: Some(data.to_json()),
+            identity: None,
+            query,
+            binlog_file: next.file.clone(),
+            binlog_pos: next.pos,
+            timestamp,
+        };
+        if inside {
+            self.open.push(event);
+            self.open_ddl += 1;
+            return Ok(None);
+        }
+        self.ready.push(event);
+        self.ready_ddl += 1;
+        Ok(self.take(next))
+    }
+
     /// Feeds one change; returns a batch when one ends here.
     pub fn push(&mut self, change: Change, cols: &mut dyn Columns) -> Result<Option<Batch>> {
         match change {
@@ -351,49 +404,7 @@ impl BatchBuilder {
                 query,
                 timestamp,
                 next,
-            } => {
-                // MySQL's CREATE TABLE … SELECT: the definition inside the transaction that
-                // fills the table; it stays with its rows, and the transaction is applied
-                // whole (a resume point between them would skip the rows on MySQL, whose
-                // stream resumes by GTID after the whole transaction)
-                let inside = self.explicit_tx;
-                if !inside {
-                    // a statement is its own transaction; a schema change closes the batch, so
-                    // it is replayed between the rows around it, and rows after it decode with
-                    // the new shape
-                    self.open.clear();
-                    self.open_rows = 0;
-                    self.open_changed.clear();
-                }
-                let (table, query, data) = match cols.statement(&schema, &query) {
-                    StatementEvent::Ignored if inside => return Ok(None),
-                    StatementEvent::Ignored => {
-                        self.last_commit = Some(next);
-                        return Ok(None);
-                    }
-                    StatementEvent::Ddl { sql, table, data } => (table, Some(sql), data),
-                    StatementEvent::Failed { table, data } => (table, None, data),
-                };
-                let event = BatchEvent {
-                    schema,
-                    table,
-                    kind: EventKind::Ddl,
-                    data: Some(data.to_json()),
-                    identity: None,
-                    query,
-                    binlog_file: next.file.clone(),
-                    binlog_pos: next.pos,
-                    timestamp,
-                };
-                if inside {
-                    self.open.push(event);
-                    self.open_ddl += 1;
-                    return Ok(None);
-                }
-                self.ready.push(event);
-                self.ready_ddl += 1;
-                Ok(self.take(next))
-            }
+            } => self.push_statement(schema, query, timestamp, next, cols),
             Change::Rotate { next } => {
                 // batches do not span files; an empty batch still moves the resume point
                 Ok(match self.last_commit.clone() {
