@@ -263,3 +263,11 @@ ALTER TABLE chk2 DROP CONSTRAINT qty_small;
 INSERT INTO chk2 (id, price, qty, status, w) VALUES (3, 1, 5000, 'new', 1);
 /* mysql */ ALTER TABLE chk2 DROP CHECK status_known, MODIFY qty INT CHECK (qty > -5);
 ALTER TABLE chk2 DROP COLUMN w;
+-- generated columns: data on the replica (the binlog carries their values); one added to rows
+-- that exist is filled with its expression there, as MySQL fills it
+CREATE TABLE gen (id INT PRIMARY KEY, a INT, b INT, s INT AS (a + b) STORED, v INT AS (a * 2) VIRTUAL);
+INSERT INTO gen (id, a, b) VALUES (1, 1, 2), (2, 5, NULL);
+ALTER TABLE gen ADD COLUMN w INT AS (a - 1) VIRTUAL;
+UPDATE gen SET a = 10 WHERE id = 1;
+INSERT INTO gen (id, a, b) VALUES (3, 7, 7);
+DELETE FROM gen WHERE id = 2;

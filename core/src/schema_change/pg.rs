@@ -112,6 +112,12 @@ pub(super) enum Change {
         table: String,
         name: String,
     },
+    /// a generated column added to rows that exist: its values computed (MySQL did the same)
+    Backfill {
+        table: String,
+        column: String,
+        expr: String,
+    },
     /// AUTO_INCREMENT removed: the column's sequence goes
     DropSequence {
         table: String,
@@ -172,6 +178,11 @@ pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
                 "DROP CONSTRAINT IF EXISTS {}",
                 quote_ident(&ddl::check_name(table, column))
             ),
+        )],
+        Change::Backfill { table, column, expr } => vec![format!(
+            "UPDATE {} SET {} = {expr}",
+            rel(dest, table),
+            quote_ident(column)
         )],
         Change::AddTableCheck { def, check } => ddl::table_check(dest, def, check)
             .map(|p| vec![p.sql])

@@ -177,11 +177,14 @@ fn column_options(c: &mut MysqlColumn, options: &[ColumnOption]) -> Result<()> {
             {
                 c.extra = "auto_increment".into();
             }
+            // kept as data: the binlog carries a generated column's values (a column added to
+            // rows that exist is filled by the expression: columns.rs)
+            ColumnOption::Generated { generation_expr: Some(_), generation_expr_mode, .. } => {
+                let stored = matches!(generation_expr_mode, Some(sqlparser::ast::GeneratedExpressionMode::Stored));
+                c.extra = if stored { "STORED GENERATED" } else { "VIRTUAL GENERATED" }.into();
+            }
             ColumnOption::Generated { .. } => {
-                return Err(unsupported(format!(
-                    "column \"{}\" is generated: generated columns are not replicated by DDL",
-                    c.name
-                )))
+                return Err(unsupported(format!("column \"{}\": an identity column", c.name)))
             }
             // MariaDB's JSON: LONGTEXT CHECK (json_valid(col))
             ColumnOption::Check(_)

@@ -286,7 +286,7 @@ fn what_cannot_be_translated_is_an_error_and_changes_nothing() {
             SqlState::FeatureNotSupported,
         ),
         (
-            "ALTER TABLE t ADD COLUMN g INT GENERATED ALWAYS AS (a + 1) VIRTUAL",
+            "ALTER TABLE t ADD COLUMN g INT GENERATED ALWAYS AS (a / 2) VIRTUAL",
             SqlState::FeatureNotSupported,
         ),
         (
@@ -568,4 +568,20 @@ fn check_constraints_named_as_each_server_names_them() {
     let got: Vec<&str> = m.tables["d"].checks.iter().map(|k| k.name.as_str()).collect();
     assert_eq!(got, ["named", "d_chk_3", "d_chk_4"]);
     assert!(m.translate("ddl_corpus", "ALTER TABLE d DROP CONSTRAINT nope").is_err());
+}
+
+#[test]
+fn generated_columns_are_data_filled_where_rows_exist() {
+    let mut m = model();
+    let t = apply(&mut m, "CREATE TABLE g (id INT PRIMARY KEY, a INT, b INT, s INT AS (a + b) STORED, v INT GENERATED ALWAYS AS (a * 2) VIRTUAL)");
+    assert!(t.statements[0].contains(r#""s" integer"#) && t.statements[0].contains(r#""v" integer"#), "{:?}", t.statements);
+    let kinds: Vec<&str> = m.tables["g"].columns.iter().map(|c| c.extra.as_str()).collect();
+    assert_eq!(kinds, ["", "", "", "STORED GENERATED", "VIRTUAL GENERATED"]);
+    // added to rows that exist: MySQL computes them, so does the replica
+    let t = apply(&mut m, "ALTER TABLE g ADD COLUMN w INT AS (a - 1) VIRTUAL AFTER a");
+    assert!(t.statements.iter().any(|s| s.contains(r#"SET "w" = "a" - 1"#)), "{:?}", t.statements);
+    // an expression PostgreSQL would compute differently stops the change, named
+    let e = m.translate("ddl_corpus", "ALTER TABLE g ADD COLUMN x INT AS (a / 3) STORED").unwrap_err();
+    assert!(e.message.contains("a / 3"), "{}", e.message);
+    assert!(m.translate("ddl_corpus", "ALTER TABLE g MODIFY b INT AS (a + 1)").is_err());
 }
