@@ -48,6 +48,10 @@ pub struct ColumnInfo {
     pub ty: ColumnType,
     pub meta: Vec<u8>,
     pub unsigned: bool,
+    /// an ENUM's or SET's labels as the table map carries them (binlog_row_metadata = FULL),
+    /// byte for byte: the truth where information_schema cannot show them (MariaDB shows
+    /// characters outside the BMP as '?')
+    pub labels: Option<Vec<String>>,
 }
 
 /// A table map, decoded once per table id and shared by its rows events.
@@ -164,6 +168,33 @@ fn time2_short_fraction(bytes: &[u8], dec: u8) -> Value {
     )
 }
 
+/// The ENUM and SET labels of the table map's optional metadata (FULL), in column order of
+/// each kind; left out when not UTF-8 (a label in another character set: the model's stand).
+fn table_map_labels(tme: &TableMapEvent<'_>, columns: &mut [ColumnInfo]) {
+    use mysql::binlog::events::OptionalMetadataField as F;
+    let text = |raw: &[u8]| String::from_utf8(raw.to_vec()).ok();
+    let (mut enums, mut sets): (Vec<Option<Vec<String>>>, Vec<Option<Vec<String>>>) = (vec![], vec![]);
+    for field in tme.iter_optional_meta().flatten() {
+        match field {
+            F::EnumStrValue(v) => enums.extend(v.iter_values().flatten().map(|e| {
+                e.values().iter().map(|x| text(x.value_raw())).collect::<Option<Vec<_>>>()
+            })),
+            F::SetStrValue(v) => sets.extend(v.iter_values().flatten().map(|e| {
+                e.values().iter().map(|x| text(x.value_raw())).collect::<Option<Vec<_>>>()
+            })),
+            _ => {}
+        }
+    }
+    let (mut enums, mut sets) = (enums.into_iter(), sets.into_iter());
+    for c in columns {
+        c.labels = match c.ty {
+            ColumnType::MYSQL_TYPE_ENUM => enums.next().flatten(),
+            ColumnType::MYSQL_TYPE_SET => sets.next().flatten(),
+            _ => continue,
+        };
+    }
+}
+
 fn table_info(tme: &TableMapEvent<'_>) -> Result<TableInfo> {
     let ex = OptionalMetaExtractor::new(tme.iter_optional_meta())
         .map_err(|e| decode_err("table map metadata", e))?;
@@ -195,8 +226,10 @@ fn table_info(tme: &TableMapEvent<'_>) -> Result<TableInfo> {
             ty,
             meta: tme.get_column_metadata(i).unwrap_or(&[]).to_vec(),
             unsigned,
+            labels: None,
         });
     }
+    table_map_labels(tme, &mut columns);
     let primary_key = ex
         .iter_primary_key()
         .filter_map(|k| k.ok())
@@ -674,6 +707,7 @@ mod tests {
             ty: ColumnType::MYSQL_TYPE_INT24,
             meta: vec![],
             unsigned: false,
+            labels: None,
         };
         assert_eq!(fix_int24(&col, Value::Int(16_777_215)), Value::Int(-1));
         assert_eq!(

@@ -22,7 +22,7 @@ pub enum Msg {
 /// Chunks of about this size keep the channel busy without holding much memory.
 const CHUNK: usize = 256 * 1024;
 
-fn mysql_ident(s: &str) -> String {
+pub fn mysql_ident(s: &str) -> String {
     format!("`{}`", s.replace('`', "``"))
 }
 

@@ -189,6 +189,13 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
         out.push(index(schema, &t.name, i));
     }
     let mut skipped = skipped_indexes(t);
+    let is_enum = |pg: &PgColumn| t.columns.iter().any(|m| m.data_type == "enum" && pg_name(&m.name) == pg.name);
+    for c in cols.iter().filter(|c| is_enum(c) && c.labels.iter().any(|l| l == crate::types::UNREADABLE_LABEL)) {
+        skipped.push(format!(
+            "the ENUM domain of \"{}\".\"{}\" (a label MariaDB shows as '?' that no row holds)",
+            t.name, c.name
+        ));
+    }
     for k in &t.checks {
         match table_check(schema, t, k) {
             Ok(p) => out.push(p),

@@ -182,6 +182,7 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
                     charset,
                     binary_collation: r.take::<i64, _>(12).unwrap_or_default() != 0,
                     is_json: false,
+                    read_labels: None,
                 };
                 (table, column)
             },
@@ -251,7 +252,57 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
                 .collect(),
         });
     }
+    for t in &mut out {
+        for c in t.columns.iter_mut().filter(|c| labels_shown_as_question_marks(c)) {
+            c.read_labels = Some(labels_from_rows(conn, db, &t.name, c)?);
+        }
+    }
     Ok(out)
+}
+
+/// information_schema (MariaDB 10.11, MySQL 9.7 alike) writes characters outside the BMP
+/// (emoji) in COLUMN_TYPE as '?': an ENUM or SET whose labels show one may not be what the rows
+/// hold.
+fn labels_shown_as_question_marks(c: &MysqlColumn) -> bool {
+    matches!(c.data_type.as_str(), "enum" | "set") && c.enum_values().iter().any(|l| l.contains('?'))
+}
+
+/// The labels of an ENUM or SET column as its rows hold them: each distinct value with its
+/// number (ENUM: the index; SET: the bitmask, whose members come in the labels' order); a
+/// label no row holds and information_schema showed with a '?' stays UNREADABLE_LABEL.
+fn labels_from_rows(conn: &mut mysql::Conn, db: &str, table: &str, c: &MysqlColumn) -> Result<Vec<String>> {
+    let shown = c.enum_values();
+    let rows: Vec<(u64, Vec<u8>)> = conn
+        .query(format!(
+            "SELECT DISTINCT {col} + 0, CAST({col} AS BINARY) FROM {}.{} WHERE {col} IS NOT NULL AND {col} + 0 > 0",
+            crate::copy::mysql_ident(db),
+            crate::copy::mysql_ident(table),
+            col = crate::copy::mysql_ident(&c.name)
+        ))
+        .map_err(|e| mysql_err("reading the labels of an ENUM or SET from its rows", e))?;
+    let mut read: Vec<Option<String>> = vec![None; shown.len()];
+    for (n, raw) in rows {
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        if c.data_type == "enum" {
+            if let Some(slot) = read.get_mut((n as usize).wrapping_sub(1)) {
+                *slot = Some(text);
+            }
+            continue;
+        }
+        let bits = (0..shown.len()).filter(|b| n >> b & 1 == 1);
+        for (b, label) in bits.zip(text.split(',')) {
+            read[b] = Some(label.to_string());
+        }
+    }
+    Ok(shown
+        .into_iter()
+        .zip(read)
+        .map(|(s, r)| match r {
+            Some(label) => label,
+            None if s.contains('?') => crate::types::UNREADABLE_LABEL.to_string(),
+            None => s,
+        })
+        .collect())
 }
 
 /// (table, name, clause) of the database's CHECK constraints: MySQL 8.0.16+ (the enforced

@@ -142,3 +142,58 @@ fn inet6_uuid_and_serial() {
     assert_eq!(m.0, 3);
     c.batch_execute("SELECT chameleon.stop_replica('t')").unwrap();
 }
+
+both!(labels_outside_the_bmp_arrive_as_they_are);
+
+/// ENUM and SET labels with characters outside the BMP (emoji): information_schema (MariaDB
+/// and MySQL alike) shows them as '?', so the copy reads them from the rows (a label no row
+/// holds leaves the column without its CHECK) and replication takes them from the binlog's
+/// table map. A label no copied row held arrives whole with binlog_row_metadata = FULL (MariaDB
+/// here); without it (MySQL 9.7's MINIMAL default) the source stops with the fix rather than
+/// write a wrong label. Values never change. (utf8mb4_general_ci weighs every emoji the same:
+/// the SET's labels differ by a letter.)
+fn labels_outside_the_bmp_arrive_as_they_are(s: Server) {
+    s.run("DROP DATABASE IF EXISTS it_emoji; CREATE DATABASE it_emoji CHARACTER SET utf8mb4;
+           CREATE TABLE it_emoji.t (id INT PRIMARY KEY, mood ENUM('🦎','ok','🔥 hot','unused 🌵'),
+                                    tags SET('🍕 a','b','🍣 c'), plain ENUM('x','y'));
+           INSERT INTO it_emoji.t VALUES (1, '🦎', '🍕 a,🍣 c', 'x'), (2, 'ok', 'b', 'y'), (3, '🔥 hot', '', NULL);");
+    let mut c = db_with_extension(&s.db("emoji"));
+    c.execute("SELECT chameleon.add_source('e', 'it_emoji', $1)", &[&s.url("it_emoji")])
+        .unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('e'); SELECT chameleon.start_replica('e')")
+        .unwrap();
+    let cols = ["id", "mood", "tags", "plain"];
+    let (m, p) = s.checksums(&mut c, "it_emoji", "it_emoji", "t", "id", &cols, &cols);
+    assert_eq!(m, p, "the copy");
+    // replicated: every label the copy saw, by its index and bitmask
+    s.run("INSERT INTO it_emoji.t VALUES (5, '🦎', '🍕 a', NULL);
+           UPDATE it_emoji.t SET mood = '🔥 hot', tags = '🍕 a,b,🍣 c' WHERE id = 2;");
+    s.caught_up(&mut c);
+    let (m, p) = s.checksums(&mut c, "it_emoji", "it_emoji", "t", "id", &cols, &cols);
+    assert_eq!(m, p, "replicated");
+    // the plain ENUM keeps its domain either way
+    let err = c.execute("INSERT INTO it_emoji.t (id, plain) VALUES (9, 'z')", &[]).unwrap_err();
+    assert_eq!(sqlstate(&err), "23514");
+    // the label no copied row held
+    s.run("INSERT INTO it_emoji.t VALUES (4, 'unused 🌵', '🍣 c,b', 'y');");
+    if s.is_mysql() {
+        let t0 = std::time::Instant::now();
+        let err = loop {
+            let r = c.query_one("SELECT status, last_error FROM chameleon.show_status()", &[]).unwrap();
+            if r.get::<_, String>(0) == "error" {
+                break r.get::<_, Option<String>>(1).unwrap_or_default();
+            }
+            assert!(t0.elapsed() < std::time::Duration::from_secs(30), "not stopped");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        assert!(err.contains("binlog_row_metadata = 'FULL'") && err.contains("mood"), "{err}");
+        assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_emoji.t WHERE id = 4"), 0, "nothing written");
+        return;
+    }
+    s.caught_up(&mut c);
+    let (m, p) = s.checksums(&mut c, "it_emoji", "it_emoji", "t", "id", &cols, &cols);
+    assert_eq!(m, p, "replicated with the table map's labels");
+    assert_eq!(m.0, 5);
+    assert_eq!(one::<String>(&mut c, "SELECT mood FROM it_emoji.t WHERE id = 4"), "unused 🌵");
+    c.batch_execute("SELECT chameleon.stop_replica('e')").unwrap();
+}

@@ -31,7 +31,16 @@ pub struct MysqlColumn {
     /// a binary collation (`…_bin`, or the BINARY attribute of CHAR(n) BINARY): compared and
     /// ordered by code point, as PostgreSQL's "C" collation does
     pub binary_collation: bool,
+    /// ENUM/SET labels read from the rows where information_schema cannot show them (MariaDB
+    /// writes characters outside the BMP as '?'); UNREADABLE_LABEL where no row had one
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_labels: Option<Vec<String>>,
 }
+
+/// A label information_schema showed as '?' and no row revealed: no CHECK is made on its
+/// column, and a binlog value with it needs the table map's labels (binlog_row_metadata = FULL).
+/// (Private-use characters around it: no label a server shows; jsonb takes it, unlike NUL.)
+pub const UNREADABLE_LABEL: &str = "\u{F8FF}unreadable label\u{F8FF}";
 
 impl MysqlColumn {
     pub fn unsigned(&self) -> bool {
@@ -46,6 +55,9 @@ impl MysqlColumn {
     }
     /// The values of ENUM('a','b') or SET('a','b'), unquoted.
     pub fn enum_values(&self) -> Vec<String> {
+        if let Some(read) = &self.read_labels {
+            return read.clone();
+        }
         let Some(open) = self.column_type.find('(') else {
             return vec![];
         };
@@ -250,7 +262,9 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
     } else {
         Vec::new()
     };
-    let check = (c.data_type == "enum").then(|| {
+    // (no domain where a label is unknown: it would refuse the rows that have it)
+    let known = !labels.iter().any(|l| l == UNREADABLE_LABEL);
+    let check = (c.data_type == "enum" && known).then(|| {
         let vals: Vec<String> = labels.iter().map(|v| quote_literal(v)).collect();
         format!("{} IN ({})", quote_ident(&c.name), vals.join(", "))
     });

@@ -400,3 +400,16 @@ fn mysql_vector_becomes_real_array() {
     let mut out = Vec::new();
     assert!(encode(&mut out, &c, &V::Bytes(vec![0, 0, 128])).is_err(), "3 bytes are no float32");
 }
+
+#[test]
+fn labels_mariadb_cannot_show() {
+    // information_schema showed enum('?','a','?'); the rows had the first, not the last
+    let mut c = col("enum", "enum('?','a','?')");
+    c.read_labels = Some(vec!["🦎".into(), "a".into(), UNREADABLE_LABEL.into()]);
+    let pg = map_column("t", &c, &json!({})).unwrap();
+    assert_eq!(pg.labels[0], "🦎");
+    assert_eq!(pg.check, None, "no domain with a label unknown");
+    let mut known = col("enum", "enum('?','a')");
+    known.read_labels = Some(vec!["🦎".into(), "a".into()]);
+    assert_eq!(map_column("t", &known, &json!({})).unwrap().check.as_deref(), Some("\"c\" IN ('🦎', 'a')"));
+}
