@@ -12,7 +12,7 @@ use serde_json::{Map, Value as Json};
 use crate::binlog::{BinlogRow, Change, Position, RowKind, TableInfo};
 use crate::error::{Error, Result, SqlState};
 use crate::event::EventKind;
-use crate::types::{from_binlog_changed, value_text, Kind, MysqlColumn, PgColumn, UNREADABLE_LABEL};
+use crate::types::{from_binlog_changed, value_text, Kind, MysqlColumn, PgColumn};
 
 /// One row of a log table.
 #[derive(Debug, Clone, PartialEq)]
@@ -189,14 +189,8 @@ fn image(
         // an ENUM's or SET's labels: the table map's where it has them (the server's own)
         let labels = table.columns.get(i).and_then(|c| c.labels.as_deref()).unwrap_or(&pg.labels);
         let (v, changed_text) = from_binlog_changed(my, labels, v);
-        let unreadable = UNREADABLE_LABEL.as_bytes();
-        if matches!(&v, mysql::Value::Bytes(b) if b.windows(unreadable.len()).any(|w| w == unreadable)) {
-            return Err(Error::new(
-                SqlState::ObjectNotInPrerequisiteState,
-                format!("{}.{} column {}: a label information_schema shows as '?', no copied row held and the binlog does not carry", table.schema, table.name, my.name),
-            )
-            .hint("SET GLOBAL binlog_row_metadata = 'FULL' on the server (the table map then carries the labels), then copy the source again with init_replica."));
-        }
+        crate::types::readable_label(&v)
+            .map_err(|e| e.detail(format!("{}.{} column {}", table.schema, table.name, my.name)))?;
         // binary and bit targets take the bytes as they are
         let changed_text =
             changed_text && !matches!(pg.kind, Kind::Bytes | Kind::Bit(_) | Kind::Bool);

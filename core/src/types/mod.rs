@@ -42,6 +42,20 @@ pub struct MysqlColumn {
 /// (Private-use characters around it: no label a server shows; jsonb takes it, unlike NUL.)
 pub const UNREADABLE_LABEL: &str = "\u{F8FF}unreadable label\u{F8FF}";
 
+/// An ENUM or SET value decoded through labels one of which is UNREADABLE_LABEL, where its
+/// index or bitmask fell on that one: an error with the fix, never a wrong label.
+pub fn readable_label(v: &mysql::Value) -> Result<()> {
+    let unreadable = UNREADABLE_LABEL.as_bytes();
+    match v {
+        mysql::Value::Bytes(b) if b.windows(unreadable.len()).any(|w| w == unreadable) => Err(Error::new(
+            crate::SqlState::ObjectNotInPrerequisiteState,
+            "a label information_schema shows as '?', no copied row held and the binlog does not carry",
+        )
+        .hint("SET GLOBAL binlog_row_metadata = 'FULL' on the server (the table map then carries the labels), then copy the source again with init_replica.")),
+        _ => Ok(()),
+    }
+}
+
 impl MysqlColumn {
     pub fn unsigned(&self) -> bool {
         // after the last ')' so that a label named 'unsigned' does not count
