@@ -384,7 +384,7 @@ fn a_purged_position_is_refused_and_init_replica_recovers() {
         .unwrap();
     mariadb(&format!("INSERT INTO {my}.journal VALUES (2, 'after')"));
     caught_up(&mut c);
-    let (m, p) = checksums(
+    let (m, p) = MARIADB.checksums(
         &mut c,
         my,
         my,

@@ -22,7 +22,7 @@ fn enum_and_set_labels_keep_their_case() {
     .unwrap();
     c.batch_execute("SELECT chameleon.init_replica('l')").unwrap();
     let cols = ["id", "rating", "special_features", "lc"];
-    let (m, p) = checksums(&mut c, "it_labels", "it_labels", "film", "id", &cols, &cols);
+    let (m, p) = MARIADB.checksums(&mut c, "it_labels", "it_labels", "film", "id", &cols, &cols);
     assert_eq!(m, p, "the copy");
     assert_eq!(
         one::<String>(
@@ -47,7 +47,7 @@ fn enum_and_set_labels_keep_their_case() {
              UPDATE it_labels.film SET kind = 'Short', tags = 'Classic' WHERE id = 1;");
     caught_up(&mut c);
     let cols = ["id", "rating", "special_features", "lc", "kind", "tags"];
-    let (m, p) = checksums(&mut c, "it_labels", "it_labels", "film", "id", &cols, &cols);
+    let (m, p) = MARIADB.checksums(&mut c, "it_labels", "it_labels", "film", "id", &cols, &cols);
     assert_eq!(m, p, "replicated");
     assert_eq!(m.0, 6);
     assert_eq!(
@@ -114,7 +114,7 @@ fn inet6_uuid_and_serial() {
              ALTER TABLE it_types107.s ADD COLUMN (n INT NOT NULL DEFAULT 7, w UUID);
              INSERT INTO it_types107.s (v, w) VALUES ('c', 'a1b2c3d4-e5f6-4711-8899-aabbccddeeff');");
     caught_up(&mut c);
-    let (m, p) = checksums(
+    let (m, p) = MARIADB.checksums(
         &mut c,
         "it_types107",
         "it_types107",
@@ -129,7 +129,7 @@ fn inet6_uuid_and_serial() {
         one::<String>(&mut c, "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'it_types107.t'::regclass AND attname = 'a'"),
         "inet"
     );
-    let (m, p) = checksums(
+    let (m, p) = MARIADB.checksums(
         &mut c,
         "it_types107",
         "it_types107",

@@ -365,22 +365,10 @@ pub fn mysql_url(db: &str) -> String {
     format!("mysql://usr_replica:{pw}@127.0.0.1:{port}/{db}")
 }
 
-/// Row count and a checksum of canonical row text of one table on both sides: MySQL
-/// expressions and PostgreSQL expressions that render each column the same way. `key` orders
-/// the rows: a column, or several separated by commas (a keyless table: all of them).
-pub fn checksums(
-    pg: &mut Client,
-    mysql_db: &str,
-    pg_schema: &str,
-    table: &str,
-    key: &str,
-    my_cols: &[&str],
-    pg_cols: &[&str],
-) -> ((i64, String), (i64, String)) {
-    checksums_with(&mariadb, pg, mysql_db, pg_schema, table, key, my_cols, pg_cols)
-}
-
-/// `checksums` with the MySQL side run by `my`.
+/// Row count and a checksum of canonical row text of one table on both sides, the MySQL side
+/// run by `my` (`Server::checksums`): MySQL expressions and PostgreSQL expressions that render
+/// each column the same way. `key` orders the rows: a column, or several separated by commas
+/// (a keyless table: all of them).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn checksums_with(
     my: &dyn Fn(&str) -> String,

@@ -65,6 +65,25 @@ impl Server {
         crate::run_sql(self.socket_var, &sql)
     }
 
+    /// Runs an SQL script (DELIMITER and all) as root through the client's standard input: for
+    /// scripts too long for a command line.
+    pub fn run_script(&self, script: &[u8]) {
+        use std::io::Write;
+        let sock = std::env::var(self.socket_var).unwrap_or_else(|_| panic!("{}: run through scripts/test", self.socket_var));
+        let mut child = std::process::Command::new("mariadb")
+            // (binary: a script may hold binary literals, NUL bytes included, which a text
+            // character set would read as characters; UTF-8 text arrives as its bytes)
+            .args(["--no-defaults", "--default-character-set=binary", "--binary-mode", "-S", &sock, "-uroot"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("mariadb client");
+        child.stdin.take().expect("stdin").write_all(script).expect("the script");
+        let out = child.wait_with_output().expect("mariadb client");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// `sql` with each `mysql.seq_A_to_B` replaced by `it_seq.seq_A_to_B`, which exists.
     fn with_seq_tables(&self, sql: &str) -> String {
         const NAME: &str = "mysql.seq_";
