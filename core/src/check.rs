@@ -33,7 +33,7 @@ pub enum Naming {
 impl Naming {
     /// The naming of the server whose `SELECT VERSION()` is `version`.
     pub fn of_version(version: &str) -> Naming {
-        if version.to_ascii_lowercase().contains("mariadb") {
+        if crate::source::is_mariadb_version(version) {
             Naming::MariaDb
         } else {
             Naming::MySql
@@ -62,10 +62,17 @@ impl Naming {
     }
 }
 
+/// A check's clause as an expression. MySQL's information_schema shows the quotes of string
+/// literals escaped (`_utf8mb4\'a\'`).
+fn parse(clause: &str) -> Result<Expr, sqlparser::parser::ParserError> {
+    Parser::new(&MySqlDialect {})
+        .try_with_sql(&clause.replace("\\'", "'"))
+        .and_then(|mut p| p.parse_expr())
+}
+
 /// A check's clause with column `from` named `to` (MySQL follows a column's rename).
 pub fn rename_column(clause: &str, from: &str, to: &str) -> String {
-    let text = clause.replace("\\'", "'");
-    let Ok(mut expr) = Parser::new(&MySqlDialect {}).try_with_sql(&text).and_then(|mut p| p.parse_expr()) else {
+    let Ok(mut expr) = parse(clause) else {
         return clause.to_string();
     };
     let _ = sqlparser::ast::visit_expressions_mut(&mut expr, |e| {
@@ -81,8 +88,7 @@ pub fn rename_column(clause: &str, from: &str, to: &str) -> String {
 
 /// Whether a check's clause names `column`.
 pub fn names_column(clause: &str, column: &str) -> bool {
-    let text = clause.replace("\\'", "'");
-    let Ok(expr) = Parser::new(&MySqlDialect {}).try_with_sql(&text).and_then(|mut p| p.parse_expr()) else {
+    let Ok(expr) = parse(clause) else {
         return false;
     };
     sqlparser::ast::visit_expressions(&expr, |e| match e {
@@ -110,12 +116,7 @@ const FUNCTIONS: &[(&str, &str)] = &[
 /// The PostgreSQL expression of a MySQL check on `columns` (names as MySQL spells them), or
 /// why it is left out.
 pub fn translate(clause: &str, columns: &[MysqlColumn]) -> Result<String, String> {
-    // MySQL's information_schema shows the quotes of string literals escaped (`_utf8mb4\'a\'`)
-    let text = clause.replace("\\'", "'");
-    let mut expr = Parser::new(&MySqlDialect {})
-        .try_with_sql(&text)
-        .and_then(|mut p| p.parse_expr())
-        .map_err(|e| format!("cannot read it ({e})"))?;
+    let mut expr = parse(clause).map_err(|e| format!("cannot read it ({e})"))?;
     let mut facts = Facts::default();
     rewrite(&mut expr, columns, &mut facts)?;
     // text compared under MySQL's collation (case- and accent-insensitive by default) is not

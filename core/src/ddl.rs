@@ -225,7 +225,7 @@ pub fn table_check(schema: &str, t: &TableDef, k: &crate::check::CheckDef) -> Re
 }
 
 /// The indexes PostgreSQL has no equivalent for, as the copy's notice names them.
-pub fn skipped_indexes(t: &TableDef) -> Vec<String> {
+fn skipped_indexes(t: &TableDef) -> Vec<String> {
     t.indexes
         .iter()
         .filter(|i| has_no_equivalent(i))

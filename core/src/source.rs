@@ -127,8 +127,13 @@ pub struct ServerFacts {
 
 impl ServerFacts {
     pub fn is_mariadb(&self) -> bool {
-        self.version.to_ascii_lowercase().contains("mariadb")
+        is_mariadb_version(&self.version)
     }
+}
+
+/// Whether a server's `VERSION()` is MariaDB's ("10.11.14-MariaDB-log").
+pub fn is_mariadb_version(version: &str) -> bool {
+    version.to_ascii_lowercase().contains("mariadb")
 }
 
 pub fn gather_facts(conn: &mut mysql::Conn, database: &str) -> Result<ServerFacts> {

@@ -342,9 +342,7 @@ pub fn replica_caught_up() {
 /// The URL of database `db` on the private MySQL 9.7 for the replication user
 /// (caching_sha2_password over TCP).
 pub fn mysql97_url(db: &str) -> String {
-    let port = std::env::var("CHAMELEON_MY97PORT").unwrap_or_else(|_| "33079".into());
-    let pw = std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into());
-    format!("mysql://usr_replica:{pw}@127.0.0.1:{port}/{db}")
+    MYSQL97.url(db)
 }
 
 /// MySQL 9.7's current binlog file, position and executed GTID set.
@@ -360,79 +358,24 @@ pub fn mysql97_position() -> (String, i64, String) {
 
 /// The URL of database `db` on the private MariaDB for the replication user.
 pub fn mysql_url(db: &str) -> String {
-    let port = std::env::var("CHAMELEON_MYPORT").unwrap_or_else(|_| "33069".into());
-    let pw = std::env::var("CHAMELEON_MYSQL_PASSWORD").unwrap_or_else(|_| "replica_pw".into());
-    format!("mysql://usr_replica:{pw}@127.0.0.1:{port}/{db}")
-}
-
-/// Row count and a checksum of canonical row text of one table on both sides, the MySQL side
-/// run by `my` (`Server::checksums`): MySQL expressions and PostgreSQL expressions that render
-/// each column the same way. `key` orders the rows: a column, or several separated by commas
-/// (a keyless table: all of them).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn checksums_with(
-    my: &dyn Fn(&str) -> String,
-    pg: &mut Client,
-    mysql_db: &str,
-    pg_schema: &str,
-    table: &str,
-    key: &str,
-    my_cols: &[&str],
-    pg_cols: &[&str],
-) -> ((i64, String), (i64, String)) {
-    let my_order = key
-        .split(',')
-        .map(|k| format!("`{}`", k.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    // MySQL sorts NULLs first
-    let pg_order = key
-        .split(',')
-        .map(|k| format!("\"{}\" NULLS FIRST", k.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let my = my(&format!(
-        "SET SESSION group_concat_max_len = 1073741824, time_zone = '+00:00';
-         SELECT COUNT(*), COALESCE(SHA2(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {my_order} SEPARATOR '\n'), 256), '') FROM `{mysql_db}`.`{table}`",
-        my_cols.iter().map(|c| format!("COALESCE({c}, 'NULL')")).collect::<Vec<_>>().join(", ")
-    ));
-    let mut it = my.split('\t');
-    let my_count: i64 = it.next().unwrap_or("0").parse().unwrap();
-    let my_sum = it.next().unwrap_or("").to_string();
-    pg.batch_execute("SET TimeZone = 'UTC'").unwrap();
-    let r = pg
-        .query_one(
-            &format!(
-                "SELECT count(*), coalesce(encode(sha256(convert_to(string_agg(concat_ws('|', {}), E'\\n' ORDER BY {pg_order}), 'UTF8')), 'hex'), '') FROM \"{pg_schema}\".\"{table}\"",
-                pg_cols.iter().map(|c| format!("coalesce(({c})::text, 'NULL')")).collect::<Vec<_>>().join(", ")
-            ),
-            &[],
-        )
-        .unwrap();
-    ((my_count, my_sum), (r.get(0), r.get(1)))
+    MARIADB.url(db)
 }
 
 /// MySQL's current binlog file and position.
 pub fn master_position() -> (String, i64) {
-    let s = mariadb("SHOW MASTER STATUS");
-    let mut f = s.split('\t');
-    (
-        f.next().unwrap().to_string(),
-        f.next().unwrap().parse().unwrap(),
-    )
+    MARIADB.position()
 }
 
 /// Waits until every source has stored and replayed everything up to MySQL's current
 /// position; fails at once if a source stops in error.
 pub fn caught_up(c: &mut Client) {
-    caught_up_at(c, master_position());
+    MARIADB.caught_up(c)
 }
 
 /// Waits until every source has stored and replayed everything up to MySQL 9.7's current
 /// position (the sources of such a test replicate from it).
 pub fn caught_up_mysql97(c: &mut Client) {
-    let (file, pos, _) = mysql97_position();
-    caught_up_at(c, (file, pos));
+    MYSQL97.caught_up(c)
 }
 
 /// Waits until every source has stored and replayed everything up to (file, pos).
@@ -461,8 +404,7 @@ pub fn caught_up_at(c: &mut Client, (file, pos): (String, i64)) {
 /// Waits until the source's worker streams: it has read the tables' shape, which a starting
 /// worker takes at its resume position. A write on another database moves its position.
 pub fn streaming(c: &mut Client) {
-    mariadb("CREATE DATABASE IF NOT EXISTS it_marker; CREATE TABLE IF NOT EXISTS it_marker.m (id INT); INSERT INTO it_marker.m VALUES (1);");
-    caught_up(c);
+    MARIADB.streaming(c)
 }
 
 /// Waits until the (only) source has a worker (`present`) or none.

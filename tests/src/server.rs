@@ -161,7 +161,9 @@ impl Server {
         self.caught_up(c);
     }
 
-    /// Row count and checksum of one table on both sides (see `checksums`).
+    /// Row count and a checksum of canonical row text of one table on both sides: MySQL
+    /// expressions and PostgreSQL expressions that render each column the same way. `key`
+    /// orders the rows: a column, or several separated by commas (a keyless table: all of them).
     #[allow(clippy::too_many_arguments)]
     pub fn checksums(
         &self,
@@ -173,8 +175,36 @@ impl Server {
         my_cols: &[&str],
         pg_cols: &[&str],
     ) -> ((i64, String), (i64, String)) {
-        let run = |sql: &str| self.run(sql);
-        crate::checksums_with(&run, pg, mysql_db, pg_schema, table, key, my_cols, pg_cols)
+        let my_order = key
+            .split(',')
+            .map(|k| format!("`{}`", k.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // MySQL sorts NULLs first
+        let pg_order = key
+            .split(',')
+            .map(|k| format!("\"{}\" NULLS FIRST", k.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let my = self.run(&format!(
+            "SET SESSION group_concat_max_len = 1073741824, time_zone = '+00:00';
+             SELECT COUNT(*), COALESCE(SHA2(GROUP_CONCAT(CONCAT_WS('|', {}) ORDER BY {my_order} SEPARATOR '\n'), 256), '') FROM `{mysql_db}`.`{table}`",
+            my_cols.iter().map(|c| format!("COALESCE({c}, 'NULL')")).collect::<Vec<_>>().join(", ")
+        ));
+        let mut it = my.split('\t');
+        let my_count: i64 = it.next().unwrap_or("0").parse().unwrap();
+        let my_sum = it.next().unwrap_or("").to_string();
+        pg.batch_execute("SET TimeZone = 'UTC'").unwrap();
+        let r = pg
+            .query_one(
+                &format!(
+                    "SELECT count(*), coalesce(encode(sha256(convert_to(string_agg(concat_ws('|', {}), E'\\n' ORDER BY {pg_order}), 'UTF8')), 'hex'), '') FROM \"{pg_schema}\".\"{table}\"",
+                    pg_cols.iter().map(|c| format!("coalesce(({c})::text, 'NULL')")).collect::<Vec<_>>().join(", ")
+                ),
+                &[],
+            )
+            .unwrap();
+        ((my_count, my_sum), (r.get(0), r.get(1)))
     }
 
     /// DROP + CREATE USER (MariaDB's CREATE OR REPLACE USER does not exist on MySQL).

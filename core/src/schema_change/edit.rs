@@ -11,7 +11,6 @@ use super::pg::Change;
 use super::prepass::{table_charset, Op};
 use super::read::ident_name;
 use super::{ignored, unsupported, Draft, Edit, Model, Registration};
-use crate::ddl::skipped_indexes;
 use crate::error::Result;
 use crate::snapshot::TableDef;
 use crate::types::is_text_type;
@@ -120,12 +119,8 @@ impl Model {
             None => self.defined_table(db, &name, ct)?,
         };
         let columns = self.pg_columns(&def)?;
-        out.notes = skipped_indexes(&def);
-        for k in &def.checks {
-            if let Err(why) = crate::check::translate(&k.clause, &def.columns) {
-                out.notes.push(format!("CHECK constraint \"{}\" is not carried: {why}", k.name));
-            }
-        }
+        // what the table's PostgreSQL side leaves out, as init_replica names it
+        out.notes = crate::ddl::post_load(&self.dest, &def, &columns).1;
         self.tables.insert(name.clone(), def.clone());
         out.changes.push(Change::CreateTable {
             def,
