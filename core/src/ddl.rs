@@ -26,6 +26,14 @@ pub fn derived_name(table: &str, suffix: &str) -> String {
     format!("{table}_{suffix}")
 }
 
+/// The PostgreSQL name of MySQL index `index` of `table`: MySQL's index names are per table,
+/// PostgreSQL's share the schema with the tables, so `<table>_<index>` alone would take the
+/// name of a table such as `user_auth_realm` (table `user_auth`, index `realm`) — the `_idx`
+/// suffix, PostgreSQL's own for indexes, keeps the two apart.
+pub fn index_name(table: &str, index: &str) -> String {
+    derived_name(table, &format!("{index}_idx"))
+}
+
 /// CREATE TABLE with columns, types, NOT NULL and defaults, no keys yet.
 pub fn create_table(schema: &str, table: &str, cols: &[PgColumn]) -> String {
     let body: Vec<String> = cols
@@ -107,8 +115,7 @@ pub fn index(schema: &str, table: &str, i: &IndexDef) -> PostLoad {
             name,
         };
     }
-    // MySQL index names are per table, PostgreSQL's per schema: prefix the table
-    let name = derived_name(table, &i.name);
+    let name = index_name(table, &i.name);
     PostLoad {
         kind: if i.unique {
             DefKind::Unique
@@ -160,25 +167,30 @@ fn cols_list(cols: &[String]) -> String {
         .join(", ")
 }
 
+/// The sequence of an AUTO_INCREMENT column, owned by it, its next value after the rows there.
+pub fn sequence(schema: &str, table: &str, column: &str) -> PostLoad {
+    let rel = qualified(schema, table);
+    let seq = sequence_name(table, column);
+    let qseq = qualified(schema, &seq);
+    PostLoad {
+        kind: DefKind::Sequence,
+        name: seq.clone(),
+        sql: format!(
+            "CREATE SEQUENCE {qseq} OWNED BY {rel}.{col};
+                 ALTER TABLE {rel} ALTER COLUMN {col} SET DEFAULT nextval({lit}::regclass);
+                 SELECT setval({lit}::regclass, coalesce((SELECT max({col})::bigint FROM {rel}), 0) + 1, false)",
+            col = quote_ident(column),
+            lit = quote_literal(&qseq),
+        ),
+    }
+}
+
 /// Keys, indexes, checks and sequences of one table; foreign keys separately (they need every
 /// table to exist). FULLTEXT and SPATIAL indexes are returned in `skipped`.
 pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad>, Vec<String>) {
-    let rel = qualified(schema, &t.name);
     let mut out = Vec::new();
     for c in cols.iter().filter(|c| c.auto_increment) {
-        let seq = sequence_name(&t.name, &c.name);
-        let qseq = qualified(schema, &seq);
-        out.push(PostLoad {
-            kind: DefKind::Sequence,
-            name: seq.clone(),
-            sql: format!(
-                "CREATE SEQUENCE {qseq} OWNED BY {rel}.{col};
-                 ALTER TABLE {rel} ALTER COLUMN {col} SET DEFAULT nextval({lit}::regclass);
-                 SELECT setval({lit}::regclass, coalesce((SELECT max({col})::bigint FROM {rel}), 0) + 1, false)",
-                col = quote_ident(&c.name),
-                lit = quote_literal(&qseq),
-            ),
-        });
+        out.push(sequence(schema, &t.name, &c.name));
     }
     for c in cols {
         if let Some(body) = &c.check {
@@ -292,6 +304,7 @@ mod tests {
             ..Default::default()
         };
         let t = TableDef {
+            engine: None,
             name: "Order Items".into(),
             columns: vec![id.clone(), st.clone()],
             indexes: vec![
@@ -351,7 +364,7 @@ mod tests {
         assert_eq!(post[2].sql, "ALTER TABLE \"shop\".\"Order Items\" ADD CONSTRAINT \"Order Items_pkey\" PRIMARY KEY (\"id\")");
         assert_eq!(
             post[3].sql,
-            "CREATE INDEX \"Order Items_k_state\" ON \"shop\".\"Order Items\" (\"state\", \"id\")"
+            "CREATE INDEX \"Order Items_k_state_idx\" ON \"shop\".\"Order Items\" (\"state\", \"id\")"
         );
         assert_eq!(skipped, vec!["FULLTEXT index \"ft\" on \"Order Items\""]);
     }

@@ -112,7 +112,7 @@ pub struct ForeignKey {
     pub on_delete: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableDef {
     pub name: String,
     pub columns: Vec<MysqlColumn>,
@@ -127,9 +127,18 @@ pub struct TableDef {
     /// CHECK constraints MySQL enforces (MariaDB's JSON check left out: the column is jsonb)
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<crate::check::CheckDef>,
+    /// the storage engine, lower case, where known (None: the server's default, InnoDB)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 impl TableDef {
+    /// Whether the table keeps foreign keys: InnoDB does; MySQL and MariaDB parse and ignore
+    /// them on every other engine (MyISAM, Aria, MEMORY …).
+    pub fn keeps_foreign_keys(&self) -> bool {
+        self.engine.as_deref().is_none_or(|e| e == "innodb")
+    }
+
     pub fn primary_key(&self) -> Vec<String> {
         self.indexes
             .iter()
@@ -150,6 +159,8 @@ pub fn select_tables(all: &[String], include: &[String], exclude: &[String]) -> 
 
 /// Reads the definitions of `tables` of database `db`.
 pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Result<Vec<TableDef>> {
+    let version: String = conn.query_first("SELECT VERSION()").ok().flatten().unwrap_or_default();
+    let mysql = !crate::source::is_mariadb_version(&version);
     // (more columns than the client's tuples take: a row, then its fields)
     let cols: Vec<(String, MysqlColumn)> = conn
         .exec_map(
@@ -166,6 +177,8 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
                 let (data_type, column_type) = (text(2).unwrap_or_default(), text(3).unwrap_or_default());
                 let (nullable, default, extra) = (text(4), text(5), text(6).unwrap_or_default());
                 let charset = text(11);
+                // MySQL shows a literal bare: quoted, as MariaDB shows it
+                let default = if mysql { crate::types::quote_mysql_default(&data_type, default, &extra) } else { default };
                 let mut number = |i: usize| r.take::<Option<u64>, _>(i).flatten();
                 let column = MysqlColumn {
                     name,
@@ -217,9 +230,9 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             (db,),
         )
         .map_err(|e| mysql_err("reading foreign keys", e))?;
-    let counts: Vec<(String, Option<u64>, Option<String>)> = conn
+    let counts: Vec<(String, Option<u64>, Option<String>, Option<String>)> = conn
         .exec(
-            "SELECT table_name, table_rows, LOWER(SUBSTRING_INDEX(table_collation, '_', 1))
+            "SELECT table_name, table_rows, LOWER(SUBSTRING_INDEX(table_collation, '_', 1)), LOWER(engine)
                FROM information_schema.tables WHERE table_schema = ?",
             (db,),
         )
@@ -242,6 +255,7 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             foreign_keys: foreign_keys_of(conn, db, t, &fks)?,
             approx_rows: count.and_then(|c| c.1).unwrap_or(0),
             charset: count.and_then(|c| c.2.clone()),
+            engine: count.and_then(|c| c.3.clone()),
             checks: checks
                 .iter()
                 .filter(|(table, _, clause)| table == t && !clause.starts_with("json_valid("))

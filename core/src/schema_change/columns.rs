@@ -10,6 +10,7 @@ use super::read::{
     add_primary_key, default_text, insert_at, mysql_column, mysql_column_parts, single_column_key,
 };
 use super::{unsupported, Draft, Model};
+use crate::check::Naming;
 use crate::error::Result;
 use crate::snapshot::{IndexDef, TableDef};
 use crate::types::{is_text_type, map_column, MysqlColumn, PgColumn};
@@ -51,10 +52,12 @@ impl Model {
         out: &mut Draft,
     ) -> Result<()> {
         let overrides = self.overrides.clone();
+        let mysql = self.naming == Naming::MySql;
         let c = column_mut(self.table_mut(table), column)?;
         let default = match op {
             AlterColumnOperation::SetDefault { value } => {
                 c.default = Some(default_text(&value));
+                crate::types::as_stored(c, mysql);
                 map_column(table, c, &overrides)?.default
             }
             AlterColumnOperation::DropDefault => {
@@ -122,19 +125,29 @@ impl Model {
         pos: Option<&MySQLColumnPosition>,
         out: &mut Draft,
     ) -> Result<()> {
-        let mut mc = mysql_column(def)?;
+        let mut mc = mysql_column(def, self.naming)?;
         if mc.charset.is_none() && is_text_type(&mc.data_type) {
             mc.charset.clone_from(&self.tables[table].charset);
         }
-        if mc.auto_increment() {
-            return Err(unsupported(format!("column \"{}\" is added with AUTO_INCREMENT: MySQL numbers the existing rows, the destination cannot know how", mc.name)));
-        }
         let column = map_column(table, &mc, &self.overrides)?;
         let backfill = self.generated_values(table, def, &column)?;
+        if mc.auto_increment() {
+            // exact on an empty table; on rows, MySQL numbered them in an order the
+            // destination cannot know
+            out.changes.push(Change::RequireEmpty {
+                table: table.to_string(),
+                why: format!("column \"{}\" is added with AUTO_INCREMENT to a table with rows: MySQL numbered them, the destination cannot know how", mc.name),
+            });
+        }
+        let sequence = mc.auto_increment().then(|| Change::AddSequence {
+            table: table.to_string(),
+            column: column.name.clone(),
+        });
         out.changes.push(Change::AddColumn {
             table: table.to_string(),
             column,
         });
+        out.changes.extend(sequence);
         out.changes.extend(backfill);
         let t = self.table_mut(table);
         let name = mc.name.clone();
@@ -248,7 +261,7 @@ impl Model {
         if change.options.iter().any(|o| matches!(o, ColumnOption::Generated { .. })) {
             return Err(unsupported(format!("column \"{old}\" becomes generated")));
         }
-        let mut after = mysql_column_parts(change.name, change.data_type, change.options)?;
+        let mut after = mysql_column_parts(change.name, change.data_type, change.options, self.naming)?;
         if after.charset.is_none() && is_text_type(&after.data_type) {
             after.charset.clone_from(&t.charset);
         }

@@ -8,7 +8,7 @@ use sqlparser::ast::{
 
 use super::columns::ColumnChange;
 use super::pg::Change;
-use super::prepass::{table_charset, Op};
+use super::prepass::{table_charset, table_engine, Op};
 use super::read::ident_name;
 use super::{ignored, unsupported, Draft, Edit, Model, Registration};
 use crate::error::Result;
@@ -139,8 +139,19 @@ impl Model {
                 "CREATE TABLE … SELECT without column definitions",
             ));
         }
-        let mut def = self.table_def(db, name, &ct.columns, &ct.constraints)?;
-        def.charset = table_charset(&ct.table_options.to_string());
+        let options = ct.table_options.to_string();
+        let engine = table_engine(&options);
+        // another engine than InnoDB takes no foreign keys (MySQL parses and drops them)
+        let keeps = TableDef { engine: engine.clone(), ..TableDef::default() }.keeps_foreign_keys();
+        let constraints: Vec<TableConstraint> = ct
+            .constraints
+            .iter()
+            .filter(|k| keeps || !matches!(k, TableConstraint::ForeignKey(_)))
+            .cloned()
+            .collect();
+        let mut def = self.table_def(db, name, &ct.columns, &constraints)?;
+        def.engine = engine;
+        def.charset = table_charset(&options);
         if let Some(cs) = &def.charset {
             for c in def
                 .columns
@@ -332,7 +343,13 @@ impl Model {
     /// The sub-commands the token pre-pass read itself.
     fn alter_token_op(&mut self, table: &str, op: Op, out: &mut Draft) -> Result<()> {
         match op {
-            Op::Ignored(what) => out.notes.push(format!("ignored: {what}")),
+            Op::Ignored(what) => {
+                // (the engine decides whether foreign keys added later are kept)
+                if let Some(engine) = table_engine(&what) {
+                    self.table_mut(table).engine = Some(engine);
+                }
+                out.notes.push(format!("ignored: {what}"))
+            }
             Op::TableCharset(cs) => self.table_mut(table).charset = Some(cs),
             Op::Convert(cs) => {
                 // PostgreSQL's text is UTF-8 either way; what changes is how the binlog
@@ -506,6 +523,13 @@ impl Model {
         out: &mut Draft,
     ) -> Result<()> {
         let mut t = self.tables[table].clone();
+        if matches!(constraint, TableConstraint::ForeignKey(_)) && !t.keeps_foreign_keys() {
+            out.notes.push(format!(
+                "ignored: a foreign key on a {} table (MySQL keeps none)",
+                t.engine.as_deref().unwrap_or_default()
+            ));
+            return Ok(());
+        }
         let made = self.add_constraint(db, &mut t, constraint)?;
         if let TableConstraint::ForeignKey(_) = constraint {
             // with the index InnoDB makes for it when none starts with its columns
@@ -534,6 +558,15 @@ impl Model {
                 self.check_added(&t, k, out);
             }
         } else if let Some(index) = made {
+            // the index InnoDB made for a foreign key goes when one that can serve the key
+            // comes (MySQL drops it silently)
+            for gone in super::read::superseded_fk_indexes(&t, &index) {
+                t.indexes.retain(|i| i.name != gone.name);
+                out.changes.push(Change::DropIndex {
+                    table: table.to_string(),
+                    index: gone,
+                });
+            }
             out.changes.push(Change::AddIndex {
                 table: table.to_string(),
                 index,

@@ -118,6 +118,17 @@ pub(super) enum Change {
         column: String,
         expr: String,
     },
+    /// an AUTO_INCREMENT column added: numbered by a sequence of its own (the table is empty:
+    /// `RequireEmpty` before it)
+    AddSequence {
+        table: String,
+        column: String,
+    },
+    /// stops the change where the table has rows (`why`: what the destination cannot know)
+    RequireEmpty {
+        table: String,
+        why: String,
+    },
     /// AUTO_INCREMENT removed: the column's sequence goes
     DropSequence {
         table: String,
@@ -179,6 +190,13 @@ pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
                 quote_ident(&ddl::check_name(table, column))
             ),
         )],
+        Change::AddSequence { table, column } => vec![ddl::sequence(dest, table, column).sql],
+        Change::RequireEmpty { table, why } => vec![format!(
+            "DO $chameleon$ BEGIN IF EXISTS (SELECT FROM {}) THEN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = {}, \
+             HINT = 'Apply the change to the destination by hand, then enable_replica and start_replica; or copy the source again with init_replica.'; END IF; END $chameleon$",
+            rel(dest, table),
+            quote_literal(why)
+        )],
         Change::Backfill { table, column, expr } => vec![format!(
             "UPDATE {} SET {} = {expr}",
             rel(dest, table),
@@ -215,16 +233,19 @@ pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
                 quote_ident(&derived_name(table, "pkey"))
             ),
         )],
-        Change::DropIndex { table, index } if !ddl::has_no_equivalent(index) => vec![format!(
-            "DROP INDEX {schema}.{}",
-            quote_ident(&derived_name(table, &index.name))
-        )],
+        Change::DropIndex { table, index } if !ddl::has_no_equivalent(index) => vec![
+            adopt_old_index_name(dest, table, &index.name),
+            format!("DROP INDEX {schema}.{}", quote_ident(&ddl::index_name(table, &index.name))),
+        ],
         Change::AddIndex { .. } | Change::DropIndex { .. } => vec![],
-        Change::RenameIndex { table, from, to } => vec![format!(
-            "ALTER INDEX {schema}.{} RENAME TO {}",
-            quote_ident(&derived_name(table, from)),
-            quote_ident(&derived_name(table, to))
-        )],
+        Change::RenameIndex { table, from, to } => vec![
+            adopt_old_index_name(dest, table, from),
+            format!(
+                "ALTER INDEX {schema}.{} RENAME TO {}",
+                quote_ident(&ddl::index_name(table, from)),
+                quote_ident(&ddl::index_name(table, to))
+            ),
+        ],
         Change::AddForeignKey { def, replicated } => foreign_keys(dest, def, replicated)
             .into_iter()
             .map(|p| p.sql)
@@ -319,6 +340,22 @@ fn column_change(dest: &str, c: &Change) -> Vec<String> {
     }
 }
 
+/// An index made by a release that named indexes `<table>_<index>` (ddl::index_name) takes
+/// today's name before it is dropped or renamed; a no-op where there is none.
+fn adopt_old_index_name(dest: &str, table: &str, index: &str) -> String {
+    let (old, new) = (derived_name(table, index), ddl::index_name(table, index));
+    let regclass = |name: &str| quote_literal(&format!("{}.{}", quote_ident(dest), quote_ident(name)));
+    format!(
+        "DO $chameleon$ BEGIN IF to_regclass({}) IS NULL AND EXISTS (SELECT FROM pg_index WHERE indexrelid = to_regclass({})) \
+         THEN ALTER INDEX {}.{} RENAME TO {}; END IF; END $chameleon$",
+        regclass(&new),
+        regclass(&old),
+        quote_ident(dest),
+        quote_ident(&old),
+        quote_ident(&new)
+    )
+}
+
 /// ALTER TABLE … RENAME, and the names made after the table (indexes, sequences, checks).
 fn rename_table(dest: &str, def: &TableDef, columns: &[PgColumn], to: &str) -> Vec<String> {
     let from = &def.name;
@@ -329,12 +366,13 @@ fn rename_table(dest: &str, def: &TableDef, columns: &[PgColumn], to: &str) -> V
         quote_ident(to)
     )];
     for i in def.indexes.iter().filter(|i| !ddl::has_no_equivalent(i)) {
-        let suffix = if i.primary { "pkey" } else { i.name.as_str() };
-        out.push(format!(
-            "ALTER INDEX {schema}.{} RENAME TO {}",
-            quote_ident(&derived_name(from, suffix)),
-            quote_ident(&derived_name(to, suffix))
-        ));
+        let (old, new) = if i.primary {
+            (derived_name(from, "pkey"), derived_name(to, "pkey"))
+        } else {
+            out.push(adopt_old_index_name(dest, from, &i.name));
+            (ddl::index_name(from, &i.name), ddl::index_name(to, &i.name))
+        };
+        out.push(format!("ALTER INDEX {schema}.{} RENAME TO {}", quote_ident(&old), quote_ident(&new)));
     }
     for c in columns {
         if c.auto_increment {

@@ -413,6 +413,14 @@ pub(super) fn parse_alter_op(sql: &str) -> Result<AlterTableOperation> {
 }
 
 /// `[DEFAULT] CHARSET [=] x` or `CHARACTER SET [=] x` among a table's options.
+/// The `ENGINE [=] x` of table options, lower case.
+pub(super) fn table_engine(options: &str) -> Option<String> {
+    let toks = tokens(options).ok()?;
+    let at = toks.iter().position(|t| is_kw(Some(t), "ENGINE"))? + 1;
+    let at = if matches!(toks.get(at), Some(Token::Eq)) { at + 1 } else { at };
+    word(toks.get(at)).map(|w| w.to_ascii_lowercase())
+}
+
 pub(super) fn table_charset(options: &str) -> Option<String> {
     let toks = tokens(options).ok()?;
     let at = toks.iter().enumerate().find_map(|(i, t)| {

@@ -354,7 +354,9 @@ pub fn translate_default(c: &MysqlColumn, kind: Kind) -> Option<String> {
     }
 }
 
+mod defaults;
 mod encode;
+pub use defaults::{as_stored, quote_mysql_default};
 pub use encode::*;
 
 #[cfg(test)]
