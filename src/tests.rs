@@ -1,4 +1,4 @@
-//! In-database tests (`cargo pgrx test`): the generated 1.4 catalogue and API, inside one
+//! In-database tests (`cargo pgrx test`): the generated 1.5 catalogue and API, inside one
 //! transaction per test. Cross-version, dump and privilege tests live in tests/e2e.
 // `cargo pgrx test` calls the tests in SQL schema "tests": the module must be inline.
 #[pgrx::pg_schema]
@@ -19,12 +19,12 @@ mod tests {
     }
 
     #[pg_test]
-    fn version_is_1_3() {
+    fn version_is_1_5() {
         assert_eq!(
             Spi::get_one::<String>("SELECT t_version FROM sch_chameleon.v_version")
                 .unwrap()
                 .as_deref(),
-            Some("1.4")
+            Some("1.5")
         );
         assert_eq!(
             count("SELECT count(*) FROM pg_proc WHERE proname = 'fn_refresh_parts'"),

@@ -220,6 +220,14 @@ pub fn post_load(schema: &str, t: &TableDef, cols: &[PgColumn]) -> (Vec<PostLoad
     (out, skipped)
 }
 
+/// The CHECK constraints of `t` PostgreSQL does not get, each as `name: why` (show_tables).
+pub fn checks_not_carried(t: &TableDef) -> Vec<String> {
+    t.checks
+        .iter()
+        .filter_map(|k| table_check("", t, k).err().map(|why| format!("{}: {why}", k.name)))
+        .collect()
+}
+
 /// A MySQL CHECK constraint of `t`, NOT VALID: MySQL has checked the rows it holds, PostgreSQL
 /// checks the ones that arrive. Err: why it is not carried (crate::check).
 pub fn table_check(schema: &str, t: &TableDef, k: &crate::check::CheckDef) -> Result<PostLoad, String> {

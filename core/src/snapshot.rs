@@ -136,6 +136,11 @@ impl TableDef {
     /// Whether the table keeps foreign keys: InnoDB does; MySQL and MariaDB parse and ignore
     /// them on every other engine (MyISAM, Aria, MEMORY …).
     pub fn keeps_foreign_keys(&self) -> bool {
+        self.is_innodb()
+    }
+
+    /// InnoDB (the default where the engine is unknown): rows kept in primary key order.
+    pub fn is_innodb(&self) -> bool {
         self.engine.as_deref().is_none_or(|e| e == "innodb")
     }
 
@@ -230,7 +235,9 @@ pub fn read_tables(conn: &mut mysql::Conn, db: &str, tables: &[String]) -> Resul
             (db,),
         )
         .map_err(|e| mysql_err("reading foreign keys", e))?;
-    let counts: Vec<(String, Option<u64>, Option<String>, Option<String>)> = conn
+    // table, rows (approximate), character set, engine
+    type Sizes = (String, Option<u64>, Option<String>, Option<String>);
+    let counts: Vec<Sizes> = conn
         .exec(
             "SELECT table_name, table_rows, LOWER(SUBSTRING_INDEX(table_collation, '_', 1)), LOWER(engine)
                FROM information_schema.tables WHERE table_schema = ?",

@@ -103,10 +103,8 @@ fn show_errors(
     TableIterator::new(catalog::status::errors(source))
 }
 
-/// The replicated tables of every source (or of one): primary key, rows copied by init_replica,
-/// values the copy and replication changed on their way (zero dates, NUL removed, bytes invalid
-/// in their character set replaced: docs/types.md), and rows set aside (show_errors). 1.4.
-#[pg_extern(schema = "chameleon")]
+/// 1.4's show_tables (its script names `show_tables_wrapper`): the 1.5 columns but the last.
+#[pg_extern(sql = false)]
 #[allow(clippy::type_complexity)]
 fn show_tables(
     source: default!(Option<&str>, "NULL"),
@@ -120,6 +118,33 @@ fn show_tables(
         name!(values_changed_by_copy, i64),
         name!(values_changed_by_replication, i64),
         name!(rows_set_aside, i64),
+    ),
+> {
+    if let Some(name) = source {
+        catalog::lock_source(name);
+    }
+    TableIterator::new(catalog::status::tables(source).into_iter().map(|r| (r.0, r.1, r.2, r.3, r.4, r.5, r.6)))
+}
+
+/// The replicated tables of every source (or of one): primary key, rows copied by init_replica,
+/// values the copy and replication changed on their way (zero dates, NUL removed, bytes invalid
+/// in their character set replaced: docs/types.md), rows set aside (show_errors), and 1.5: the
+/// table's MySQL CHECK constraints PostgreSQL does not get, each with why (docs/ddl.md).
+#[pg_extern(schema = "chameleon", name = "show_tables")]
+#[allow(clippy::type_complexity)]
+fn show_tables_v15(
+    source: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(source_name, String),
+        name!(table_name, String),
+        name!(primary_key, Vec<String>),
+        name!(rows_copied, Option<i64>),
+        name!(values_changed_by_copy, i64),
+        name!(values_changed_by_replication, i64),
+        name!(rows_set_aside, i64),
+        name!(checks_not_carried, Vec<String>),
     ),
 > {
     if let Some(name) = source {

@@ -1,6 +1,6 @@
--- chameleon 1.4 catalogue: the bootstrap part of the generated chameleon--1.4.sql.
--- It must stay equal to 1.2 + chameleon--1.2--1.3.sql + chameleon--1.3--1.4.sql
--- (tests/e2e/catalogue.rs proves it). The 1.3 script is frozen in sql/.
+-- chameleon 1.5 catalogue: the bootstrap part of the generated chameleon--1.5.sql.
+-- It must stay equal to 1.2 + chameleon--1.2--1.3.sql + chameleon--1.3--1.4.sql +
+-- chameleon--1.4--1.5.sql (tests/e2e/catalogue.rs proves it). 1.3 and 1.4 are frozen in sql/.
 -- Released: change it only through a new version with its own upgrade script.
 
 -- The API's schema is created here, as a member of the extension (not by the control
@@ -136,7 +136,7 @@ CREATE TABLE sch_chameleon.t_discarded_rows (
 );
 CREATE INDEX idx_t_discarded_rows_source ON sch_chameleon.t_discarded_rows (i_id_source, i_id_discarded);
 
-CREATE VIEW sch_chameleon.v_version AS SELECT '1.4'::text AS t_version;
+CREATE VIEW sch_chameleon.v_version AS SELECT '1.5'::text AS t_version;
 
 -- Creates every source's pair of log tables that does not exist yet (1.3 layout).
 CREATE FUNCTION sch_chameleon.fn_refresh_parts() RETURNS void

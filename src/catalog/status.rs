@@ -138,7 +138,9 @@ pub fn errors(source: Option<&str>) -> Vec<ErrorRow> {
 }
 
 /// show_tables' row.
-pub type TableRow = (String, String, Vec<String>, Option<i64>, i64, i64, i64);
+/// source, table, primary key, rows copied, values changed by the copy and by replication, rows
+/// set aside, CHECK constraints not carried (1.5; from the table model kept with the position)
+pub type TableRow = (String, String, Vec<String>, Option<i64>, i64, i64, i64, Vec<String>);
 
 /// The replicated tables of one source or all, with their figures.
 pub fn tables(source: Option<&str>) -> Vec<TableRow> {
@@ -146,7 +148,8 @@ pub fn tables(source: Option<&str>) -> Vec<TableRow> {
         SELECT s.t_source, t.v_table_name::text, t.v_table_pkey::text[], t.i_rows_copied, t.i_zero_dates,
                t.i_values_changed,
                (SELECT count(*) FROM sch_chameleon.t_discarded_rows d
-                 WHERE d.i_id_source = t.i_id_source AND d.v_table_name = t.v_table_name)
+                 WHERE d.i_id_source = t.i_id_source AND d.v_table_name = t.v_table_name),
+               t.jsb_columns
           FROM sch_chameleon.t_replica_tables t
           JOIN sch_chameleon.t_sources s USING (i_id_source)
          WHERE $1::text IS NULL OR s.t_source = $1
@@ -162,6 +165,11 @@ pub fn tables(source: Option<&str>) -> Vec<TableRow> {
                 r.get::<i64>(5)?.unwrap_or_default(),
                 r.get::<i64>(6)?.unwrap_or_default(),
                 r.get::<i64>(7)?.unwrap_or_default(),
+                // (no model before 1.4's jsb_columns: nothing to say)
+                r.get::<JsonB>(8)?
+                    .and_then(|j| serde_json::from_value::<chameleon_core::snapshot::TableDef>(j.0).ok())
+                    .map(|t| chameleon_core::ddl::checks_not_carried(&t))
+                    .unwrap_or_default(),
             ));
         }
         Ok::<_, pgrx::spi::SpiError>(out)

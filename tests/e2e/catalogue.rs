@@ -55,30 +55,43 @@ fn fresh_1_3_equals_1_2_plus_upgrade() {
     assert_same_catalogue("fresh 1.3 + source vs 1.2 + source + upgrade", &a, &b);
 }
 
-/// The current version, 1.4, from scratch and from each older version (1.2 goes through 1.3).
+/// The current version, 1.5, from scratch and from each older version (1.2 goes through 1.3
+/// and 1.4).
 #[test]
-fn fresh_1_4_equals_every_older_version_plus_upgrades() {
-    let mut fresh = fresh_db("cat_fresh14");
+fn fresh_1_5_equals_every_older_version_plus_upgrades() {
+    let mut fresh = fresh_db("cat_fresh15");
     fresh.batch_execute("CREATE EXTENSION chameleon").unwrap();
-    assert_eq!(extversion(&mut fresh), "1.4");
+    assert_eq!(extversion(&mut fresh), "1.5");
     let a = snapshot(&mut fresh);
     assert!(
-        a.iter().any(|l| l.contains("jsb_columns")),
-        "the 1.4 column is in the snapshot"
+        a.iter().any(|l| l.contains("jsb_columns")) && a.iter().any(|l| l.contains("checks_not_carried")),
+        "the 1.4 column and the 1.5 function are in the snapshot"
     );
-    for from in ["1.2", "1.3"] {
-        let mut up = fresh_db(&format!("cat_up14_from{}", from.replace('.', "")));
+    for from in ["1.2", "1.3", "1.4"] {
+        let mut up = fresh_db(&format!("cat_up15_from{}", from.replace('.', "")));
         up.batch_execute(&format!("CREATE EXTENSION chameleon VERSION '{from}'"))
             .unwrap();
         up.batch_execute("ALTER EXTENSION chameleon UPDATE")
             .unwrap();
-        assert_eq!(extversion(&mut up), "1.4");
+        assert_eq!(extversion(&mut up), "1.5");
         assert_same_catalogue(
-            &format!("fresh 1.4 vs {from} + upgrades"),
+            &format!("fresh 1.5 vs {from} + upgrades"),
             &a,
             &snapshot(&mut up),
         );
     }
+}
+
+/// 1.4's frozen script (sql/chameleon--1.4.sql) equals 1.3 + its upgrade.
+#[test]
+fn fresh_1_4_equals_1_3_plus_upgrade() {
+    let mut fresh = fresh_db("cat_fresh14");
+    fresh.batch_execute("CREATE EXTENSION chameleon VERSION '1.4'").unwrap();
+    let mut up = fresh_db("cat_up14_from13");
+    up.batch_execute("CREATE EXTENSION chameleon VERSION '1.3'; ALTER EXTENSION chameleon UPDATE TO '1.4'")
+        .unwrap();
+    assert_eq!((extversion(&mut fresh), extversion(&mut up)), ("1.4".into(), "1.4".into()));
+    assert_same_catalogue("fresh 1.4 vs 1.3 + upgrade", &snapshot(&mut fresh), &snapshot(&mut up));
 }
 
 #[test]
@@ -92,36 +105,47 @@ fn round_trip_gives_back_the_same_catalogues() {
         .batch_execute("CREATE EXTENSION chameleon VERSION '1.3'")
         .unwrap();
     let mut fresh14 = fresh_db("cat_fresh14b");
-    fresh14.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    fresh14
+        .batch_execute("CREATE EXTENSION chameleon VERSION '1.4'")
+        .unwrap();
+    let mut fresh15 = fresh_db("cat_fresh15b");
+    fresh15.batch_execute("CREATE EXTENSION chameleon").unwrap();
 
     let mut rt = fresh_db("cat_roundtrip");
     rt.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.4'")
+        .unwrap();
+    assert_same_catalogue(
+        "fresh 1.4 vs 1.5 downgraded",
+        &snapshot(&mut fresh14),
+        &snapshot(&mut rt),
+    );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.3 vs 1.4 downgraded",
+        "fresh 1.3 vs 1.5 -> 1.4 -> 1.3",
         &snapshot(&mut fresh13),
         &snapshot(&mut rt),
     );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.2'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.2 vs 1.4 -> 1.3 -> 1.2",
+        "fresh 1.2 vs 1.5 -> 1.3 -> 1.2",
         &snapshot(&mut fresh12),
         &snapshot(&mut rt),
     );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.3 vs 1.4 -> 1.2 -> 1.3",
+        "fresh 1.3 vs 1.5 -> 1.2 -> 1.3",
         &snapshot(&mut fresh13),
         &snapshot(&mut rt),
     );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.4 vs 1.4 -> 1.2 -> 1.4",
-        &snapshot(&mut fresh14),
+        "fresh 1.5 vs 1.5 -> 1.2 -> 1.5",
+        &snapshot(&mut fresh15),
         &snapshot(&mut rt),
     );
 }

@@ -1,4 +1,4 @@
-//! Real-world schemas (issue 15): the install and upgrade SQL of nine open-source applications
+//! Real-world schemas (issue 15): the install and upgrade SQL of ten open-source applications
 //! (tests/fixtures/realworld, sources and licences in its README), each run in the order the
 //! application runs it on MariaDB and on MySQL 9.7 while a source replicates the database; the
 //! destination must then equal a fresh init_replica copy of the same database (schema facts,
@@ -8,35 +8,20 @@
 use chameleon_e2e::compare::{kept_models, rows, shape};
 use chameleon_e2e::*;
 
-both!(zencart, icinga2, roundcube, kamailio, opensips, cacti, friendica, openfire, osticket);
+/// For each application: `fn app(s: Server)` replicating tests/fixtures/realworld/app.sql, and
+/// its test on each server.
+macro_rules! applications {
+    ($($app:ident),* $(,)?) => {
+        $(
+            fn $app(s: Server) {
+                replicate(s, stringify!($app), include_bytes!(concat!("../fixtures/realworld/", stringify!($app), ".sql")));
+            }
+        )*
+        both!($($app),*);
+    };
+}
 
-fn zencart(s: Server) {
-    replicate(s, "zencart", include_bytes!("../fixtures/realworld/zencart.sql"));
-}
-fn icinga2(s: Server) {
-    replicate(s, "icinga2", include_bytes!("../fixtures/realworld/icinga2.sql"));
-}
-fn roundcube(s: Server) {
-    replicate(s, "roundcube", include_bytes!("../fixtures/realworld/roundcube.sql"));
-}
-fn kamailio(s: Server) {
-    replicate(s, "kamailio", include_bytes!("../fixtures/realworld/kamailio.sql"));
-}
-fn opensips(s: Server) {
-    replicate(s, "opensips", include_bytes!("../fixtures/realworld/opensips.sql"));
-}
-fn cacti(s: Server) {
-    replicate(s, "cacti", include_bytes!("../fixtures/realworld/cacti.sql"));
-}
-fn friendica(s: Server) {
-    replicate(s, "friendica", include_bytes!("../fixtures/realworld/friendica.sql"));
-}
-fn openfire(s: Server) {
-    replicate(s, "openfire", include_bytes!("../fixtures/realworld/openfire.sql"));
-}
-fn osticket(s: Server) {
-    replicate(s, "osticket", include_bytes!("../fixtures/realworld/osticket.sql"));
-}
+applications!(zencart, icinga2, roundcube, kamailio, opensips, cacti, friendica, cubecart, openfire, osticket);
 
 /// The schema statements of a script (its lines that open one), for the count.
 fn schema_statements(script: &str) -> usize {

@@ -13,7 +13,7 @@ use super::{unsupported, Draft, Model};
 use crate::check::Naming;
 use crate::error::Result;
 use crate::snapshot::{IndexDef, TableDef};
-use crate::types::{is_text_type, map_column, MysqlColumn, PgColumn};
+use crate::types::{is_text_type, map_column, Kind, MysqlColumn, PgColumn};
 
 /// The column of `t` named `name` (MySQL column names are case-insensitive).
 fn column_mut<'a>(t: &'a mut TableDef, name: &str) -> Result<&'a mut MysqlColumn> {
@@ -131,14 +131,15 @@ impl Model {
         }
         let column = map_column(table, &mc, &self.overrides)?;
         let backfill = self.generated_values(table, def, &column)?;
-        if mc.auto_increment() {
-            // exact on an empty table; on rows, MySQL numbered them in an order the
-            // destination cannot know
-            out.changes.push(Change::RequireEmpty {
+        let numbering = mc.auto_increment().then(|| {
+            let start = out.table_at_start.as_deref().cloned().unwrap_or_else(|| self.tables[table].clone());
+            Change::NumberRows {
                 table: table.to_string(),
-                why: format!("column \"{}\" is added with AUTO_INCREMENT to a table with rows: MySQL numbered them, the destination cannot know how", mc.name),
-            });
-        }
+                column: column.name.clone(),
+                order: numbering_order(&start, &self.overrides),
+                why: format!("column \"{}\" is added with AUTO_INCREMENT to a table whose rows MySQL numbered in an order the destination cannot know (no primary key, not InnoDB, or a key PostgreSQL orders differently)", mc.name),
+            }
+        });
         let sequence = mc.auto_increment().then(|| Change::AddSequence {
             table: table.to_string(),
             column: column.name.clone(),
@@ -147,6 +148,7 @@ impl Model {
             table: table.to_string(),
             column,
         });
+        out.changes.extend(numbering);
         out.changes.extend(sequence);
         out.changes.extend(backfill);
         let t = self.table_mut(table);
@@ -265,11 +267,7 @@ impl Model {
         if after.charset.is_none() && is_text_type(&after.data_type) {
             after.charset.clone_from(&t.charset);
         }
-        if after.auto_increment() && !before.auto_increment() {
-            return Err(unsupported(format!(
-                "column \"{old}\" becomes AUTO_INCREMENT"
-            )));
-        }
+        let becomes_auto_increment = after.auto_increment() && !before.auto_increment();
         let was = map_column(table, &before, &self.overrides)?;
         let now = map_column(table, &after, &self.overrides)?;
         // columns of the primary key stay NOT NULL
@@ -281,6 +279,16 @@ impl Model {
         }
         let changes = column_steps(table, &before, &after, &was, &now);
         out.changes.extend(changes);
+        if becomes_auto_increment {
+            // MySQL keeps the values there and numbers only the rows with 0 or NULL, after the
+            // others: where there are such rows the change stops (their numbers are MySQL's)
+            out.changes.push(Change::Guard {
+                table: table.to_string(),
+                unless_none: format!("{0} = 0 OR {0} IS NULL", crate::types::quote_ident(&now.name)),
+                why: format!("column \"{old}\" becomes AUTO_INCREMENT on rows holding 0 or NULL, which MySQL numbered"),
+            });
+            out.changes.push(Change::AddSequence { table: table.to_string(), column: now.name.clone() });
+        }
         let t = self.table_mut(table);
         t.columns.remove(idx);
         let (oldname, newname) = (before.name.clone(), after.name.clone());
@@ -399,4 +407,28 @@ fn column_steps(
         });
     }
     out
+}
+
+/// The order in which MySQL numbers a table's rows for an AUTO_INCREMENT column added to it, as
+/// PostgreSQL columns (text ones flagged: exact only where their values are of one case of
+/// ASCII letters and digits, which the apply checks): InnoDB rebuilds the table in the order of
+/// its primary key. None where PostgreSQL cannot know it (no key, another engine, a key column
+/// ordered by other rules: ENUM by index, JSON …).
+fn numbering_order(t: &TableDef, overrides: &serde_json::Value) -> Option<Vec<(String, bool)>> {
+    let key = t.primary_key();
+    if key.is_empty() || !t.is_innodb() {
+        return None;
+    }
+    key.iter()
+        .map(|k| {
+            let c = t.columns.iter().find(|c| &c.name == k)?;
+            let pg = map_column(&t.name, c, overrides).ok()?;
+            match pg.kind {
+                Kind::Text if is_text_type(&c.data_type) => Some((pg.name, true)),
+                Kind::Int | Kind::Bool | Kind::Decimal | Kind::Float | Kind::Double | Kind::Date | Kind::DateTime
+                | Kind::Timestamp | Kind::Time | Kind::Bytes => Some((pg.name, false)),
+                _ => None,
+            }
+        })
+        .collect()
 }

@@ -309,7 +309,7 @@ impl Model {
         if !self.tables.contains_key(&table) {
             return ignored("not a replicated table");
         }
-        let mut out = Draft::default();
+        let mut out = Draft { table_at_start: self.tables.get(&table).cloned().map(Box::new), ..Draft::default() };
         let mut renamed_from: Option<String> = None;
         // a change can be the model's alone (a FULLTEXT index dropped)
         let before = self.tables.clone();

@@ -59,6 +59,8 @@ pub struct Model {
 /// (`registrations`) and read back by replay and by a starting worker.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
+// (a few per statement, serialized into the log row: the size of a table model is no matter)
+#[allow(clippy::large_enum_variant)]
 pub enum Registration {
     /// no longer replicated (dropped, renamed away); `gone` is always true (the stored form)
     Gone { table: String, gone: bool },
@@ -152,6 +154,9 @@ struct Draft {
     changes: Vec<Change>,
     registrations: Vec<Registration>,
     notes: Vec<String>,
+    /// ALTER TABLE: the table as the statement found it (MySQL numbers the rows of an added
+    /// AUTO_INCREMENT column in the order of the key it had then)
+    table_at_start: Option<Box<TableDef>>,
 }
 
 impl Draft {

@@ -124,9 +124,19 @@ pub(super) enum Change {
         table: String,
         column: String,
     },
-    /// stops the change where the table has rows (`why`: what the destination cannot know)
-    RequireEmpty {
+    /// an AUTO_INCREMENT column added to rows: numbered in `order` (MySQL's: the primary key
+    /// the table had); None, or text key values PostgreSQL orders differently, stop the change
+    /// (`why`) where the table has rows
+    NumberRows {
         table: String,
+        column: String,
+        order: Option<Vec<(String, bool)>>,
+        why: String,
+    },
+    /// stops the change where rows match `unless_none` (`why`: what the destination cannot know)
+    Guard {
+        table: String,
+        unless_none: String,
         why: String,
     },
     /// AUTO_INCREMENT removed: the column's sequence goes
@@ -191,12 +201,8 @@ pub(super) fn render(dest: &str, c: &Change) -> Vec<String> {
             ),
         )],
         Change::AddSequence { table, column } => vec![ddl::sequence(dest, table, column).sql],
-        Change::RequireEmpty { table, why } => vec![format!(
-            "DO $chameleon$ BEGIN IF EXISTS (SELECT FROM {}) THEN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = {}, \
-             HINT = 'Apply the change to the destination by hand, then enable_replica and start_replica; or copy the source again with init_replica.'; END IF; END $chameleon$",
-            rel(dest, table),
-            quote_literal(why)
-        )],
+        Change::NumberRows { table, column, order, why } => number_rows(dest, table, column, order.as_deref(), why),
+        Change::Guard { table, unless_none, why } => vec![guard(&format!("SELECT FROM {} WHERE {unless_none}", rel(dest, table)), why)],
         Change::Backfill { table, column, expr } => vec![format!(
             "UPDATE {} SET {} = {expr}",
             rel(dest, table),
@@ -340,6 +346,52 @@ fn column_change(dest: &str, c: &Change) -> Vec<String> {
     }
 }
 
+/// A statement that stops the change (an error at replay: the source stops, the operator's fix
+/// in the hint) where `query` finds a row.
+fn guard(query: &str, why: &str) -> String {
+    format!(
+        "DO $chameleon$ BEGIN IF EXISTS ({query}) THEN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = {}, \
+         HINT = 'Apply the change to the destination by hand, then enable_replica and start_replica; or copy the source again with init_replica.'; END IF; END $chameleon$",
+        quote_literal(why)
+    )
+}
+
+/// The statements that number the rows of an added AUTO_INCREMENT column as MySQL did: a
+/// guard that stops the change where that order is unknown (and the table has rows), then the
+/// numbers in the key's order (text key columns compared by code point: the guard has checked
+/// that their values are ASCII letters of one case and digits, ordered alike by every MySQL
+/// collation).
+fn number_rows(dest: &str, table: &str, column: &str, order: Option<&[(String, bool)]>, why: &str) -> Vec<String> {
+    let rel = rel(dest, table);
+    let exact = match order {
+        None => "false".to_string(),
+        Some(cols) => {
+            let checks: Vec<String> = cols
+                .iter()
+                .filter(|(_, text)| *text)
+                .map(|(c, _)| {
+                    let c = quote_ident(c);
+                    format!("(NOT EXISTS (SELECT FROM {rel} WHERE {c} !~ '^[0-9A-Z]*$') OR NOT EXISTS (SELECT FROM {rel} WHERE {c} !~ '^[0-9a-z]*$'))")
+                })
+                .collect();
+            if checks.is_empty() { "true".to_string() } else { checks.join(" AND ") }
+        }
+    };
+    let mut out = vec![guard(&format!("SELECT FROM {rel} WHERE NOT ({exact})"), why)];
+    if let Some(cols) = order {
+        let by: Vec<String> = cols
+            .iter()
+            .map(|(c, text)| format!("{}{}", quote_ident(c), if *text { " COLLATE \"C\"" } else { "" }))
+            .collect();
+        out.push(format!(
+            "UPDATE {rel} SET {col} = n.n FROM (SELECT ctid AS row, row_number() OVER (ORDER BY {}) AS n FROM {rel}) n WHERE {rel}.ctid = n.row",
+            by.join(", "),
+            col = quote_ident(column)
+        ));
+    }
+    out
+}
+
 /// An index made by a release that named indexes `<table>_<index>` (ddl::index_name) takes
 /// today's name before it is dropped or renamed; a no-op where there is none.
 fn adopt_old_index_name(dest: &str, table: &str, index: &str) -> String {
@@ -428,9 +480,22 @@ fn add_column(dest: &str, table: &str, pg: &PgColumn) -> Vec<String> {
 
 /// The USING expression of a type change.
 fn cast(col: &str, was: &PgColumn, now: &PgColumn) -> String {
+    let number = |k: Kind| matches!(k, Kind::Int | Kind::Decimal | Kind::Float | Kind::Double);
     match (was.kind, now.kind) {
         (Kind::Bool, Kind::Int | Kind::Decimal) => format!("{col}::int::{}", now.sql_type),
         (Kind::Int, Kind::Bool) => format!("{col} <> 0"),
+        // MySQL reads a string as a number by its leading number, 0 where there is none (a
+        // lenient ALTER; a strict one refused what it would change): CubeCart's VARBINARY → INT
+        (Kind::Text | Kind::Bytes, k) if number(k) => {
+            let text = if was.kind == Kind::Bytes { format!("convert_from({col}, 'UTF8')") } else { col.to_string() };
+            format!(
+                "coalesce(substring({text} from '^\\s*([-+]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][-+]?[0-9]+)?)'), '0')::numeric::{}",
+                now.sql_type
+            )
+        }
+        // bytes and text are the same bytes in MySQL (text::bytea would read escapes)
+        (Kind::Bytes, Kind::Text) => format!("convert_from({col}, 'UTF8')"),
+        (k, Kind::Bytes) if k != Kind::Bytes => format!("convert_to({col}::text, 'UTF8')"),
         _ => format!("{col}::{}", now.sql_type),
     }
 }

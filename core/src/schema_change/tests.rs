@@ -604,17 +604,27 @@ fn a_myisam_table_keeps_no_foreign_keys() {
 }
 
 #[test]
-fn an_auto_increment_column_is_added_to_an_empty_table_only() {
-    // Roundcube's `ALTER TABLE dictionary ADD COLUMN id … AUTO_INCREMENT PRIMARY KEY FIRST`:
-    // exact on an empty table; where rows are, MySQL numbered them in an order the destination
-    // cannot know, and the guard stops the change (an error at replay, the source stopped)
+fn an_auto_increment_column_added_numbers_the_rows_as_mysql_did() {
+    // Roundcube's `ALTER TABLE dictionary ADD COLUMN id … AUTO_INCREMENT PRIMARY KEY FIRST`
+    // (no key before: exact on an empty table only, a guard stops it where rows are) and
+    // osTicket's `DROP PRIMARY KEY, ADD id … AUTO_INCREMENT PRIMARY KEY FIRST` (InnoDB numbers
+    // the rows in the order of the key the table had)
     let mut m = model();
     apply(&mut m, "CREATE TABLE d (user_id INT, data TEXT)");
     let t = apply(&mut m, "ALTER TABLE d ADD COLUMN id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST");
-    assert!(t.statements[0].starts_with("DO $chameleon$ BEGIN IF EXISTS (SELECT FROM \"ddl_corpus\".\"d\") THEN RAISE EXCEPTION"), "{:?}", t.statements);
+    let guard = t.statements.iter().find(|s| s.starts_with("DO $chameleon$")).expect("a guard");
+    assert!(guard.contains("WHERE NOT (false)) THEN RAISE EXCEPTION"), "{guard}");
+    assert!(!t.statements.iter().any(|s| s.starts_with("UPDATE")), "{:?}", t.statements);
     assert!(t.statements.iter().any(|s| s.starts_with("CREATE SEQUENCE \"ddl_corpus\".\"d_id_seq\"")));
     assert!(t.statements.last().unwrap().contains("PRIMARY KEY (\"id\")"), "{:?}", t.statements);
     assert_eq!(m.tables["d"].columns[0].name, "id");
+
+    apply(&mut m, "CREATE TABLE a (object_id INT NOT NULL, type CHAR(1) NOT NULL, PRIMARY KEY (object_id, type))");
+    let t = apply(&mut m, "ALTER TABLE a DROP PRIMARY KEY, ADD id INT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY FIRST");
+    let at = |prefix: &str| t.statements.iter().position(|s| s.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {:?}", t.statements));
+    assert!(t.statements[at("DO $chameleon$")].contains("!~ '^[0-9A-Z]*$'"));
+    assert!(t.statements[at("UPDATE")].contains("row_number() OVER (ORDER BY \"object_id\", \"type\" COLLATE \"C\")"));
+    assert!(at("ALTER TABLE \"ddl_corpus\".\"a\" ADD COLUMN") < at("UPDATE") && at("UPDATE") < at("CREATE SEQUENCE"));
 }
 
 #[test]
@@ -630,4 +640,15 @@ fn the_index_made_for_a_foreign_key_goes_when_another_can_serve_it() {
     assert!(t.statements.iter().any(|s| s.contains("DROP INDEX \"ddl_corpus\".\"ids_user_id_fk_ids_idx\"")), "{:?}", t.statements);
     let names: Vec<&str> = m.tables["ids"].indexes.iter().map(|i| i.name.as_str()).collect();
     assert_eq!(names, ["PRIMARY", "user_ids_index"]);
+}
+
+#[test]
+fn a_string_becomes_a_number_as_mysql_reads_it() {
+    // CubeCart: `cat_image VARBINARY(250) NOT NULL DEFAULT ''` changed to INT(10)
+    let mut m = model();
+    apply(&mut m, "CREATE TABLE c (id INT PRIMARY KEY, img VARBINARY(250) NOT NULL DEFAULT '', t VARCHAR(10))");
+    let t = apply(&mut m, "ALTER TABLE c CHANGE img img INT(10) NOT NULL, MODIFY t VARBINARY(10)");
+    let ty = |col: &str| t.statements.iter().find(|s| s.contains(&format!("ALTER COLUMN \"{col}\" TYPE"))).cloned().unwrap_or_default();
+    assert!(ty("img").contains("USING coalesce(substring(convert_from(\"img\", 'UTF8') from '^\\s*([-+]?"), "{}", ty("img"));
+    assert!(ty("t").contains("USING convert_to(\"t\"::text, 'UTF8')"), "{}", ty("t"));
 }

@@ -86,6 +86,12 @@ fn scale_of(column_type: &str) -> Option<usize> {
 
 /// An integer column's value of a literal: rounded half away from zero, as MySQL stores it.
 fn integer(text: &str) -> Option<String> {
+    // BOOLEAN … DEFAULT FALSE (CubeCart): TRUE and FALSE are 1 and 0
+    match text.to_ascii_lowercase().as_str() {
+        "true" => return Some("1".into()),
+        "false" => return Some("0".into()),
+        _ => {}
+    }
     if let Ok(v) = text.parse::<i128>() {
         return Some(v.to_string());
     }
@@ -167,6 +173,7 @@ mod tests {
         assert_eq!(stored("decimal", "decimal(4,1)", "-0.01", false).as_deref(), Some("0.0"));
         assert_eq!(stored("int", "int(11)", "'5'", false).as_deref(), Some("5"));
         assert_eq!(stored("int", "int(11)", "1.5", false).as_deref(), Some("2"));
+        assert_eq!(stored("tinyint", "tinyint(1)", "FALSE", true).as_deref(), Some("0"));
         assert_eq!(stored("bigint", "bigint unsigned", "18446744073709551615", false).as_deref(), Some("18446744073709551615"));
     }
 
