@@ -49,8 +49,12 @@ pub extern "C-unwind" fn chameleon_launcher_main(_arg: pg_sys::Datum) {
                 .set_notify_pid(super::backend::pid())
                 .load_dynamic();
             // one scan at a time: scans never take the workers' slots
-            if let Ok(w) = scan {
-                let _ = w.wait_for_shutdown();
+            match scan {
+                Ok(w) => {
+                    let _ = w.wait_for_shutdown();
+                }
+                // (no free background worker slot: the database waits for the next round)
+                Err(_) => log!("chameleon launcher: could not start the scan of database \"{db}\" (max_worker_processes reached?)"),
             }
             if BackgroundWorker::sigterm_received() {
                 return;
@@ -79,7 +83,10 @@ fn orphans() -> Vec<(i64, String)> {
         if !installed {
             return Vec::new();
         }
-        let running = crate::catalog::sources::running_sources().unwrap_or_default();
+        let running = crate::catalog::sources::running_sources().unwrap_or_else(|e| {
+            log!("chameleon launcher: could not read the running sources: {e:?}");
+            Vec::new()
+        });
         let live = super::live_workers();
         running
             .into_iter()
@@ -110,6 +117,7 @@ pub extern "C-unwind" fn chameleon_scan_main(_arg: pg_sys::Datum) {
         if let Some(slot) = super::slots::get(oid, id).filter(|s| s.launched_at != 0) {
             let wait = crate::settings::retry_delay(slot.restarts);
             if super::slots::age(slot.launched_at) < wait {
+                debug1!("chameleon launcher: source \"{name}\" in database \"{db}\" waits {wait:?} after restart {}", slot.restarts);
                 continue;
             }
             log!("chameleon launcher: restarting the worker of source \"{name}\" in database \"{db}\" (restart {} in a row)", slot.restarts + 1);
