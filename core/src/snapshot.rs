@@ -112,7 +112,7 @@ pub struct ForeignKey {
     pub on_delete: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TableDef {
     pub name: String,
     pub columns: Vec<MysqlColumn>,
@@ -133,15 +133,9 @@ pub struct TableDef {
 }
 
 impl TableDef {
-    /// Whether the table keeps foreign keys: InnoDB does; MySQL and MariaDB parse and ignore
-    /// them on every other engine (MyISAM, Aria, MEMORY …).
-    pub fn keeps_foreign_keys(&self) -> bool {
-        self.is_innodb()
-    }
-
-    /// InnoDB (the default where the engine is unknown): rows kept in primary key order.
+    /// An InnoDB table (`is_innodb`).
     pub fn is_innodb(&self) -> bool {
-        self.engine.as_deref().is_none_or(|e| e == "innodb")
+        is_innodb(self.engine.as_deref())
     }
 
     pub fn primary_key(&self) -> Vec<String> {
@@ -151,6 +145,13 @@ impl TableDef {
             .map(|i| i.columns.clone())
             .unwrap_or_default()
     }
+}
+
+/// Whether `engine` (lower case; None: the server's default) is InnoDB: rows kept in primary
+/// key order, and the one engine that keeps foreign keys (MySQL and MariaDB parse and drop them
+/// on MyISAM, Aria, MEMORY …).
+pub fn is_innodb(engine: Option<&str>) -> bool {
+    engine.is_none_or(|e| e == "innodb")
 }
 
 /// Which of `all` tables a source copies: the include list (empty = all) minus the exclude list.

@@ -142,7 +142,7 @@ impl Model {
         let options = ct.table_options.to_string();
         let engine = table_engine(&options);
         // another engine than InnoDB takes no foreign keys (MySQL parses and drops them)
-        let keeps = TableDef { engine: engine.clone(), ..TableDef::default() }.keeps_foreign_keys();
+        let keeps = crate::snapshot::is_innodb(engine.as_deref());
         let constraints: Vec<TableConstraint> = ct
             .constraints
             .iter()
@@ -343,11 +343,9 @@ impl Model {
     /// The sub-commands the token pre-pass read itself.
     fn alter_token_op(&mut self, table: &str, op: Op, out: &mut Draft) -> Result<()> {
         match op {
-            Op::Ignored(what) => {
-                // (the engine decides whether foreign keys added later are kept)
-                if let Some(engine) = table_engine(&what) {
-                    self.table_mut(table).engine = Some(engine);
-                }
+            Op::Ignored(what) => out.notes.push(format!("ignored: {what}")),
+            Op::Engine(engine, what) => {
+                self.table_mut(table).engine = Some(engine);
                 out.notes.push(format!("ignored: {what}"))
             }
             Op::TableCharset(cs) => self.table_mut(table).charset = Some(cs),
@@ -523,7 +521,8 @@ impl Model {
         out: &mut Draft,
     ) -> Result<()> {
         let mut t = self.tables[table].clone();
-        if matches!(constraint, TableConstraint::ForeignKey(_)) && !t.keeps_foreign_keys() {
+        // only InnoDB keeps foreign keys
+        if matches!(constraint, TableConstraint::ForeignKey(_)) && !t.is_innodb() {
             out.notes.push(format!(
                 "ignored: a foreign key on a {} table (MySQL keeps none)",
                 t.engine.as_deref().unwrap_or_default()

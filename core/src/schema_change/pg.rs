@@ -349,11 +349,19 @@ fn column_change(dest: &str, c: &Change) -> Vec<String> {
 /// A statement that stops the change (an error at replay: the source stops, the operator's fix
 /// in the hint) where `query` finds a row.
 fn guard(query: &str, why: &str) -> String {
-    format!(
-        "DO $chameleon$ BEGIN IF EXISTS ({query}) THEN RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = {}, \
-         HINT = 'Apply the change to the destination by hand, then enable_replica and start_replica; or copy the source again with init_replica.'; END IF; END $chameleon$",
-        quote_literal(why)
+    do_if(
+        &format!("EXISTS ({query})"),
+        &format!(
+            "RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = {}, \
+             HINT = 'Apply the change to the destination by hand, then enable_replica and start_replica; or copy the source again with init_replica.'",
+            quote_literal(why)
+        ),
     )
+}
+
+/// `then` where `condition` holds, at replay (an anonymous block: plain SQL has no IF).
+fn do_if(condition: &str, then: &str) -> String {
+    format!("DO $chameleon$ BEGIN IF {condition} THEN {then}; END IF; END $chameleon$")
 }
 
 /// The statements that number the rows of an added AUTO_INCREMENT column as MySQL did: a
@@ -397,14 +405,13 @@ fn number_rows(dest: &str, table: &str, column: &str, order: Option<&[(String, b
 fn adopt_old_index_name(dest: &str, table: &str, index: &str) -> String {
     let (old, new) = (derived_name(table, index), ddl::index_name(table, index));
     let regclass = |name: &str| quote_literal(&format!("{}.{}", quote_ident(dest), quote_ident(name)));
-    format!(
-        "DO $chameleon$ BEGIN IF to_regclass({}) IS NULL AND EXISTS (SELECT FROM pg_index WHERE indexrelid = to_regclass({})) \
-         THEN ALTER INDEX {}.{} RENAME TO {}; END IF; END $chameleon$",
-        regclass(&new),
-        regclass(&old),
-        quote_ident(dest),
-        quote_ident(&old),
-        quote_ident(&new)
+    do_if(
+        &format!(
+            "to_regclass({}) IS NULL AND EXISTS (SELECT FROM pg_index WHERE indexrelid = to_regclass({}))",
+            regclass(&new),
+            regclass(&old)
+        ),
+        &format!("ALTER INDEX {}.{} RENAME TO {}", quote_ident(dest), quote_ident(&old), quote_ident(&new)),
     )
 }
 

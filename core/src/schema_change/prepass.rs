@@ -105,6 +105,9 @@ pub(super) enum Op {
     Convert(String),
     /// `[DEFAULT] CHARACTER SET [=] x`: columns added later without their own take x
     TableCharset(String),
+    /// `ENGINE [=] x` (lower case), with the clause as written: no PostgreSQL effect, but the
+    /// engine decides whether foreign keys added later are kept
+    Engine(String, String),
     /// table options and other clauses with no PostgreSQL effect
     Ignored(String),
 }
@@ -288,6 +291,10 @@ pub(super) fn alter_ops(toks: &[Token]) -> Result<(ObjectName, Vec<Op>)> {
                 Some(cs) => ops.push(Op::TableCharset(cs)),
                 None => ops.push(Op::Ignored(join(&c))),
             },
+            ["ENGINE", ..] => match table_engine(&join(&c)) {
+                Some(engine) => ops.push(Op::Engine(engine, join(&c))),
+                None => ops.push(Op::Ignored(join(&c))),
+            },
             // ALGORITHM / LOCK / AUTO_INCREMENT are read by sqlparser (and ignored below)
             [first, ..]
                 if TABLE_OPTIONS.contains(first)
@@ -412,7 +419,6 @@ pub(super) fn parse_alter_op(sql: &str) -> Result<AlterTableOperation> {
     }
 }
 
-/// `[DEFAULT] CHARSET [=] x` or `CHARACTER SET [=] x` among a table's options.
 /// The `ENGINE [=] x` of table options, lower case.
 pub(super) fn table_engine(options: &str) -> Option<String> {
     let toks = tokens(options).ok()?;
@@ -421,6 +427,7 @@ pub(super) fn table_engine(options: &str) -> Option<String> {
     word(toks.get(at)).map(|w| w.to_ascii_lowercase())
 }
 
+/// `[DEFAULT] CHARSET [=] x` or `CHARACTER SET [=] x` among a table's options.
 pub(super) fn table_charset(options: &str) -> Option<String> {
     let toks = tokens(options).ok()?;
     let at = toks.iter().enumerate().find_map(|(i, t)| {
