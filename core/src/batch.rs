@@ -163,6 +163,8 @@ pub struct BatchBuilder {
     open_changed: std::collections::HashMap<String, u64>,
     ready_changed: std::collections::HashMap<String, u64>,
     last_commit: Option<Position>,
+    /// where the last batch ended (a heartbeat at the same place makes no batch)
+    last_end: Option<(String, u64)>,
     max_delay: Duration,
     /// when the first row of the coming batch arrived
     first_at: Option<Instant>,
@@ -236,6 +238,7 @@ impl BatchBuilder {
             open_changed: Default::default(),
             ready_changed: Default::default(),
             last_commit: None,
+            last_end: None,
             max_delay: Duration::from_secs(3600),
             first_at: None,
         }
@@ -267,6 +270,7 @@ impl BatchBuilder {
         };
         self.last_commit = None;
         self.first_at = None;
+        self.last_end = Some((b.end.file.clone(), b.end.pos));
         b
     }
 
@@ -427,6 +431,16 @@ impl BatchBuilder {
                 })
             }
             Change::Idle => Ok(self.flush()),
+            Change::Heartbeat { at } => {
+                // between transactions the server's position is the resume point (inside
+                // one, which a dump never waits in, it is not); an idle stream's heartbeats
+                // repeat the last one, which makes no batch
+                let moved = self.last_end.as_ref() != Some(&(at.file.clone(), at.pos));
+                if !self.explicit_tx && self.open.is_empty() && moved {
+                    self.last_commit = Some(at);
+                }
+                Ok(self.flush())
+            }
         }
     }
 }
@@ -687,6 +701,41 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(batch.rows, 1);
+    }
+
+    /// A stream resumed by GTID set: the fake rotate names the file's start, the server skips
+    /// what the set holds, and only its heartbeat says where it stands.
+    #[test]
+    fn a_heartbeat_moves_the_resume_point_between_transactions_only() {
+        let mut b = BatchBuilder::new(100);
+        let at = |p: u64| Position {
+            file: "binlog.000208".into(),
+            pos: p,
+            gtid: Some("u:1-9".into()),
+        };
+        assert_eq!(b.push(Change::Rotate { next: at(4) }, &mut Shop).unwrap(), None);
+        let hb = b
+            .push(Change::Heartbeat { at: at(438) }, &mut Shop)
+            .unwrap()
+            .expect("an empty batch that moves the position");
+        assert_eq!((hb.rows, hb.end.pos), (0, 438));
+        assert_eq!(
+            b.push(Change::Heartbeat { at: at(438) }, &mut Shop).unwrap(),
+            None,
+            "an idle stream's next heartbeats store nothing"
+        );
+        tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 500);
+        let hb = b
+            .push(Change::Heartbeat { at: at(600) }, &mut Shop)
+            .unwrap()
+            .unwrap();
+        assert_eq!((hb.rows, hb.end.pos), (1, 600), "everything before it was sent or skipped");
+        open_insert(&mut b, "shop");
+        assert_eq!(
+            b.push(Change::Heartbeat { at: at(700) }, &mut Shop).unwrap(),
+            None,
+            "inside a transaction a position is no resume point"
+        );
     }
 
     #[test]

@@ -95,8 +95,12 @@ pub enum Change {
     Commit { next: Position, timestamp: u32 },
     /// the server switched to a new binlog file
     Rotate { next: Position },
-    /// nothing more for now (non-blocking read reached the end)
+    /// nothing more for now (non-blocking read reached the end, or a heartbeat)
     Idle,
+    /// a heartbeat of a stream asked by GTID set: the server has sent or skipped everything
+    /// before `at` — after a restart it skips what the set holds, so only its heartbeats move
+    /// the position past those transactions (the first, fake rotate names the file's start)
+    Heartbeat { at: Position },
 }
 
 fn stream_err(what: &str, e: impl std::fmt::Display) -> Error {
@@ -370,6 +374,8 @@ pub struct BinlogReader {
     /// the server ends a non-blocking stream at the end of its binlog; a blocking stream only
     /// ends when the connection does
     non_block: bool,
+    /// the stream was asked by GTID set (MySQL): the server skips what the set holds
+    by_gtid: bool,
     /// how the server names the CHECK constraints a statement leaves unnamed
     naming: crate::check::Naming,
 }
@@ -420,6 +426,7 @@ impl BinlogReader {
             .as_ref()
             .filter(|s| !s.is_empty() && gtid_mode.as_deref() == Some("ON"))
             .and_then(GtidSet::sids);
+        let by_gtid = sids.is_some();
         let mut req = match sids {
             Some(sids) => BinlogRequest::new(server_id)
                 .with_use_gtid(true)
@@ -446,6 +453,7 @@ impl BinlogReader {
             checksums,
             from: from.clone(),
             non_block,
+            by_gtid,
             naming,
         })
     }
@@ -522,6 +530,22 @@ impl BinlogReader {
         Ok(())
     }
 
+    /// A heartbeat: the server is idle (which also lets the reader thread notice that its
+    /// worker has gone). A stream asked by GTID set also learns where the server stands: a
+    /// dump waits, and skips, only between transactions.
+    fn heartbeat(&self, file: &[u8], log_pos: u32) -> Change {
+        if !self.by_gtid || log_pos == 0 || file.is_empty() {
+            return Change::Idle;
+        }
+        Change::Heartbeat {
+            at: Position {
+                file: String::from_utf8_lossy(file).into_owned(),
+                pos: u64::from(log_pos),
+                gtid: self.gtid_text(),
+            },
+        }
+    }
+
     /// A QUERY event: a transaction's boundary, or a statement (DDL).
     fn query_change(&self, q: &mysql::binlog::events::QueryEvent<'_>, log_pos: u32, ts: u32) -> Change {
         let query = q.query().into_owned();
@@ -545,6 +569,12 @@ impl BinlogReader {
         let log_pos = end.unwrap_or(header.log_pos());
         match raw {
             // MySQL 8.0.26+: HEARTBEAT_LOG_EVENT_V2, the server is idle
+            // HEARTBEAT_LOG_EVENT: the server is idle; its header holds the position the dump
+            // has reached and its body the file's name
+            27 if !self.non_block => return Ok(Some(self.heartbeat(ev.data(), header.log_pos()))),
+            27 => return Ok(None),
+            // MySQL 8.0.26+: HEARTBEAT_LOG_EVENT_V2 (its position is not read: the servers
+            // tested send version 1 to this client)
             41 if !self.non_block => return Ok(Some(Change::Idle)),
             41 => return Ok(None),
             // MariaDB: ANNOTATE_ROWS (inside a transaction) carries nothing to apply
@@ -614,10 +644,6 @@ impl BinlogReader {
             }
             EventData::XidEvent(_) => return Ok(Some(Change::Commit { next: self.position(log_pos), timestamp: ts })),
             EventData::QueryEvent(q) => return Ok(Some(self.query_change(&q, log_pos, ts))),
-            // the server is idle: say so, which also lets the reader thread notice that
-            // its worker has gone
-            EventData::HeartbeatEvent if !self.non_block => return Ok(Some(Change::Idle)),
-            EventData::HeartbeatEvent => return Ok(None),
             // the server stopped cleanly: the stream goes on with the next file's rotate
             EventData::StopEvent => return Ok(None),
             // flagged by the server as safe for a replica to ignore
