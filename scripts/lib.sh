@@ -2,9 +2,16 @@
 # Everything can be overridden from the environment.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+# The PostgreSQL major everything runs on: CHAMELEON_PG=15 (Debian's own, the default), 17 or
+# 18 (scripts/pg-dist: unpacked under the build tree). Each major has its own port and cluster.
+PGMAJOR=${CHAMELEON_PG:-15}
+PG18_WHEEL=18.6.3
+pg_dist_dir() { echo "${CHAMELEON_PG_DIST:-$ROOT/target/pg-dist}/$1"; }
+pg_bin_of() { if [ "$1" = 15 ]; then echo /usr/lib/postgresql/15/bin; else echo "$(pg_dist_dir "$1")/bin"; fi; }
+pg_port_of() { case "$1" in 15) echo 54329;; 17) echo 54317;; 18) echo 54318;; *) echo "CHAMELEON_PG is 15, 17 or 18" >&2; exit 2;; esac; }
+PGBIN=${PGBIN:-$(pg_bin_of "$PGMAJOR")}
 PG_CONFIG=${PG_CONFIG:-$PGBIN/pg_config}
-PGPORT=${CHAMELEON_PGPORT:-54329}
+PGPORT=${CHAMELEON_PGPORT:-$(pg_port_of "$PGMAJOR")}
 MYPORT=${CHAMELEON_MYPORT:-33069}
 # Oracle MySQL 9.7 (scripts/mysql-dist), beside MariaDB
 MY97PORT=${CHAMELEON_MYSQL97_PORT:-33079}
@@ -28,7 +35,9 @@ env_dir() {
 }
 ENV_DIR=$(env_dir)
 mkdir -p "$ENV_DIR"; chmod 755 "$ENV_DIR"
-PGDATA_DIR=$ENV_DIR/pgdata
+# (15's cluster keeps the folder it always had)
+pg_data_of() { if [ "$1" = 15 ]; then echo "$ENV_DIR/pgdata"; else echo "$ENV_DIR/pg$1data"; fi; }
+PGDATA_DIR=$(pg_data_of "$PGMAJOR")
 PGSOCK=$ENV_DIR/pgsock
 MYDATA=$ENV_DIR/mydata
 MYSOCK=$ENV_DIR/my.sock
@@ -47,7 +56,8 @@ my97() {
 }
 mysql97_() { my97 mysql --no-defaults --default-character-set=utf8mb4 -S "$MY97SOCK" -uroot "$@"; }
 
-psql_() { psql -X -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U postgres "$@"; }
+# (the major's own psql: an older one warns about a newer server)
+psql_() { "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PGPORT" -U postgres "$@"; }
 mysql_() { mariadb --no-defaults --default-character-set=utf8mb4 -S "$MYSOCK" -uroot "$@"; }
 export PGCONNECT_TIMEOUT=10
 

@@ -12,45 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chameleon_e2e::live::{self, connect_retry, mysql_tables, worker_pid, workload};
 use chameleon_e2e::*;
-
-fn connect_retry(db: &str) -> Client {
-    let t0 = Instant::now();
-    loop {
-        let mut c = postgres::Config::new();
-        c.host_path(pg_host())
-            .port(pg_port())
-            .user("postgres")
-            .dbname(db);
-        match c.connect(NoTls) {
-            Ok(c) => return c,
-            Err(e) => assert!(
-                t0.elapsed() < Duration::from_secs(90),
-                "PostgreSQL did not come back: {e}"
-            ),
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-/// The source's worker, once it is not `old` (a killed worker is listed until the postmaster
-/// has reaped it).
-fn worker_pid(db: &str, old: i32) -> i32 {
-    let t0 = Instant::now();
-    loop {
-        let mut c = connect_retry(db);
-        if let Ok(r) = c.query_one("SELECT worker_pid FROM chameleon.show_status()", &[]) {
-            if let Some(pid) = r.get::<_, Option<i32>>(0).filter(|p| *p != old) {
-                return pid;
-            }
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(90),
-            "no worker came back"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
 
 fn pg_ctl(args: &[&str]) {
     let data =
@@ -112,32 +75,6 @@ fn kill_and_crash_through_the_log_tables() {
     kill_and_crash(MARIADB, "it_fault_log", "faults_log", false, (kills, shutdowns));
 }
 
-/// A write workload on `my` until `stop`: each round inserts 100 journal rows (insert-only,
-/// keyless: a row applied twice would show), 100 items, and updates and deletes items in one
-/// transaction. Returns the rounds written.
-fn workload(
-    server: Server,
-    my: &'static str,
-    stop: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<usize> {
-    std::thread::spawn(move || {
-        let mut i = 0;
-        let seq = "mysql.seq_1_to_100 q";
-        while !stop.load(Ordering::Relaxed) {
-            server.run(&format!(
-                "INSERT INTO {my}.journal SELECT seq, 'round {i}' FROM {seq};
-                 INSERT INTO {my}.items (v, note) SELECT seq, 'r{i} 🦎' FROM {seq};
-                 BEGIN; UPDATE {my}.items SET v = v + 1 WHERE id % 3 = {m3}; DELETE FROM {my}.items WHERE id % 29 = {m29}; COMMIT;",
-                m3 = i % 3,
-                m29 = i % 29
-            ));
-            i += 1;
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        i
-    })
-}
-
 /// The binlog rotated every second while `stop` is false.
 fn rotation(server: Server, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<usize> {
     std::thread::spawn(move || {
@@ -151,46 +88,15 @@ fn rotation(server: Server, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<us
     })
 }
 
-/// The oracle: caught up, both tables equal, the journal complete and without a row twice.
+/// The oracle (live::assert_equal_after) on a new connection to `db`.
 fn assert_equal_after(server: Server, db: &str, my: &str, rounds: usize) -> Client {
     let mut c = connect_retry(db);
-    server.caught_up(&mut c);
-    let (m, p) = server.checksums(
-        &mut c,
-        my,
-        my,
-        "items",
-        "id",
-        &["id", "v", "note"],
-        &["id", "v", "note"],
-    );
-    assert_eq!(m, p, "items");
-    let (m, p) = server.checksums(
-        &mut c,
-        my,
-        my,
-        "journal",
-        "tag,n",
-        &["n", "tag"],
-        &["n", "tag"],
-    );
-    let dups: i64 = one(&mut c, &format!("SELECT count(*) FROM (SELECT n, tag FROM {my}.journal GROUP BY 1, 2 HAVING count(*) > 1) d"));
-    assert_eq!(dups, 0, "no journal row twice");
-    assert_eq!(m, p, "journal: no insert lost or applied twice");
-    assert_eq!(m.0, rounds as i64 * 100);
-    assert_eq!(
-        one::<i64>(&mut c, "SELECT count(*) FROM chameleon.show_errors()"),
-        0
-    );
+    live::assert_equal_after(server, &mut c, my, rounds);
     c
 }
 
 fn setup(server: Server, my: &str, db: &str, url: &str, direct: bool) {
-    let (a, b) = ("mysql.seq_1_to_100 a", "mysql.seq_1_to_100 b");
-    server.run(&format!("DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
-             CREATE TABLE {my}.items (id INT AUTO_INCREMENT PRIMARY KEY, v INT NOT NULL, note VARCHAR(40));
-             CREATE TABLE {my}.journal (n INT NOT NULL, tag VARCHAR(20) NOT NULL);
-             INSERT INTO {my}.items (v) SELECT a.seq + 100 * (b.seq - 1) FROM {a}, {b} WHERE b.seq <= 20;"));
+    mysql_tables(server, my);
     let mut c = db_with_extension(db);
     if !direct {
         c.batch_execute(&format!(

@@ -5,7 +5,10 @@
 use postgres::Client;
 
 /// The destination schema as facts that do not depend on column order or on how it came to
-/// be (sequence positions and the copy's figures left out).
+/// be (sequence positions and the copy's figures left out). Nullability is a column fact:
+/// PostgreSQL 18's NOT NULL constraints are left out, their names being PostgreSQL's own,
+/// taken from the table and column at creation and kept, as PostgreSQL keeps them, when either
+/// is renamed later.
 pub fn shape(c: &mut Client, schema: &str) -> Vec<String> {
     let q = |c: &mut Client, sql: &str| -> Vec<String> {
         c.query(sql, &[&schema])
@@ -26,7 +29,7 @@ pub fn shape(c: &mut Client, schema: &str) -> Vec<String> {
                        FROM pg_indexes WHERE schemaname = $1 ORDER BY 1"));
     out.extend(q(c, "SELECT format('constraint %s on %s: %s valid %s', k.conname, c.relname, pg_get_constraintdef(k.oid), k.convalidated)
                        FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-                      WHERE n.nspname = $1 ORDER BY 1"));
+                      WHERE n.nspname = $1 AND k.contype <> 'n' ORDER BY 1"));
     out.extend(q(c, "SELECT format('sequence %s', c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                       WHERE n.nspname = $1 AND c.relkind = 'S' ORDER BY 1"));
     out.extend(q(c, "SELECT format('registered %s key %s', v_table_name, v_table_pkey) FROM sch_chameleon.t_replica_tables

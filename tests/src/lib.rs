@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 pub use postgres::{Client, Error, NoTls};
 
 pub mod compare;
+pub mod live;
 mod server;
 pub use server::{Flavour, Server, MARIADB, MYSQL97};
 
