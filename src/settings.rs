@@ -14,6 +14,8 @@ pub static BATCH_DELAY: GucSetting<i32> = GucSetting::<i32>::new(200);
 /// paused (on by default: writing every row image into a log table and deleting it again
 /// cost three quarters of the worker's time; exactly once either way).
 pub static DIRECT_REPLAY: GucSetting<bool> = GucSetting::<bool>::new(true);
+/// A MySQL transaction whose row images pass this many kB is applied in parts (kB).
+pub static MAX_BATCH_MEMORY: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
 /// Longest wait between two attempts to reach MySQL, or to restart a worker that died.
 pub static MAX_RETRY_DELAY: GucSetting<i32> = GucSetting::<i32>::new(30);
 
@@ -55,6 +57,16 @@ pub fn define() {
         &DIRECT_REPLAY,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"chameleon.max_batch_memory",
+        c"Memory a MySQL transaction's rows may take in a worker before it is applied in parts.",
+        c"A bigger transaction is read and applied part by part inside one PostgreSQL transaction that commits at MySQL's commit (exactly once either way), so a worker's memory stays bounded whatever the transaction's size. Direct replay only: with chameleon.direct_replay off or replay paused a transaction is kept whole. Settable per database.",
+        &MAX_BATCH_MEMORY,
+        1024,
+        i32::MAX / 1024,
+        GucContext::Suset,
+        GucFlags::UNIT_KB,
     );
     GucRegistry::define_int_guc(
         c"chameleon.max_retry_delay",

@@ -172,12 +172,16 @@ fn time2_short_fraction(bytes: &[u8], dec: u8) -> Value {
     )
 }
 
+/// An ENUM's or SET's labels, in order.
+type Labels = Vec<String>;
+
 /// The ENUM and SET labels of the table map's optional metadata (FULL), in column order of
 /// each kind; left out when not UTF-8 (a label in another character set: the model's stand).
 fn table_map_labels(tme: &TableMapEvent<'_>, columns: &mut [ColumnInfo]) {
     use mysql::binlog::events::OptionalMetadataField as F;
     let text = |raw: &[u8]| String::from_utf8(raw.to_vec()).ok();
-    let (mut enums, mut sets): (Vec<Option<Vec<String>>>, Vec<Option<Vec<String>>>) = (vec![], vec![]);
+    // per column: its labels, when the table map has them
+    let (mut enums, mut sets): (Vec<Option<Labels>>, Vec<Option<Labels>>) = (vec![], vec![]);
     for field in tme.iter_optional_meta().flatten() {
         match field {
             F::EnumStrValue(v) => enums.extend(v.iter_values().flatten().map(|e| {

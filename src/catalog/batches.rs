@@ -146,6 +146,17 @@ pub struct Replayed {
     pub skipped: i64,
 }
 
+/// The resume position of a batch stored before its end was known (a transaction applied in
+/// parts: its batch row comes with the first part, its end with the commit).
+pub fn set_end(batch_id: i64, end: &Position) -> Result<()> {
+    Spi::run_with_args(
+        "UPDATE sch_chameleon.t_replica_batch SET t_binlog_name = $2, i_binlog_position = $3, t_gtid = $4
+          WHERE i_id_batch = $1",
+        &[batch_id.into(), end.file.as_str().into(), (end.pos as i64).into(), end.gtid.clone().into()],
+    )
+    .map_err(catalogue("storing the end of a batch"))
+}
+
 /// The end of a replay: its log rows deleted, the batch marked with its counts.
 pub fn mark_replayed(batch_id: i64, r: Replayed) -> Result<()> {
     Spi::run_with_args(
@@ -164,6 +175,8 @@ pub fn mark_replayed(batch_id: i64, r: Replayed) -> Result<()> {
 
 /// A log row read back for replay.
 pub struct StoredLogRow {
+    /// i_id_event: its place in the batch
+    pub id: i64,
     pub table: String,
     pub kind: EventKind,
     pub data: Option<Json>,
@@ -175,19 +188,23 @@ pub struct StoredLogRow {
     pub pos: Option<i64>,
 }
 
-/// A batch's log rows in binlog order.
-pub fn log_rows(batch_id: i64) -> Result<Vec<StoredLogRow>> {
+/// Up to `limit` of a batch's log rows after event `after`, in binlog order (a batch of any
+/// size is read a page at a time; the log tables index (i_id_batch, i_id_event)).
+pub fn log_rows_after(batch_id: i64, after: i64, limit: i64) -> Result<Vec<StoredLogRow>> {
     Spi::connect(|c| {
         c.select(
             "SELECT v_table_name::text, enm_binlog_event::text, jsb_event_data, jsb_event_update, t_query,
-                    extract(epoch FROM ts_event_datetime)::bigint, v_schema_name::text, t_binlog_name, i_binlog_position
-               FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1 ORDER BY i_id_event",
+                    extract(epoch FROM ts_event_datetime)::bigint, v_schema_name::text, t_binlog_name, i_binlog_position,
+                    i_id_event
+               FROM sch_chameleon.t_log_replica WHERE i_id_batch = $1 AND i_id_event > $2
+              ORDER BY i_id_event LIMIT $3",
             None,
-            &[batch_id.into()],
+            &[batch_id.into(), after.into(), limit.into()],
         )?
         .map(|r| {
             let kind = r.get::<String>(2)?.unwrap_or_default();
             Ok::<_, pgrx::spi::SpiError>(StoredLogRow {
+                id: r.get::<i64>(10)?.unwrap_or_default(),
                 table: r.get::<String>(1)?.unwrap_or_default(),
                 // the catalogue's enum has exactly these labels
                 kind: EventKind::parse(&kind).unwrap_or(EventKind::Ddl),

@@ -6,16 +6,16 @@
 
 use std::collections::HashMap;
 
-use chameleon_core::batch::{Batch, LogColumns};
+use chameleon_core::batch::{approx_bytes, Batch, LogColumns};
 use chameleon_core::event::EventKind;
 use chameleon_core::replay::{plan, plan_batch, ReplayEvent, Statement, Unit};
 use chameleon_core::schema_change::DdlEvent;
-use chameleon_core::Result;
+use chameleon_core::{Error, Result, SqlState};
 use pgrx::prelude::*;
 use serde_json::Value as Json;
 
-use super::backend::{as_role, subtransaction, tx, Failure};
-use super::store::store_in_tx;
+use super::backend::{as_role, in_own_memory, subtransaction, tx, tx_or_abandon, Failure};
+use super::store::{store_end, store_in_tx};
 use super::tables::destination_shape;
 use crate::catalog::batches::{Replayed, StoredLogRow};
 use crate::catalog::discarded::{set_aside, SetAside};
@@ -69,51 +69,126 @@ pub fn apply(src: &SourceConfig, batch: &Batch, work: Work, paused: bool) -> boo
     }
 }
 
+/// A transaction too big for memory, taken part by part in one PostgreSQL transaction that
+/// commits with its batch row and the resume position at MySQL's commit, the last part:
+/// exactly once, as a batch. Direct parts are applied (each planned as a batch); on the
+/// two-step path they are stored as log rows and the batch is then replayed from them, a page
+/// at a time, unless replay is paused. `next` gives the following parts: None when the worker
+/// must leave, Err when the stream broke — either abandons the transaction, which is read
+/// again from the stored position (the Err is returned). Ok(false) when a schema change
+/// stopped the source.
+pub fn apply_parts(
+    src: &SourceConfig,
+    first: (Batch, Work),
+    paused: bool,
+    mut next: impl FnMut() -> Result<Option<(Batch, Work)>>,
+) -> Result<bool> {
+    let stored = matches!(first.1, Work::Stored { .. });
+    let mut broke = None;
+    let taken = tx_or_abandon(|| {
+        // the batch row first (rows set aside name it); its end comes with the commit
+        let (id, log_table) = catalog::batches::insert_batch(src, &first.0.end, stored)?;
+        let (mut done, mut changed, mut last_ts) = (Replayed::default(), HashMap::new(), 0);
+        let (mut batch, mut work) = first;
+        loop {
+            match (work, &log_table) {
+                (Work::Direct(units), None) => {
+                    let (applied, skipped) = in_own_memory(|| run_units(src, id, &units))?;
+                    drop_elsewhere(units);
+                    done.applied += applied;
+                    done.skipped += skipped;
+                    last_ts = last_ts.max(batch.last_timestamp());
+                }
+                (Work::Stored { rows, .. }, Some(table)) => {
+                    let newest = rows.timestamps.iter().copied().max().unwrap_or(0);
+                    last_ts = last_ts.max(u32::try_from(newest).unwrap_or(0));
+                    in_own_memory(|| catalog::batches::insert_log_rows(table, id, rows))?;
+                }
+                _ => return Err(Error::new(SqlState::Internal, "the parts of a transaction came prepared for both replay paths")),
+            }
+            for (table, n) in &batch.changed {
+                *changed.entry(table.clone()).or_insert(0u64) += n;
+            }
+            if !batch.continues {
+                catalog::batches::set_end(id, &batch.end)?;
+                store_end(src, &batch.end, last_ts, &changed.into_iter().collect::<Vec<_>>())?;
+                if !stored {
+                    finish(src, id, done, Some(i64::from(last_ts)))?;
+                }
+                return Ok(Some(id));
+            }
+            (batch, work) = match next() {
+                Ok(Some(part)) => part,
+                Ok(None) => return Ok(None),
+                Err(e) => {
+                    broke = Some(e);
+                    return Ok(None);
+                }
+            };
+        }
+    });
+    if let Some(e) = broke {
+        return Err(e);
+    }
+    Ok(match taken {
+        Some(id) if stored && !paused => replay(src, id),
+        _ => true,
+    })
+}
+
 /// Replays a stored batch from its log rows in one transaction: its events applied set-based
-/// (see `chameleon_core::replay::plan_batch`), a schema change run in its place among them,
-/// its log rows deleted, the batch marked replayed. A schema change that cannot be replicated
-/// is set aside too, and stops the source in `error` unless its on_error is 'skip'. Returns
-/// false when the source stopped.
+/// (see `chameleon_core::replay::plan_batch`) in runs of at most chameleon.max_batch_memory,
+/// read a page at a time, a schema change run in its place among them, its log rows deleted,
+/// the batch marked replayed. A schema change that cannot be replicated is set aside too, and
+/// stops the source in `error` unless its on_error is 'skip'. Returns false when the source
+/// stopped.
 pub fn replay(src: &SourceConfig, batch_id: i64) -> bool {
     tx(|| {
-        let events = catalog::batches::log_rows(batch_id)?;
+        let limit = crate::settings::MAX_BATCH_MEMORY.get().max(1024) as usize * 1024;
         let mut done = Replayed::default();
-        let last_ts = events.iter().rev().find_map(|e| e.timestamp);
-        let mut running = true;
-        let mut rest = events.as_slice();
-        while let Some(first) = rest.first() {
-            if first.kind == EventKind::Ddl {
-                done.ddl += 1;
-                if !replay_statement(src, batch_id, first)? {
-                    done.skipped += 1;
-                    running = src.skip_errors;
-                }
-                rest = &rest[1..];
-                continue;
+        let (mut last_ts, mut running, mut after) = (None, true, 0);
+        // the row events since the last schema change, planned together against the
+        // destination as it is at this point
+        let mut run: Vec<(String, ReplayEvent)> = Vec::new();
+        let mut bytes = 0;
+        let apply_run = |run: &mut Vec<(String, ReplayEvent)>, done: &mut Replayed| -> Result<()> {
+            if run.is_empty() {
+                return Ok(());
             }
-            // the row events up to the next schema change, planned together against the
-            // destination as it is at this point
-            let end = rest
-                .iter()
-                .position(|e| e.kind == EventKind::Ddl)
-                .unwrap_or(rest.len());
-            let rows: Vec<(String, ReplayEvent)> = rest[..end]
-                .iter()
-                .map(|e| {
-                    let event = ReplayEvent {
-                        kind: e.kind,
-                        data: e.data.clone().unwrap_or(Json::Null),
-                        identity: e.identity.clone(),
-                    };
-                    (e.table.clone(), event)
-                })
-                .collect();
+            let rows = std::mem::take(run);
             let shape = destination_shape(src, &rows)?;
-            let (a, s) = run_units(src, batch_id, &plan_batch(rows, &shape.targets, &shape.linked))?;
+            let units = plan_batch(rows, &shape.targets, &shape.linked);
+            let (a, s) = in_own_memory(|| run_units(src, batch_id, &units))?;
             done.applied += a;
             done.skipped += s;
-            rest = &rest[end..];
+            Ok(())
+        };
+        loop {
+            let page = in_own_memory(|| catalog::batches::log_rows_after(batch_id, after, 1000))?;
+            let Some(last) = page.last() else { break };
+            after = last.id;
+            for e in page {
+                last_ts = e.timestamp.or(last_ts);
+                if e.kind == EventKind::Ddl {
+                    apply_run(&mut run, &mut done)?;
+                    bytes = 0;
+                    done.ddl += 1;
+                    if !replay_statement(src, batch_id, &e)? {
+                        done.skipped += 1;
+                        running = src.skip_errors;
+                    }
+                    continue;
+                }
+                let data = e.data.unwrap_or(Json::Null);
+                bytes += approx_bytes(&data) + e.identity.as_ref().map_or(0, approx_bytes);
+                run.push((e.table, ReplayEvent { kind: e.kind, data, identity: e.identity }));
+                if bytes >= limit {
+                    apply_run(&mut run, &mut done)?;
+                    bytes = 0;
+                }
+            }
         }
+        apply_run(&mut run, &mut done)?;
         finish(src, batch_id, done, last_ts)?;
         Ok(running)
     })

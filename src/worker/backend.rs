@@ -7,6 +7,7 @@ use std::panic::AssertUnwindSafe;
 use chameleon_core::Error;
 use pgrx::bgworkers::BackgroundWorker;
 use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
 
 /// Runs `f` in a transaction that commits when it returns Ok. An Err is raised as an ERROR:
 /// the transaction rolls back, and the worker's entry point records why the source stopped.
@@ -17,6 +18,47 @@ pub fn tx<R>(f: impl FnOnce() -> Result<R, Error>) -> R {
     }));
     report_stats();
     r
+}
+
+/// Runs `f` in a transaction that commits when it returns Ok(Some) and is abandoned — rolled
+/// back, no error — when it returns Ok(None) (a transaction applied in parts whose stream
+/// broke, or that SIGTERM interrupted). An Err is raised as an ERROR, as in `tx`.
+pub fn tx_or_abandon<R>(f: impl FnOnce() -> Result<Option<R>, Error>) -> Option<R> {
+    // SAFETY: what BackgroundWorker::transaction does, with an abort instead of the commit
+    // when asked; an ERROR inside unwinds through PgTryBuilder to the worker's entry point,
+    // which aborts the transaction, as for `tx`
+    unsafe {
+        pg_sys::SetCurrentStatementStartTimestamp();
+        pg_sys::StartTransactionCommand();
+        pg_sys::PushActiveSnapshot(pg_sys::GetTransactionSnapshot());
+    }
+    let r = PgTryBuilder::new(AssertUnwindSafe(|| match f() {
+        Ok(r) => r,
+        Err(e) => crate::error::raise(e),
+    }))
+    .execute();
+    // SAFETY: the transaction started above, still current
+    unsafe {
+        pg_sys::PopActiveSnapshot();
+        if r.is_some() {
+            pg_sys::CommitTransactionCommand();
+        } else {
+            pg_sys::AbortCurrentTransaction();
+        }
+    }
+    report_stats();
+    r
+}
+
+/// Runs `f` with PostgreSQL's allocations in a memory context of its own, deleted when it
+/// returns: what one part of a long transaction leaves behind (statement parameters, arrays
+/// of log rows) does not pile up until the commit.
+pub fn in_own_memory<R>(f: impl FnOnce() -> R) -> R {
+    let mut part = PgMemoryContexts::new("chameleon part");
+    // SAFETY: the context was just made under the current one and is deleted when `part` drops
+    // (on an ERROR too, which then aborts the transaction anyway); what the transaction keeps,
+    // PostgreSQL keeps in its own longer-lived contexts
+    unsafe { part.switch_to(|_| f()) }
 }
 
 /// A backend reports its table statistics when idle; a worker never is, so it reports them

@@ -13,7 +13,7 @@ use chameleon_core::{Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
-use super::apply::{apply, replay_pending};
+use super::apply::{apply, apply_parts, replay_pending, Work};
 use super::backend::{self, tx};
 use super::reader::{read_binlog, Prepared, Stream};
 use super::slots::{self, Refused};
@@ -156,9 +156,9 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
         conn: src.conn.clone(),
         server_id: src.server_id,
         from: src.position.clone(),
-        builder: BatchBuilder::new(src.batch_size).with_max_delay(Duration::from_millis(
-            settings::BATCH_DELAY.get().max(1) as u64,
-        )),
+        builder: BatchBuilder::new(src.batch_size)
+            .with_max_delay(Duration::from_millis(settings::BATCH_DELAY.get().max(1) as u64))
+            .with_max_memory(settings::MAX_BATCH_MEMORY.get().max(1024) as usize * 1024),
         defs,
     };
     let reader = {
@@ -259,12 +259,36 @@ fn store_and_apply(
             slots::set_retries(id, 0, "");
         }
         let Prepared { batch, work } = ready;
+        if batch.continues {
+            if !apply_parts(src, (batch, work), paused, || next_part(&rx))? {
+                return Ok(()); // a schema change stopped the source
+            }
+            continue;
+        }
         if batch.events.is_empty() {
             store_position(src, &batch.end);
             continue;
         }
         if !apply(src, &batch, work, paused) {
             return Ok(()); // a schema change stopped the source
+        }
+    }
+}
+
+/// The next part of a transaction applied in parts: None when the worker must leave (SIGTERM,
+/// postmaster death), Err when the stream broke.
+fn next_part(rx: &Receiver<Result<Prepared, Error>>) -> Result<Option<(chameleon_core::batch::Batch, Work)>, Error> {
+    loop {
+        if !BackgroundWorker::wait_latch(Some(Duration::ZERO)) {
+            return Ok(None);
+        }
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(Ok(p)) => return Ok(Some((p.batch, p.work))),
+            Ok(Err(e)) => return Err(e),
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Error::new(SqlState::ConnectionFailure, "the binlog stream ended"))
+            }
         }
     }
 }

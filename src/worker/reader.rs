@@ -52,7 +52,12 @@ pub fn read_binlog(
         }
     };
     defs.set_naming(reader.naming());
+    // Some(direct) while a transaction comes in parts: how its first part went
+    let mut parts_direct: Option<bool> = None;
     while !stop.load(Ordering::Relaxed) {
+        // a transaction too big for memory comes in parts, which the main thread applies (or
+        // stores, on the two-step path) in one transaction of its own
+        builder.set_split(true);
         // Idle (a heartbeat: nothing for 100 ms) flushes what is committed
         let mut batch = match reader
             .next_change()
@@ -71,11 +76,21 @@ pub fn read_binlog(
         let plan = |events| plan_batch(events, &shape.targets, &shape.linked);
         // take_replay_events moves the images out, so the log rows are made first; it moves
         // nothing from a batch with a statement, which is always stored with its log rows
-        let work = match direct
-            .load(Ordering::Relaxed)
-            .then(|| batch.take_replay_events())
-            .flatten()
-        {
+        // every part of a transaction goes the way its first did; on the two-step path the
+        // parts are replayed from their log rows, a page at a time
+        let direct_now = parts_direct.unwrap_or_else(|| direct.load(Ordering::Relaxed));
+        let in_parts = parts_direct.is_some() || batch.continues;
+        parts_direct = batch.continues.then_some(direct_now);
+        if in_parts && !direct_now {
+            let rows = batch.log_rows();
+            batch.events.clear();
+            let work = Work::Stored { rows, units: None };
+            if tx.send(Ok(Prepared { batch, work })).is_err() {
+                return;
+            }
+            continue;
+        }
+        let work = match direct_now.then(|| batch.take_replay_events()).flatten() {
             Some(events) => Work::Direct(plan(events)),
             None => {
                 let rows = batch.log_rows();

@@ -16,13 +16,19 @@ pub fn store_in_tx(src: &SourceConfig, b: &Batch, rows: LogColumns) -> Result<i6
     if let Some(table) = log_table {
         catalog::batches::insert_log_rows(&table, batch_id, rows)?;
     }
-    catalog::sources::write_position(src.id, &b.end, b.last_timestamp())?;
-    // values changed on their way are counted per table with the position that covers them
-    // (1.4 catalogues, which keep table models, have the counter)
-    if !b.changed.is_empty() && src.keeps_models {
-        catalog::tables::count_changed_values(src.id, &src.conn.database, &b.changed)?;
-    }
+    store_end(src, &b.end, b.last_timestamp(), &b.changed)?;
     Ok(batch_id)
+}
+
+/// The source's new resume position (`last_ts`: the commit time of its last transaction) and
+/// the values changed on their way in what it covers, counted per table with it (1.4
+/// catalogues, which keep table models, have the counter).
+pub fn store_end(src: &SourceConfig, end: &Position, last_ts: u32, changed: &[(String, u64)]) -> Result<()> {
+    catalog::sources::write_position(src.id, end, last_ts)?;
+    if !changed.is_empty() && src.keeps_models {
+        catalog::tables::count_changed_values(src.id, &src.conn.database, changed)?;
+    }
+    Ok(())
 }
 
 /// Moves the resume point past transactions that touched no replicated table.

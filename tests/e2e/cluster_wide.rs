@@ -49,7 +49,6 @@ both!(server_restart_mid_stream_worker_reconnects);
 /// SIGKILL, each time down for a few seconds. The worker keeps running (same process),
 /// show_status says it is reconnecting and why, and once the server is back the stream resumes
 /// from the stored position (on MySQL 9.7: by GTID set): equal on both sides, nothing twice.
-
 fn server_restart_mid_stream_worker_reconnects(s: Server) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     s.run(

@@ -122,7 +122,7 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
 /// A VECTOR's bytes (float32, little-endian) as an array literal: `{1,-2.5}`. Rust prints the
 /// shortest text that reads back as the same float32.
 fn write_vector(out: &mut Vec<u8>, col: &PgColumn, b: &[u8]) -> Result<()> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(Error::invalid(format!(
             "column \"{}\": a VECTOR value of {} bytes (not a whole number of float32)",
             col.name,

@@ -40,6 +40,9 @@ pub struct Batch {
     /// per table: values changed on their way (zero dates, NUL removed, invalid bytes
     /// replaced; docs/types.md), in the rows this batch applies
     pub changed: Vec<(String, u64)>,
+    /// a part of a transaction too big for memory (`with_max_memory`): more of it follows in
+    /// the next batches and `end` is no resume point; the last part (false) ends at the commit
+    pub continues: bool,
 }
 
 /// A batch's log rows as columns (one entry per event, in order).
@@ -165,9 +168,39 @@ pub struct BatchBuilder {
     last_commit: Option<Position>,
     /// where the last batch ended (a heartbeat at the same place makes no batch)
     last_end: Option<(String, u64)>,
+    /// the open transaction's row images, roughly in bytes; above `max_memory` (0: never) it
+    /// is handed out in parts when `split` allows
+    open_bytes: usize,
+    max_memory: usize,
+    split: bool,
+    /// a part of the open transaction was handed out: its commit ends the last part
+    in_parts: bool,
     max_delay: Duration,
     /// when the first row of the coming batch arrived
     first_at: Option<Instant>,
+}
+
+/// Roughly what a row image takes in memory: serde_json's map is a B-tree whose nodes hold
+/// 11 entries (about 640 bytes each, however few are used), plus each key's and each text's
+/// own allocation.
+pub fn approx_bytes(image: &Json) -> usize {
+    match image {
+        Json::Object(m) => {
+            640 * m.len().div_ceil(11) + m.iter().map(|(k, v)| 32 + k.len() + approx_bytes(v)).sum::<usize>()
+        }
+        Json::String(t) => 16 + t.len(),
+        Json::Array(items) => 32 + items.iter().map(|v| 32 + approx_bytes(v)).sum::<usize>(),
+        _ => 0,
+    }
+}
+
+/// A transaction handed out in parts met something other than its rows and its commit.
+fn unfinished_parts() -> Error {
+    Error::new(
+        SqlState::ObjectNotInPrerequisiteState,
+        "a transaction applied in parts did not end with its commit",
+    )
+    .hint("Report the binlog position in show_status(); chameleon stops rather than apply half a transaction.")
 }
 
 /// A row image as {column: input text}; takes the decoded values, nothing is copied.
@@ -239,9 +272,26 @@ impl BatchBuilder {
             ready_changed: Default::default(),
             last_commit: None,
             last_end: None,
+            open_bytes: 0,
+            max_memory: 0,
+            split: false,
+            in_parts: false,
             max_delay: Duration::from_secs(3600),
             first_at: None,
         }
+    }
+
+    /// Hands a transaction whose row images pass `bytes` out in parts (while `set_split`
+    /// allows), so that memory stays bounded whatever its size. 0: never.
+    pub fn with_max_memory(mut self, bytes: usize) -> Self {
+        self.max_memory = bytes;
+        self
+    }
+
+    /// Whether the open transaction may be handed out in parts now (the consumer applies them
+    /// in one transaction of its own). Once a part is out, the rest follows in parts anyway.
+    pub fn set_split(&mut self, allowed: bool) {
+        self.split = allowed;
     }
 
     /// Ends a batch at the first commit after its first row has waited `d`.
@@ -267,6 +317,7 @@ impl BatchBuilder {
             changed: std::mem::take(&mut self.ready_changed)
                 .into_iter()
                 .collect(),
+            continues: false,
         };
         self.last_commit = None;
         self.first_at = None;
@@ -280,6 +331,25 @@ impl BatchBuilder {
     pub fn flush(&mut self) -> Option<Batch> {
         let end = self.last_commit.clone()?;
         Some(self.take_all(end))
+    }
+
+    /// The open transaction's rows so far, as a part (`continues`). Committed transactions
+    /// go first, in a batch of their own: None then, and the part comes at the next rows.
+    fn take_part(&mut self) -> Option<Batch> {
+        if !self.ready.is_empty() {
+            let end = self.last_commit.clone()?;
+            return Some(self.take_all(end));
+        }
+        self.in_parts = true;
+        self.open_bytes = 0;
+        Some(Batch {
+            events: std::mem::take(&mut self.open),
+            end: Position::default(),
+            rows: std::mem::take(&mut self.open_rows),
+            ddl: 0,
+            changed: self.open_changed.drain().collect(),
+            continues: true,
+        })
     }
 
     /// A statement: ignored, or a schema change that closes its batch (or, inside MySQL's
@@ -339,7 +409,11 @@ impl BatchBuilder {
     pub fn push(&mut self, change: Change, cols: &mut dyn Columns) -> Result<Option<Batch>> {
         match change {
             Change::Begin { gtid } => {
+                if self.in_parts {
+                    return Err(unfinished_parts());
+                }
                 self.open.clear();
+                self.open_bytes = 0;
                 self.open_rows = 0;
                 self.open_ddl = 0;
                 self.open_changed.clear();
@@ -373,6 +447,8 @@ impl BatchBuilder {
                         RowKind::Update => (EventKind::Update, after, before),
                         RowKind::Delete => (EventKind::Delete, before, None),
                     };
+                    self.open_bytes += data.as_ref().map_or(0, approx_bytes)
+                        + identity.as_ref().map_or(0, approx_bytes);
                     self.open.push(BatchEvent {
                         schema: table.schema.clone(),
                         table: table.name.clone(),
@@ -387,6 +463,10 @@ impl BatchBuilder {
                     self.open_rows += 1;
                 }
                 self.first_at.get_or_insert_with(Instant::now);
+                let too_big = self.max_memory > 0 && self.open_bytes >= self.max_memory;
+                if too_big && self.open_ddl == 0 && (self.split || self.in_parts) {
+                    return Ok(self.take_part());
+                }
                 Ok(None)
             }
             Change::Commit { next, .. } => {
@@ -404,12 +484,20 @@ impl BatchBuilder {
                     *self.ready_changed.entry(t).or_default() += n;
                 }
                 self.last_commit = Some(next.clone());
+                self.open_bytes = 0;
+                if std::mem::take(&mut self.in_parts) {
+                    // the last part ends at the commit, even with no rows left
+                    return Ok(Some(self.take_all(next)));
+                }
                 let waited = self.first_at.is_some_and(|t| t.elapsed() >= self.max_delay);
                 if ddl > 0 || self.ready_rows >= self.batch_size || (waited && !self.ready.is_empty()) {
                     return Ok(self.take(next));
                 }
                 Ok(None)
             }
+            Change::Query { .. } if self.in_parts => Err(unfinished_parts()),
+            // (a dump never pauses inside a transaction; were it to, nothing ends a part)
+            Change::Idle | Change::Heartbeat { .. } | Change::Rotate { .. } if self.in_parts => Ok(None),
             Change::Query {
                 schema,
                 query,
@@ -436,7 +524,7 @@ impl BatchBuilder {
                 // one, which a dump never waits in, it is not); an idle stream's heartbeats
                 // repeat the last one, which makes no batch
                 let moved = self.last_end.as_ref() != Some(&(at.file.clone(), at.pos));
-                if !self.explicit_tx && self.open.is_empty() && moved {
+                if !self.explicit_tx && !self.in_parts && self.open.is_empty() && moved {
                     self.last_commit = Some(at);
                 }
                 Ok(self.flush())
@@ -446,401 +534,4 @@ impl BatchBuilder {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::binlog::ColumnInfo;
-    use crate::types::map_column;
-    use mysql::consts::ColumnType;
-    use mysql::Value as V;
-
-    type Row = Vec<Option<V>>;
-
-    struct Shop;
-    impl Columns for Shop {
-        fn statement(&mut self, schema: &str, query: &str) -> StatementEvent {
-            let names_shop = query.contains("`shop`.") || query.contains(" shop.");
-            if schema == "shop" || names_shop {
-                StatementEvent::Ddl {
-                    sql: format!("-- {query}"),
-                    table: "orders".into(),
-                    data: crate::schema_change::DdlEvent {
-                        mysql: query.into(),
-                        ..Default::default()
-                    },
-                }
-            } else {
-                StatementEvent::Ignored
-            }
-        }
-        fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Decoders>> {
-            if schema != "shop" || table != "orders" {
-                return Ok(None);
-            }
-            let defs = [
-                ("id", "int", "int(11)"),
-                ("status", "enum", "enum('new','paid')"),
-                ("at", "timestamp", "timestamp"),
-                ("doc", "longtext", "longtext"),
-            ]
-            .iter()
-            .map(|(n, d, c)| {
-                let my = MysqlColumn {
-                    name: n.to_string(),
-                    data_type: d.to_string(),
-                    column_type: c.to_string(),
-                    nullable: true,
-                    is_json: *n == "doc",
-                    ..Default::default()
-                };
-                let pg = map_column(table, &my, &serde_json::json!({})).unwrap();
-                (my, pg)
-            })
-            .collect();
-            Ok(Some(Arc::new(defs)))
-        }
-    }
-
-    fn table(schema: &str, name: &str) -> Arc<TableInfo> {
-        let col = |t| ColumnInfo {
-            name: None,
-            ty: t,
-            meta: vec![],
-            unsigned: false,
-            labels: None,
-        };
-        Arc::new(TableInfo {
-            schema: schema.into(),
-            name: name.into(),
-            columns: vec![
-                col(ColumnType::MYSQL_TYPE_LONG),
-                col(ColumnType::MYSQL_TYPE_ENUM),
-                col(ColumnType::MYSQL_TYPE_TIMESTAMP2),
-                col(ColumnType::MYSQL_TYPE_BLOB),
-            ],
-            primary_key: vec![0],
-        })
-    }
-    fn row(id: i64, st: i64) -> Vec<Option<V>> {
-        vec![
-            Some(V::Int(id)),
-            Some(V::Int(st)),
-            Some(V::Bytes(b"1700000000".to_vec())),
-            Some(V::Bytes(br#"{"a": [1, "x"]}"#.to_vec())),
-        ]
-    }
-    fn pos(p: u64) -> Position {
-        Position {
-            file: "mysql-bin.000001".into(),
-            pos: p,
-            gtid: None,
-        }
-    }
-    fn tx(
-        b: &mut BatchBuilder,
-        rows: Vec<(RowKind, Option<Row>, Option<Row>)>,
-        end: u64,
-    ) -> Option<Batch> {
-        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
-        for (kind, before, after) in rows {
-            b.push(
-                Change::Rows {
-                    table: table("shop", "orders"),
-                    kind,
-                    rows: vec![BinlogRow { before, after }],
-                    timestamp: 1,
-                },
-                &mut Shop,
-            )
-            .unwrap();
-        }
-        b.push(
-            Change::Commit {
-                next: pos(end),
-                timestamp: 1,
-            },
-            &mut Shop,
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn a_schema_change_inside_a_transaction_stays_with_its_rows() {
-        let mut b = BatchBuilder::new(1000);
-        let query = |q: &str, at: u64| Change::Query {
-            schema: "shop".into(),
-            query: q.into(),
-            timestamp: 1,
-            next: pos(at),
-        };
-        // MySQL's CREATE TABLE … SELECT: BEGIN, the definition, its rows, the commit
-        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
-        let held = b.push(query("CREATE TABLE `orders` (`id` int) START TRANSACTION", 120), &mut Shop);
-        assert!(held.unwrap().is_none(), "held until the commit");
-        b.push(
-            Change::Rows {
-                table: table("shop", "orders"),
-                kind: RowKind::Insert,
-                rows: vec![BinlogRow { before: None, after: Some(row(1, 1)) }],
-                timestamp: 1,
-            },
-            &mut Shop,
-        )
-        .unwrap();
-        let batch = b
-            .push(Change::Commit { next: pos(300), timestamp: 1 }, &mut Shop)
-            .unwrap()
-            .expect("the commit ends the batch");
-        assert_eq!((batch.ddl, batch.rows, batch.end.pos), (1, 1, 300));
-        assert_eq!(batch.events[0].kind, EventKind::Ddl);
-        assert!(batch.events.iter().all(|e| e.binlog_pos == 300), "one resume point: the commit");
-        // MariaDB begins every transaction with its GTID event: a statement is its own batch
-        b.push(Change::Begin { gtid: Some("0-1-5".into()) }, &mut Shop).unwrap();
-        let ddl = b.push(query("ALTER TABLE orders ADD y INT", 400), &mut Shop).unwrap();
-        assert_eq!(ddl.map(|d| (d.ddl, d.end.pos)), Some((1, 400)));
-    }
-
-    #[test]
-    fn a_steady_stream_ends_batches_after_max_delay() {
-        let mut b = BatchBuilder::new(1000).with_max_delay(Duration::from_millis(30));
-        assert!(
-            tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 100).is_none(),
-            "young: waits for more"
-        );
-        std::thread::sleep(Duration::from_millis(40));
-        let batch = tx(&mut b, vec![(RowKind::Insert, None, Some(row(2, 1)))], 200)
-            .expect("old enough: ends at this commit");
-        assert_eq!((batch.rows, batch.end.pos), (2, 200));
-        assert!(
-            tx(&mut b, vec![(RowKind::Insert, None, Some(row(3, 1)))], 300).is_none(),
-            "the clock starts again"
-        );
-    }
-
-    #[test]
-    fn batches_end_on_commits_once_full() {
-        let mut b = BatchBuilder::new(3);
-        assert!(tx(
-            &mut b,
-            vec![
-                (RowKind::Insert, None, Some(row(1, 1))),
-                (RowKind::Insert, None, Some(row(2, 1)))
-            ],
-            100
-        )
-        .is_none());
-        // the transaction that crosses batch_size is not split
-        let batch = tx(
-            &mut b,
-            vec![
-                (RowKind::Update, Some(row(1, 1)), Some(row(1, 2))),
-                (RowKind::Delete, Some(row(2, 1)), None),
-            ],
-            200,
-        )
-        .unwrap();
-        assert_eq!(batch.rows, 4);
-        assert_eq!(batch.end, pos(200));
-        let kinds: Vec<_> = batch.events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(kinds, ["insert", "insert", "update", "delete"]);
-        let upd = &batch.events[2];
-        assert_eq!(upd.data.as_ref().unwrap()["status"], "paid");
-        assert_eq!(upd.identity.as_ref().unwrap()["status"], "new");
-        assert_eq!(
-            upd.data.as_ref().unwrap()["at"],
-            "2023-11-14 22:13:20.000000+00"
-        );
-        assert_eq!(
-            upd.data.as_ref().unwrap()["doc"],
-            serde_json::json!({"a": [1, "x"]}),
-            "jsonb columns carry the document"
-        );
-        assert_eq!(upd.binlog_pos, 200);
-        assert_eq!(
-            batch.events[3].data.as_ref().unwrap()["id"],
-            "2",
-            "a delete carries the row it removes"
-        );
-    }
-
-    /// A transaction begun, with one insert into `schema`.orders, not committed.
-    fn open_insert(b: &mut BatchBuilder, schema: &str) {
-        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
-        let rows = vec![BinlogRow {
-            before: None,
-            after: Some(row(1, 1)),
-        }];
-        b.push(
-            Change::Rows {
-                table: table(schema, "orders"),
-                kind: RowKind::Insert,
-                rows,
-                timestamp: 1,
-            },
-            &mut Shop,
-        )
-        .unwrap();
-    }
-
-    #[test]
-    fn an_open_transaction_is_never_in_a_batch() {
-        let mut b = BatchBuilder::new(1);
-        open_insert(&mut b, "shop");
-        assert_eq!(
-            b.push(Change::Idle, &mut Shop).unwrap(),
-            None,
-            "idle in the middle of a transaction, nothing committed: nothing to store"
-        );
-        let batch = b
-            .push(
-                Change::Commit {
-                    next: pos(50),
-                    timestamp: 1,
-                },
-                &mut Shop,
-            )
-            .unwrap()
-            .unwrap();
-        assert_eq!(batch.rows, 1);
-    }
-
-    /// A stream resumed by GTID set: the fake rotate names the file's start, the server skips
-    /// what the set holds, and only its heartbeat says where it stands.
-    #[test]
-    fn a_heartbeat_moves_the_resume_point_between_transactions_only() {
-        let mut b = BatchBuilder::new(100);
-        let at = |p: u64| Position {
-            file: "binlog.000208".into(),
-            pos: p,
-            gtid: Some("u:1-9".into()),
-        };
-        assert_eq!(b.push(Change::Rotate { next: at(4) }, &mut Shop).unwrap(), None);
-        let hb = b
-            .push(Change::Heartbeat { at: at(438) }, &mut Shop)
-            .unwrap()
-            .expect("an empty batch that moves the position");
-        assert_eq!((hb.rows, hb.end.pos), (0, 438));
-        assert_eq!(
-            b.push(Change::Heartbeat { at: at(438) }, &mut Shop).unwrap(),
-            None,
-            "an idle stream's next heartbeats store nothing"
-        );
-        tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 500);
-        let hb = b
-            .push(Change::Heartbeat { at: at(600) }, &mut Shop)
-            .unwrap()
-            .unwrap();
-        assert_eq!((hb.rows, hb.end.pos), (1, 600), "everything before it was sent or skipped");
-        open_insert(&mut b, "shop");
-        assert_eq!(
-            b.push(Change::Heartbeat { at: at(700) }, &mut Shop).unwrap(),
-            None,
-            "inside a transaction a position is no resume point"
-        );
-    }
-
-    #[test]
-    fn ddl_rotate_and_idle_close_batches() {
-        let mut b = BatchBuilder::new(100);
-        tx(&mut b, vec![(RowKind::Insert, None, Some(row(1, 1)))], 100);
-        let ddl = b
-            .push(
-                Change::Query {
-                    schema: "shop".into(),
-                    query: "ALTER TABLE orders ADD x INT".into(),
-                    timestamp: 2,
-                    next: pos(150),
-                },
-                &mut Shop,
-            )
-            .unwrap()
-            .unwrap();
-        assert_eq!((ddl.rows, ddl.ddl, ddl.end.pos), (1, 1, 150));
-        assert_eq!(
-            ddl.events[1].query.as_deref(),
-            Some("-- ALTER TABLE orders ADD x INT")
-        );
-        assert_eq!(
-            ddl.events[1].data.as_ref().map(|d| d["mysql"].clone()),
-            Some(serde_json::json!("ALTER TABLE orders ADD x INT"))
-        );
-        tx(&mut b, vec![(RowKind::Insert, None, Some(row(2, 1)))], 200);
-        let next_file = Position {
-            file: "mysql-bin.000002".into(),
-            pos: 4,
-            gtid: None,
-        };
-        let rot = b
-            .push(
-                Change::Rotate {
-                    next: next_file.clone(),
-                },
-                &mut Shop,
-            )
-            .unwrap()
-            .unwrap();
-        assert_eq!(rot.end, pos(200), "the batch ends in its own file");
-        tx(&mut b, vec![(RowKind::Insert, None, Some(row(3, 1)))], 300);
-        let idle = b.push(Change::Idle, &mut Shop).unwrap().unwrap();
-        assert_eq!(idle.rows, 1);
-        assert_eq!(
-            b.push(Change::Idle, &mut Shop).unwrap(),
-            None,
-            "nothing new since"
-        );
-    }
-
-    #[test]
-    fn statements_on_other_databases_are_not_the_sources() {
-        let mut b = BatchBuilder::new(100);
-        let q = |schema: &str, query: &str, p: u64| Change::Query {
-            schema: schema.into(),
-            query: query.into(),
-            timestamp: 1,
-            next: pos(p),
-        };
-        assert_eq!(
-            b.push(q("", "CREATE TABLE other.t (id int)", 10), &mut Shop)
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            b.push(q("other", "DROP TABLE t", 20), &mut Shop).unwrap(),
-            None
-        );
-        let mine = b
-            .push(
-                q("", "ALTER TABLE `shop`.`orders` ADD x INT", 30),
-                &mut Shop,
-            )
-            .unwrap()
-            .unwrap();
-        assert_eq!(mine.ddl, 1);
-        let mine = b
-            .push(q("shop", "ALTER TABLE orders DROP x", 40), &mut Shop)
-            .unwrap()
-            .unwrap();
-        assert_eq!(mine.end, pos(40));
-    }
-
-    #[test]
-    fn other_tables_are_left_out_knowingly() {
-        let mut b = BatchBuilder::new(1);
-        open_insert(&mut b, "other");
-        assert_eq!(
-            b.push(
-                Change::Commit {
-                    next: pos(10),
-                    timestamp: 1
-                },
-                &mut Shop
-            )
-            .unwrap(),
-            None
-        );
-        // when idle, the resume point moves past them without a batch of events
-        let moved = b.flush().unwrap();
-        assert!(moved.events.is_empty());
-        assert_eq!(moved.end, pos(10));
-        assert_eq!(b.flush(), None);
-    }
-}
+mod tests;
