@@ -15,7 +15,7 @@ pub static BATCH_DELAY: GucSetting<i32> = GucSetting::<i32>::new(200);
 /// cost three quarters of the worker's time; exactly once either way).
 pub static DIRECT_REPLAY: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// A MySQL transaction whose row images pass this many kB is applied in parts (kB).
-pub static MAX_BATCH_MEMORY: GucSetting<i32> = GucSetting::<i32>::new(64 * 1024);
+pub static MAX_BATCH_MEMORY: GucSetting<i32> = GucSetting::<i32>::new(8 * 1024);
 /// Longest wait between two attempts to reach MySQL, or to restart a worker that died.
 pub static MAX_RETRY_DELAY: GucSetting<i32> = GucSetting::<i32>::new(30);
 
