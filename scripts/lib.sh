@@ -46,6 +46,25 @@ MY97DATA=$ENV_DIR/mysql97data
 MY97SOCK=$ENV_DIR/mysql97.sock
 MY97RSOCK=$ENV_DIR/mysql97r.sock
 
+# apt_download SUITE DEST PACKAGE...: Debian packages of another suite (sid, trixie) into DEST,
+# with a private APT configuration naming this machine's Debian mirror (the system's APT
+# sources stay untouched)
+apt_download() {
+  local suite=$1 dest=$2; shift 2
+  local apt_dir mirror; apt_dir=$(mktemp -d)
+  mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$dest"
+  # (APT fetches as its own user where it can)
+  chmod 755 "$apt_dir"; chown -R _apt "$apt_dir/lists" "$apt_dir/cache" 2>/dev/null || true
+  mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+  [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list)
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror $suite main" > "$apt_dir/sources.list"
+  local opts=(-o "Dir::Etc::sourcelist=$apt_dir/sources.list" -o Dir::Etc::sourceparts=-
+              -o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache" -o Debug::NoLocking=1)
+  apt-get "${opts[@]}" -qq update
+  (cd "$dest" && apt-get "${opts[@]}" -qq download "$@" 2>&1 | grep -v "unsandboxed" || true)
+  rm -rf "$apt_dir"
+}
+
 # runs a program of the unpacked MySQL 9.7 (mysqld, mysql, mysqladmin) with its own loader and
 # libraries: they need a newer glibc and libstdc++ than Debian 12's
 my97() {

@@ -12,20 +12,15 @@ use pgrx::PgMemoryContexts;
 /// Runs `f` in a transaction that commits when it returns Ok. An Err is raised as an ERROR:
 /// the transaction rolls back, and the worker's entry point records why the source stopped.
 pub fn tx<R>(f: impl FnOnce() -> Result<R, Error>) -> R {
-    let r = BackgroundWorker::transaction(AssertUnwindSafe(|| match f() {
-        Ok(r) => r,
-        Err(e) => crate::error::raise(e),
-    }));
-    report_stats();
-    r
+    tx_or_abandon(|| f().map(Some)).expect("a transaction whose body returned Some commits")
 }
 
 /// Runs `f` in a transaction that commits when it returns Ok(Some) and is abandoned — rolled
 /// back, no error — when it returns Ok(None) (a transaction applied in parts whose stream
 /// broke, or that SIGTERM interrupted). An Err is raised as an ERROR, as in `tx`.
 pub fn tx_or_abandon<R>(f: impl FnOnce() -> Result<Option<R>, Error>) -> Option<R> {
-    // SAFETY: what BackgroundWorker::transaction does, with an abort instead of the commit
-    // when asked; an ERROR inside unwinds through PgTryBuilder to the worker's entry point,
+    // SAFETY: what pgrx's BackgroundWorker::transaction does, with an abort instead of the
+    // commit when asked; an ERROR inside unwinds through PgTryBuilder to the worker's entry point,
     // which aborts the transaction, as for `tx`
     unsafe {
         pg_sys::SetCurrentStatementStartTimestamp();

@@ -8,7 +8,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chameleon_core::batch::BatchBuilder;
+use chameleon_core::batch::{Batch, BatchBuilder};
 use chameleon_core::{Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
@@ -242,17 +242,8 @@ fn store_and_apply(
         }
         // the reader prepares the next batches for the mode in force now
         direct.store(!paused && settings::DIRECT_REPLAY.get(), Ordering::Relaxed);
-        let ready = match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(ready)) => ready,
-            Ok(Err(e)) => return Err(e),
-            Err(RecvTimeoutError::Timeout) => continue,
-            // the reader ended without a word: stream again from the stored position
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(Error::new(
-                    SqlState::ConnectionFailure,
-                    "the binlog stream ended",
-                ))
-            }
+        let Some(ready) = receive(&rx)? else {
+            continue;
         };
         if !*streaming {
             *streaming = true;
@@ -275,20 +266,23 @@ fn store_and_apply(
     }
 }
 
+/// What the reader prepared, if anything within 100 ms; Err when the stream failed or the
+/// reader ended without a word (stream again from the stored position).
+fn receive(rx: &Receiver<Result<Prepared, Error>>) -> Result<Option<Prepared>, Error> {
+    match rx.recv_timeout(Duration::from_millis(100)) {
+        Ok(ready) => ready.map(Some),
+        Err(RecvTimeoutError::Timeout) => Ok(None),
+        Err(RecvTimeoutError::Disconnected) => Err(Error::new(SqlState::ConnectionFailure, "the binlog stream ended")),
+    }
+}
+
 /// The next part of a transaction applied in parts: None when the worker must leave (SIGTERM,
 /// postmaster death), Err when the stream broke.
-fn next_part(rx: &Receiver<Result<Prepared, Error>>) -> Result<Option<(chameleon_core::batch::Batch, Work)>, Error> {
-    loop {
-        if !BackgroundWorker::wait_latch(Some(Duration::ZERO)) {
-            return Ok(None);
-        }
-        match rx.recv_timeout(Duration::from_millis(100)) {
-            Ok(Ok(p)) => return Ok(Some((p.batch, p.work))),
-            Ok(Err(e)) => return Err(e),
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => {
-                return Err(Error::new(SqlState::ConnectionFailure, "the binlog stream ended"))
-            }
+fn next_part(rx: &Receiver<Result<Prepared, Error>>) -> Result<Option<(Batch, Work)>, Error> {
+    while BackgroundWorker::wait_latch(Some(Duration::ZERO)) {
+        if let Some(p) = receive(rx)? {
+            return Ok(Some((p.batch, p.work)));
         }
     }
+    Ok(None)
 }

@@ -55,9 +55,6 @@ pub fn read_binlog(
     // Some(direct) while a transaction comes in parts: how its first part went
     let mut parts_direct: Option<bool> = None;
     while !stop.load(Ordering::Relaxed) {
-        // a transaction too big for memory comes in parts, which the main thread applies (or
-        // stores, on the two-step path) in one transaction of its own
-        builder.set_split(true);
         // Idle (a heartbeat: nothing for 100 ms) flushes what is committed
         let mut batch = match reader
             .next_change()
@@ -74,30 +71,25 @@ pub fn read_binlog(
         // they were read with (a batch with a statement is replayed from its log rows)
         let shape = &defs.shape;
         let plan = |events| plan_batch(events, &shape.targets, &shape.linked);
-        // take_replay_events moves the images out, so the log rows are made first; it moves
-        // nothing from a batch with a statement, which is always stored with its log rows
         // every part of a transaction goes the way its first did; on the two-step path the
-        // parts are replayed from their log rows, a page at a time
+        // parts are replayed from their log rows, a page at a time. take_replay_events moves
+        // the images out, so the log rows are made first; it moves nothing from a batch with a
+        // statement, which is always stored with its log rows
         let direct_now = parts_direct.unwrap_or_else(|| direct.load(Ordering::Relaxed));
         let in_parts = parts_direct.is_some() || batch.continues;
         parts_direct = batch.continues.then_some(direct_now);
-        if in_parts && !direct_now {
+        let work = if in_parts && !direct_now {
+            // (the images go: the log rows carry the part)
             let rows = batch.log_rows();
             batch.events.clear();
-            let work = Work::Stored { rows, units: None };
-            if tx.send(Ok(Prepared { batch, work })).is_err() {
-                return;
-            }
-            continue;
-        }
-        let work = match direct_now.then(|| batch.take_replay_events()).flatten() {
-            Some(events) => Work::Direct(plan(events)),
-            None => {
-                let rows = batch.log_rows();
-                Work::Stored {
-                    rows,
-                    units: batch.take_replay_events().map(plan),
-                }
+            Work::Stored { rows, units: None }
+        } else if let Some(events) = direct_now.then(|| batch.take_replay_events()).flatten() {
+            Work::Direct(plan(events))
+        } else {
+            let rows = batch.log_rows();
+            Work::Stored {
+                rows,
+                units: batch.take_replay_events().map(plan),
             }
         };
         if tx.send(Ok(Prepared { batch, work })).is_err() {

@@ -221,13 +221,7 @@ fn names_that_postgresql_would_cut_to_one_are_refused(s: Server) {
 /// The worker's peak resident memory so far (VmHWM), in MB.
 fn peak_mb(c: &mut Client) -> u64 {
     let pid: i32 = one(c, "SELECT worker_pid FROM chameleon.show_status()");
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        / 1024
+    chameleon_e2e::live::status_mb(pid, "VmHWM")
 }
 
 /// Big values and big transactions: a 64 MiB BLOB, and one MySQL transaction of 100,000 rows

@@ -9,18 +9,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chameleon_e2e::live::{self, connect_retry, connect_retry_at, mysql_tables, worker_pid, workload};
+use chameleon_e2e::live::{self, connect_retry, mysql_tables, worker_pid, workload};
 use chameleon_e2e::*;
 
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Drops and creates `db` on the cluster at `port`.
-fn fresh_at(port: u16, db: &str) -> Client {
-    let mut admin = connect_retry_at(port, "postgres");
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
-    connect_retry_at(port, db)
-}
 
 fn version(c: &mut Client) -> String {
     one(c, "SELECT current_setting('server_version')")
@@ -54,7 +46,7 @@ fn one_round(server: Server) {
     let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (my, db) = if server.is_mysql() { ("it_round_my", "round_my") } else { ("it_round", "round") };
     mysql_tables(server, my);
-    let mut c = fresh_at(pg_port(), db);
+    let mut c = fresh_db_at(pg_port(), db);
     c.batch_execute("CREATE EXTENSION chameleon").unwrap();
     c.execute("SELECT chameleon.add_source('r', $2, $1, batch_size => 300)", &[&server.url(my), &my])
         .unwrap();
@@ -98,7 +90,7 @@ fn a_live_replica_moves_to_this_major_by_dump_and_restore() {
         .unwrap_or_else(pg_port);
     let (my, from, to) = ("it_moving", "moving_from", "moving_to");
     mysql_tables(MARIADB, my);
-    let mut old = fresh_at(old_port, from);
+    let mut old = fresh_db_at(old_port, from);
     let old_version = version(&mut old);
     old.batch_execute("CREATE EXTENSION chameleon VERSION '1.4'").unwrap();
     old.execute("SELECT chameleon.add_source('m', $2, $1, batch_size => 300)", &[&mysql_url(my), &my])
@@ -118,7 +110,7 @@ fn a_live_replica_moves_to_this_major_by_dump_and_restore() {
     assert!(st.success(), "pg_dump");
     old.batch_execute("SELECT chameleon.stop_replica('m')").unwrap();
 
-    let mut new = fresh_at(pg_port(), to);
+    let mut new = fresh_db_at(pg_port(), to);
     new.batch_execute("CREATE EXTENSION chameleon VERSION '1.4'").unwrap();
     restore(&file, to);
     std::fs::remove_file(&file).ok();

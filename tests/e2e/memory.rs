@@ -7,25 +7,13 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use chameleon_e2e::live::{connect_retry, worker_pid};
+use chameleon_e2e::live::{connect_retry, status_mb, worker_pid};
 use chameleon_e2e::*;
 
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Rows of each big transaction: about 700 MB in a worker that holds it whole.
 const ROWS: i64 = 300_000;
-
-/// A line of the worker's /proc status in MB (VmHWM: its peak resident size, shared buffers
-/// it touched and its mapped library included; RssAnon: its private memory now).
-fn status_mb(pid: i32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.trim_start_matches(':').trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        / 1024
-}
 
 /// Runs `f` while sampling the worker's private memory every 10 ms; the highest sample in MB.
 fn private_peak_mb(pid: i32, f: impl FnOnce()) -> u64 {

@@ -56,14 +56,19 @@ pub fn connect_with_notices(db: &str) -> (Client, Arc<Mutex<Vec<String>>>) {
 
 /// Drops and creates database `name`; each test uses databases of its own.
 pub fn fresh_db(name: &str) -> Client {
-    let mut admin = connect("postgres");
+    fresh_db_at(pg_port(), name)
+}
+
+/// `fresh_db` on the cluster at `port` (connections retried while it restarts).
+pub fn fresh_db_at(port: u16, name: &str) -> Client {
+    let mut admin = live::connect_retry_at(port, "postgres");
     admin
         .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .unwrap();
     admin
         .batch_execute(&format!("CREATE DATABASE \"{name}\""))
         .unwrap();
-    connect(name)
+    live::connect_retry_at(port, name)
 }
 
 /// A fresh database `name` with the extension at its default version.

@@ -97,3 +97,15 @@ pub fn assert_equal_after(server: Server, c: &mut Client, my: &str, rounds: usiz
     assert_eq!(m.0, rounds as i64 * 100);
     assert_eq!(one::<i64>(c, "SELECT count(*) FROM chameleon.show_errors()"), 0);
 }
+
+/// A line of a process's /proc status in MB (VmHWM: its peak resident size, shared buffers it
+/// touched and its mapped library included; RssAnon: its private memory now); 0 when gone.
+pub fn status_mb(pid: i32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim_start_matches(':').trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        / 1024
+}

@@ -169,10 +169,9 @@ pub struct BatchBuilder {
     /// where the last batch ended (a heartbeat at the same place makes no batch)
     last_end: Option<(String, u64)>,
     /// the open transaction's row images, roughly in bytes; above `max_memory` (0: never) it
-    /// is handed out in parts when `split` allows
+    /// is handed out in parts
     open_bytes: usize,
     max_memory: usize,
-    split: bool,
     /// a part of the open transaction was handed out: its commit ends the last part
     in_parts: bool,
     max_delay: Duration,
@@ -185,13 +184,21 @@ pub struct BatchBuilder {
 /// own allocation.
 pub fn approx_bytes(image: &Json) -> usize {
     match image {
-        Json::Object(m) => {
-            640 * m.len().div_ceil(11) + m.iter().map(|(k, v)| 32 + k.len() + approx_bytes(v)).sum::<usize>()
-        }
+        Json::Object(m) => map_bytes(m.len()) + m.iter().map(|(k, v)| entry_bytes(k, v)).sum::<usize>(),
         Json::String(t) => 16 + t.len(),
         Json::Array(items) => 32 + items.iter().map(|v| 32 + approx_bytes(v)).sum::<usize>(),
         _ => 0,
     }
+}
+
+/// A map's nodes (approx_bytes).
+fn map_bytes(entries: usize) -> usize {
+    640 * entries.div_ceil(11)
+}
+
+/// One entry of a map: its key's and its value's allocations (approx_bytes).
+fn entry_bytes(key: &str, value: &Json) -> usize {
+    32 + key.len() + approx_bytes(value)
 }
 
 /// A transaction handed out in parts met something other than its rows and its commit.
@@ -203,11 +210,13 @@ fn unfinished_parts() -> Error {
     .hint("Report the binlog position in show_status(); chameleon stops rather than apply half a transaction.")
 }
 
-/// A row image as {column: input text}; takes the decoded values, nothing is copied.
+/// A row image as {column: input text}; takes the decoded values, nothing is copied. Adds
+/// what it takes in memory to `bytes` (approx_bytes, counted as it is built).
 fn image(
     cols: &[(MysqlColumn, PgColumn)],
     values: Vec<Option<mysql::Value>>,
     zero: &mut u64,
+    bytes: &mut usize,
     table: &TableInfo,
 ) -> Result<Json> {
     if values.len() != cols.len() {
@@ -252,8 +261,10 @@ fn image(
             Some(t) => Json::String(t),
         };
         // keyed as PostgreSQL names the column (63 bytes at most)
+        *bytes += entry_bytes(&pg.name, &value);
         obj.insert(pg.name.clone(), value);
     }
+    *bytes += map_bytes(obj.len());
     Ok(Json::Object(obj))
 }
 
@@ -274,24 +285,17 @@ impl BatchBuilder {
             last_end: None,
             open_bytes: 0,
             max_memory: 0,
-            split: false,
             in_parts: false,
             max_delay: Duration::from_secs(3600),
             first_at: None,
         }
     }
 
-    /// Hands a transaction whose row images pass `bytes` out in parts (while `set_split`
-    /// allows), so that memory stays bounded whatever its size. 0: never.
+    /// Hands a transaction whose row images pass `bytes` out in parts (the consumer takes them
+    /// in one transaction of its own), so that memory stays bounded whatever its size. 0: never.
     pub fn with_max_memory(mut self, bytes: usize) -> Self {
         self.max_memory = bytes;
         self
-    }
-
-    /// Whether the open transaction may be handed out in parts now (the consumer applies them
-    /// in one transaction of its own). Once a part is out, the rest follows in parts anyway.
-    pub fn set_split(&mut self, allowed: bool) {
-        self.split = allowed;
     }
 
     /// Ends a batch at the first commit after its first row has waited `d`.
@@ -432,11 +436,12 @@ impl BatchBuilder {
                 for BinlogRow { before, after } in rows {
                     // what changed is counted in the image the row is applied with
                     let (mut in_before, mut in_after) = (0, 0);
+                    let bytes = &mut self.open_bytes;
                     let before = before
-                        .map(|b| image(&defs, b, &mut in_before, &table))
+                        .map(|b| image(&defs, b, &mut in_before, bytes, &table))
                         .transpose()?;
                     let after = after
-                        .map(|a| image(&defs, a, &mut in_after, &table))
+                        .map(|a| image(&defs, a, &mut in_after, bytes, &table))
                         .transpose()?;
                     let changed = if after.is_some() { in_after } else { in_before };
                     if changed > 0 {
@@ -447,8 +452,6 @@ impl BatchBuilder {
                         RowKind::Update => (EventKind::Update, after, before),
                         RowKind::Delete => (EventKind::Delete, before, None),
                     };
-                    self.open_bytes += data.as_ref().map_or(0, approx_bytes)
-                        + identity.as_ref().map_or(0, approx_bytes);
                     self.open.push(BatchEvent {
                         schema: table.schema.clone(),
                         table: table.name.clone(),
@@ -464,7 +467,7 @@ impl BatchBuilder {
                 }
                 self.first_at.get_or_insert_with(Instant::now);
                 let too_big = self.max_memory > 0 && self.open_bytes >= self.max_memory;
-                if too_big && self.open_ddl == 0 && (self.split || self.in_parts) {
+                if too_big && self.open_ddl == 0 {
                     return Ok(self.take_part());
                 }
                 Ok(None)
@@ -523,7 +526,7 @@ impl BatchBuilder {
                 // between transactions the server's position is the resume point (inside
                 // one, which a dump never waits in, it is not); an idle stream's heartbeats
                 // repeat the last one, which makes no batch
-                let moved = self.last_end.as_ref() != Some(&(at.file.clone(), at.pos));
+                let moved = self.last_end.as_ref().is_none_or(|(f, p)| *f != at.file || *p != at.pos);
                 if !self.explicit_tx && !self.in_parts && self.open.is_empty() && moved {
                     self.last_commit = Some(at);
                 }

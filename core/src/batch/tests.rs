@@ -423,7 +423,6 @@ fn ids(b: &Batch) -> Vec<i64> {
 #[test]
 fn a_big_transaction_comes_in_parts_with_its_commit_last() {
     let mut b = BatchBuilder::new(1000).with_max_memory(2000);
-    b.set_split(true);
     assert_eq!(tx(&mut b, vec![(RowKind::Insert, None, Some(row(1000, 1)))], 10), None);
     b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
     let mut out = insert_rows(&mut b, 0..50);
@@ -448,22 +447,21 @@ fn a_big_transaction_comes_in_parts_with_its_commit_last() {
     assert_eq!((last.continues, last.end.pos, rows_out + last.rows), (false, 900, 200));
 }
 
-/// Without leave to split (the two-step path, paused replay) a transaction stays whole; a
-/// transaction in parts that meets anything but its rows and its commit stops.
+/// Without a limit (0) a transaction stays whole; a transaction in parts that meets anything
+/// but its rows and its commit stops.
 #[test]
-fn parts_only_when_allowed_and_only_for_rows() {
-    let mut b = BatchBuilder::new(1000).with_max_memory(2000);
+fn parts_only_with_a_limit_and_only_for_rows() {
+    let mut b = BatchBuilder::new(1000);
     b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
     assert!(insert_rows(&mut b, 0..100).is_empty());
     let whole = b.push(Change::Commit { next: pos(500), timestamp: 1 }, &mut Shop).unwrap();
     assert_eq!(whole, None, "committed, waiting for more (batch_size 1000)");
     assert_eq!(b.flush().unwrap().rows, 100);
 
-    b.set_split(true);
+    let mut b = BatchBuilder::new(1000).with_max_memory(2000);
     b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
     assert!(!insert_rows(&mut b, 0..100).is_empty());
-    b.set_split(false); // the rest of a transaction in parts still comes in parts
-    assert!(!insert_rows(&mut b, 100..200).is_empty());
+    assert!(!insert_rows(&mut b, 100..200).is_empty(), "the rest comes in parts too");
     let e = b.push(Change::Begin { gtid: None }, &mut Shop).unwrap_err();
     assert!(e.message.contains("in parts"), "{}", e.message);
 }
