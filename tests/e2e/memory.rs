@@ -117,6 +117,10 @@ fn in_parts(s: Server, db: &str, direct: bool) {
         t1.elapsed()
     );
     c.batch_execute("SELECT chameleon.stop_replica('m')").unwrap();
+    // the largest data of the suite: not left for the rest of the run (on failure it stays)
+    drop(c);
+    drop_db_at(pg_port(), &db);
+    s.run("DROP DATABASE it_mem");
 }
 
 both!(big_transactions_are_applied_in_parts);

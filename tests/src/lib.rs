@@ -61,14 +61,18 @@ pub fn fresh_db(name: &str) -> Client {
 
 /// `fresh_db` on the cluster at `port` (connections retried while it restarts).
 pub fn fresh_db_at(port: u16, name: &str) -> Client {
-    let mut admin = live::connect_retry_at(port, "postgres");
-    admin
-        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .unwrap();
-    admin
+    drop_db_at(port, name);
+    live::connect_retry_at(port, "postgres")
         .batch_execute(&format!("CREATE DATABASE \"{name}\""))
         .unwrap();
     live::connect_retry_at(port, name)
+}
+
+/// Drops database `name` on the cluster at `port` (its sessions ended with it).
+pub fn drop_db_at(port: u16, name: &str) {
+    live::connect_retry_at(port, "postgres")
+        .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .unwrap();
 }
 
 /// A fresh database `name` with the extension at its default version.
