@@ -7,6 +7,7 @@
 
 use pgrx::prelude::*;
 
+mod alloc;
 mod api;
 mod catalog;
 mod copy;
@@ -16,11 +17,8 @@ mod worker;
 
 ::pgrx::pg_module_magic!(name, version);
 
-// The binlog thread builds and frees millions of small values per second (row images, plans,
-// on another thread than the one that frees them): glibc malloc spent a third of the worker's
-// time in its own locks and bookkeeping there. PostgreSQL's memory (palloc) is not affected.
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: alloc::Allocator = alloc::Allocator;
 
 extension_sql_file!("catalog/schema.sql", name = "catalogue", bootstrap);
 
@@ -32,6 +30,7 @@ mod chameleon {}
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
+    alloc::init();
     worker::launcher::init();
 }
 

@@ -13,10 +13,14 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value as Json;
 
+use crate::batch::big::{BigValue, BigValues};
 use crate::event::EventKind;
 use crate::types::quote_ident;
 
-/// One statement to run with one jsonb parameter ($1).
+mod own;
+
+/// One statement to run with one jsonb parameter ($1), and the big values its event carries
+/// beside its image ($2, …; `own`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     pub sql: String,
@@ -26,6 +30,7 @@ pub struct Statement {
     pub kind: EventKind,
     /// `param` as JSON text, made with the plan (off the worker's main thread)
     pub text: String,
+    pub big: Vec<BigValue>,
 }
 
 fn with_texts(mut statements: Vec<Statement>) -> Vec<Statement> {
@@ -51,6 +56,8 @@ pub struct ReplayEvent {
     pub kind: EventKind,
     pub data: Json,
     pub identity: Option<Json>,
+    /// values that travel beside the images (`batch::big`)
+    pub big: Option<Box<BigValues>>,
 }
 
 fn rel(t: &Target) -> String {
@@ -107,6 +114,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
             rows,
             kind,
             text: String::new(),
+            big: Vec::new(),
         },
         EventKind::Update if t.key.is_empty() => Statement {
             // one row: the first identical row, not every copy of it
@@ -121,6 +129,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
             rows,
             kind,
             text: String::new(),
+            big: Vec::new(),
         },
         EventKind::Update => Statement {
             sql: format!(
@@ -135,6 +144,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
             rows,
             kind,
             text: String::new(),
+            big: Vec::new(),
         },
         EventKind::Delete if t.key.is_empty() => Statement {
             sql: format!(
@@ -146,6 +156,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
             rows,
             kind,
             text: String::new(),
+            big: Vec::new(),
         },
         _ => Statement {
             sql: format!(
@@ -156,6 +167,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
             rows,
             kind,
             text: String::new(),
+            big: Vec::new(),
         },
     }
 }
@@ -275,6 +287,7 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
         param: Json::Null,
         kind,
         text: serde_json::to_string(images).unwrap_or_default(),
+        big: Vec::new(),
     };
     let mut out = Vec::new();
     if !deletes.is_empty() {
@@ -306,7 +319,9 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
 }
 
 /// The plan of a batch's row events `(table, event)` in binlog order. `targets` describes the
-/// tables; `linked` names those a foreign key links (either end), which keep binlog order.
+/// tables; `linked` names those a foreign key links (either end), which keep binlog order. An
+/// event that needs its big values has a statement of its own, in its place: the events before
+/// it and after it are planned apart.
 pub fn plan_batch(
     events: Vec<(String, ReplayEvent)>,
     targets: &HashMap<String, Target>,
@@ -321,6 +336,36 @@ pub fn plan_batch(
         })
     };
     let mut out = Vec::new();
+    let mut segment = Vec::new();
+    for (table, e) in events {
+        // (most events carry no big value: their table is not looked up)
+        let t = match e.big.is_some().then(|| target(&table)) {
+            Some(t) if own::needs_own(&t, &e) => t,
+            _ => {
+                segment.push((table, e));
+                continue;
+            }
+        };
+        plan_segment(std::mem::take(&mut segment), &target, linked, &mut out);
+        out.push(Unit::Ordered {
+            statements: with_texts(vec![own::own_statement(&t, e)]),
+            table,
+        });
+    }
+    plan_segment(segment, &target, linked, &mut out);
+    out
+}
+
+/// `plan_batch` of events that need no statement of their own, onto `out`.
+fn plan_segment(
+    events: Vec<(String, ReplayEvent)>,
+    target: &dyn Fn(&str) -> Target,
+    linked: &HashSet<String>,
+    out: &mut Vec<Unit>,
+) {
+    if events.is_empty() {
+        return;
+    }
     // linked tables: runs of consecutive events (other tables' events do not interrupt a run:
     // they are independent of these)
     let (in_order, independent): (Vec<_>, Vec<_>) =
@@ -370,7 +415,6 @@ pub fn plan_batch(
             },
         });
     }
-    out
 }
 
 #[cfg(test)]
@@ -391,6 +435,7 @@ mod tests {
             kind: EventKind::parse(kind).expect("a kind"),
             data,
             identity,
+            big: None,
         }
     }
 

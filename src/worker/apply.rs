@@ -6,11 +6,13 @@
 
 use std::collections::HashMap;
 
+use chameleon_core::batch::big::BigValue;
 use chameleon_core::batch::{approx_bytes, Batch, LogColumns};
 use chameleon_core::event::EventKind;
 use chameleon_core::replay::{plan, plan_batch, ReplayEvent, Statement, Unit};
 use chameleon_core::schema_change::DdlEvent;
 use chameleon_core::{Error, Result, SqlState};
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 use serde_json::Value as Json;
 
@@ -39,12 +41,12 @@ pub enum Work {
 /// stopped the source.
 pub fn apply(src: &SourceConfig, batch: &Batch, work: Work, paused: bool) -> bool {
     match work {
-        Work::Direct(units) => {
+        Work::Direct(mut units) => {
             // the batch row, the changes and the position commit together: exactly once, as
             // the two-step path
             tx(|| {
                 let id = store_in_tx(src, batch, LogColumns::default())?;
-                let (applied, skipped) = run_units(src, id, &units)?;
+                let (applied, skipped) = run_units(src, id, &mut units)?;
                 finish(src, id, Replayed { applied, ddl: 0, skipped }, Some(i64::from(batch.last_timestamp())))
             });
             drop_elsewhere(units);
@@ -54,9 +56,9 @@ pub fn apply(src: &SourceConfig, batch: &Batch, work: Work, paused: bool) -> boo
             let id = tx(|| store_in_tx(src, batch, rows));
             match units {
                 _ if paused => true,
-                Some(units) => {
+                Some(mut units) => {
                     tx(|| {
-                        let (applied, skipped) = run_units(src, id, &units)?;
+                        let (applied, skipped) = run_units(src, id, &mut units)?;
                         let last = Some(i64::from(batch.last_timestamp()));
                         finish(src, id, Replayed { applied, ddl: 0, skipped }, last)
                     });
@@ -92,8 +94,8 @@ pub fn apply_parts(
         let (mut batch, mut work) = first;
         loop {
             match (work, &log_table) {
-                (Work::Direct(units), None) => {
-                    let (applied, skipped) = in_own_memory(|| run_units(src, id, &units))?;
+                (Work::Direct(mut units), None) => {
+                    let (applied, skipped) = in_own_memory(|| run_units(src, id, &mut units))?;
                     drop_elsewhere(units);
                     done.applied += applied;
                     done.skipped += skipped;
@@ -157,8 +159,8 @@ pub fn replay(src: &SourceConfig, batch_id: i64) -> bool {
             }
             let rows = std::mem::take(run);
             let shape = destination_shape(src, &rows)?;
-            let units = plan_batch(rows, &shape.targets, &shape.linked);
-            let (a, s) = in_own_memory(|| run_units(src, batch_id, &units))?;
+            let mut units = plan_batch(rows, &shape.targets, &shape.linked);
+            let (a, s) = in_own_memory(|| run_units(src, batch_id, &mut units))?;
             done.applied += a;
             done.skipped += s;
             Ok(())
@@ -181,7 +183,7 @@ pub fn replay(src: &SourceConfig, batch_id: i64) -> bool {
                 }
                 let data = e.data.unwrap_or(Json::Null);
                 bytes += approx_bytes(&data) + e.identity.as_ref().map_or(0, approx_bytes);
-                run.push((e.table, ReplayEvent { kind: e.kind, data, identity: e.identity }));
+                run.push((e.table, ReplayEvent { kind: e.kind, data, identity: e.identity, big: None }));
                 if bytes >= limit {
                     apply_run(&mut run, &mut done)?;
                     bytes = 0;
@@ -257,38 +259,54 @@ impl Owners {
     }
 }
 
-/// Runs the statements, each with its JSON parameter as text, as `owner`, in one
-/// subtransaction: all of them, or none (SQLSTATE and message).
-fn try_all(owner: pg_sys::Oid, statements: &[(&str, &str)]) -> std::result::Result<(), Failure> {
+/// Runs the statements, each with its JSON parameter as text and its big values (`$2`, …), as
+/// `owner`, in one subtransaction: all of them, or none (SQLSTATE and message).
+fn try_all(owner: pg_sys::Oid, statements: &[(&str, &str, &[DatumWithOid])]) -> std::result::Result<(), Failure> {
     subtransaction(|| {
         as_role(owner, || {
-            for (sql, param) in statements {
+            for (sql, param, big) in statements {
                 // text: `$1::jsonb` in the statement parses it once, in PostgreSQL
-                Spi::run_with_args(sql, &[(*param).into()])
-                    .map_err(|e| ("XX000".to_string(), e.to_string()))?;
+                let mut args: Vec<DatumWithOid> = Vec::with_capacity(1 + big.len());
+                args.push((*param).into());
+                // SAFETY: the same datums again (they live in the caller's memory context)
+                args.extend(big.iter().map(|d| unsafe { DatumWithOid::new_from_datum(d.datum(), d.oid()) }));
+                Spi::run_with_args(sql, &args).map_err(|e| ("XX000".to_string(), e.to_string()))?;
             }
             Ok(())
         })
     })
 }
 
+/// Big values as PostgreSQL datums (bytea, text) in the current memory context; each Rust copy
+/// goes as soon as PostgreSQL has its own.
+fn big_datums(values: Vec<BigValue>) -> Vec<DatumWithOid<'static>> {
+    values
+        .into_iter()
+        .map(|v| match v {
+            BigValue::Bytes(b) => DatumWithOid::from(b.as_slice()),
+            BigValue::Text(t) => DatumWithOid::from(t.as_str()),
+        })
+        .collect()
+}
+
 /// Runs a batch's planned units: a net effect that fails (a constraint met an intermediate
 /// state) is replayed in binlog order instead, row by row where needed. Returns (rows
 /// applied, rows set aside).
-fn run_units(src: &SourceConfig, batch_id: i64, units: &[Unit]) -> Result<(i64, i64)> {
+fn run_units(src: &SourceConfig, batch_id: i64, units: &mut [Unit]) -> Result<(i64, i64)> {
     let (mut applied, mut skipped) = (0i64, 0i64);
     let owners = Owners::read(src)?;
     for unit in units {
-        let (table, fallback, statements) = match unit {
+        let (table, mut fallback, statements) = match unit {
             Unit::Net {
                 table,
                 statements,
                 target,
                 events,
             } => {
-                let list: Vec<(&str, &str)> = statements
+                // (a net effect carries no big value: `replay::plan_batch`)
+                let list: Vec<(&str, &str, &[DatumWithOid])> = statements
                     .iter()
-                    .map(|s| (s.sql.as_str(), s.text.as_str()))
+                    .map(|s| (s.sql.as_str(), s.text.as_str(), &[][..]))
                     .collect();
                 match try_all(owners.of(table), &list) {
                     Ok(()) => {
@@ -309,7 +327,7 @@ fn run_units(src: &SourceConfig, batch_id: i64, units: &[Unit]) -> Result<(i64, 
             table,
             owner: owners.of(table),
         };
-        let (a, s) = one_table.apply_in_order(statements.unwrap_or(&fallback))?;
+        let (a, s) = one_table.apply_in_order(statements.unwrap_or(&mut fallback))?;
         applied += a;
         skipped += s;
     }
@@ -327,30 +345,47 @@ struct OneTable<'a> {
 impl OneTable<'_> {
     /// Runs statements in binlog order; one that fails is retried row by row, and rows that
     /// still fail are set aside. Returns (rows applied, rows set aside).
-    fn apply_in_order(&self, statements: &[Statement]) -> Result<(i64, i64)> {
+    fn apply_in_order(&self, statements: &mut [Statement]) -> Result<(i64, i64)> {
         let (mut applied, mut skipped) = (0i64, 0i64);
         for s in statements {
-            if try_all(self.owner, &[(&s.sql, &s.text)]).is_ok() {
-                applied += s.rows as i64;
-                continue;
-            }
-            // the set failed: row by row, so that only the bad rows are left out
-            let rows = match &s.param {
-                Json::Array(items) if s.rows > 1 => items.clone(),
-                other => vec![other.clone()],
+            let (a, k) = if s.big.is_empty() {
+                self.apply_statement(s, &[])?
+            } else {
+                // its big values in PostgreSQL's memory for this statement (and its retry), let
+                // go when it is done, not at commit
+                in_own_memory(|| {
+                    let big = big_datums(std::mem::take(&mut s.big));
+                    self.apply_statement(s, &big)
+                })?
             };
-            for row in rows {
-                let one = if s.rows > 1 {
-                    Json::Array(vec![row.clone()])
-                } else {
-                    row.clone()
-                };
-                match try_all(self.owner, &[(&s.sql, &one.to_string())]) {
-                    Ok(()) => applied += 1,
-                    Err(failure) => {
-                        self.set_row_aside(s.kind, row, failure)?;
-                        skipped += 1;
-                    }
+            applied += a;
+            skipped += k;
+        }
+        Ok((applied, skipped))
+    }
+
+    /// One statement, or else its rows one by one: (rows applied, rows set aside).
+    fn apply_statement(&self, s: &Statement, big: &[DatumWithOid]) -> Result<(i64, i64)> {
+        if try_all(self.owner, &[(&s.sql, &s.text, big)]).is_ok() {
+            return Ok((s.rows as i64, 0));
+        }
+        // the set failed: row by row, so that only the bad rows are left out
+        let (mut applied, mut skipped) = (0i64, 0i64);
+        let rows = match &s.param {
+            Json::Array(items) if s.rows > 1 => items.clone(),
+            other => vec![other.clone()],
+        };
+        for row in rows {
+            let one = if s.rows > 1 {
+                Json::Array(vec![row.clone()])
+            } else {
+                row.clone()
+            };
+            match try_all(self.owner, &[(&s.sql, &one.to_string(), big)]) {
+                Ok(()) => applied += 1,
+                Err(failure) => {
+                    self.set_row_aside(s.kind, row, failure)?;
+                    skipped += 1;
                 }
             }
         }

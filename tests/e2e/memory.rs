@@ -123,4 +123,72 @@ fn in_parts(s: Server, db: &str, direct: bool) {
     s.run("DROP DATABASE it_mem");
 }
 
-both!(big_transactions_are_applied_in_parts);
+/// Big values of a keyed and of a keyless table (binary and text above 256 KiB travel beside
+/// their row images, as they are, and are applied by a statement of their own — never hex
+/// inside jsonb): inserted, updated (the big values kept, then changed), deleted; equal after
+/// each step. The worker's private memory grows by at most 5× the big values of the step's
+/// binlog events (an update's carry its row twice: binlog_row_image FULL; about 2× is the
+/// binlog event read and decoded, 2× PostgreSQL's copies of the values; a debug build, and the
+/// next event read while one is applied). A transaction with such a row is also bigger than
+/// max_batch_memory (8 MB): it comes in parts.
+fn big_values_travel_as_they_are(s: Server) {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let db = s.db("mem_big");
+    // `mb` MiB of varied bytes (pglz finds little to compress): a MiB repeated
+    let blob = |mb: u64, seed: u64| {
+        format!("REPEAT((SELECT GROUP_CONCAT(UNHEX(SHA2(seq * {seed}, 256)) SEPARATOR '') FROM mysql.seq_1_to_32768), {mb})")
+    };
+    s.run("DROP DATABASE IF EXISTS it_big_values; CREATE DATABASE it_big_values;
+           CREATE TABLE it_big_values.k (id INT PRIMARY KEY, body LONGBLOB, note LONGTEXT CHARACTER SET utf8mb4, n INT);
+           CREATE TABLE it_big_values.nokey (body LONGBLOB, note VARCHAR(100), n INT);");
+    let mut c = db_with_extension(&db);
+    c.batch_execute(&format!("ALTER DATABASE {db} SET chameleon.max_batch_memory = '8MB'")).unwrap();
+    c.execute("SELECT chameleon.add_source('b', 'it_big_values', $1)", &[&s.url("it_big_values")]).unwrap();
+    c.batch_execute("SELECT chameleon.init_replica('b'); SELECT chameleon.start_replica('b')").unwrap();
+    s.streaming(&mut c);
+    let pid = worker_pid(&db, 0);
+    let equal = |c: &mut Client, step: &str| {
+        for (table, key) in [("k", "id"), ("nokey", "n")] {
+            let (m, p) = s.checksums(
+                c, "it_big_values", "it_big_values", table, key,
+                &["SHA2(body, 256)", "LENGTH(body)", "SHA2(note, 256)", "n"],
+                &["encode(sha256(body), 'hex')", "length(body)", "encode(sha256(convert_to(note, 'UTF8')), 'hex')", "n"],
+            );
+            assert_eq!(m, p, "{step}: {table}");
+        }
+    };
+    let long = "SET SESSION group_concat_max_len = 1073741824;";
+    // (SQL, step, the big values of its binlog events in MB): k's row holds 48 + 8 MB
+    let steps = [
+        (format!("{long} INSERT INTO it_big_values.k VALUES (1, {}, REPEAT('é🦎', {}), 1), (2, 'small', 'small', 2);
+                  INSERT INTO it_big_values.nokey VALUES ({}, 'a', 1), ({}, 'b', 2), ('small', 'c', 3)",
+                 blob(48, 1), (8 << 20) / 6, blob(16, 2), blob(4, 3)), "inserted", 76),
+        ("UPDATE it_big_values.k SET n = n + 10; UPDATE it_big_values.nokey SET n = n + 10 WHERE note = 'a'".into(), "updated, the big values kept", 144),
+        (format!("{long} UPDATE it_big_values.k SET body = {} WHERE id = 2; UPDATE it_big_values.nokey SET body = {} WHERE note = 'b'",
+                 blob(2, 4), blob(3, 5)), "updated to big values", 9),
+        ("DELETE FROM it_big_values.k WHERE id = 1; DELETE FROM it_big_values.nokey WHERE note = 'a'".into(), "deleted", 72),
+    ];
+    let mut took = Vec::new();
+    for (sql, step, values_mb) in &steps {
+        let (t, at_start) = (Instant::now(), status_mb(pid, "RssAnon"));
+        let peak = private_peak_mb(pid, || {
+            s.run(sql);
+            s.caught_up(&mut c);
+        });
+        took.push(format!("{step} {:.1?} ({at_start} -> peak {peak} MB)", t.elapsed()));
+        equal(&mut c, step);
+        assert!(
+            peak <= at_start + 5 * values_mb,
+            "{step}: the worker's private memory went from {at_start} to {peak} MB for {values_mb} MB of big values"
+        );
+    }
+    eprintln!("{db}: private memory {}", took.join(", "));
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM chameleon.show_errors()"), 0);
+    assert_eq!(one::<Option<i32>>(&mut c, "SELECT worker_pid FROM chameleon.show_status()"), Some(pid), "the same worker");
+    c.batch_execute("SELECT chameleon.stop_replica('b')").unwrap();
+    drop(c);
+    drop_db_at(pg_port(), &db);
+    s.run("DROP DATABASE it_big_values");
+}
+
+both!(big_transactions_are_applied_in_parts, big_values_travel_as_they_are);

@@ -26,6 +26,7 @@ fn ev(kind: &str, data: Json, identity: Option<Json>) -> ReplayEvent {
         kind: chameleon_core::event::EventKind::parse(kind).expect("a kind"),
         data,
         identity,
+        big: None,
     }
 }
 

@@ -14,6 +14,9 @@ use crate::error::{Error, Result, SqlState};
 use crate::event::EventKind;
 use crate::types::{from_binlog_changed, value_text, Kind, MysqlColumn, PgColumn};
 
+pub mod big;
+use big::{BigValue, BigValues, BIG_VALUE_BYTES};
+
 /// One row of a log table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchEvent {
@@ -24,6 +27,8 @@ pub struct BatchEvent {
     pub data: Option<Json>,
     /// the image that identifies the row (update: before image)
     pub identity: Option<Json>,
+    /// values too big for the images, beside them (`big`)
+    pub big: Option<Box<BigValues>>,
     pub query: Option<String>,
     pub binlog_file: String,
     pub binlog_pos: u64,
@@ -82,8 +87,12 @@ impl Batch {
             r.files.push(e.binlog_file.clone());
             r.positions.push(e.binlog_pos as i64);
             r.timestamps.push(i64::from(e.timestamp));
-            r.data.push(e.data.as_ref().map(Json::to_string));
-            r.identities.push(e.identity.as_ref().map(Json::to_string));
+            let (data_big, identity_big) = match &e.big {
+                Some(b) => (b.data.as_slice(), b.identity.as_slice()),
+                None => (&[][..], &[][..]),
+            };
+            r.data.push(e.data.as_ref().map(|i| big::inline(i, data_big).to_string()));
+            r.identities.push(e.identity.as_ref().map(|i| big::inline(i, identity_big).to_string()));
             r.queries.push(e.query.clone());
         }
         r
@@ -103,6 +112,7 @@ impl Batch {
                         kind: e.kind,
                         data: e.data.take().unwrap_or(Json::Null),
                         identity: e.identity.take(),
+                        big: e.big.take(),
                     };
                     (e.table.clone(), event)
                 })
@@ -153,6 +163,9 @@ pub struct BatchBuilder {
     /// events of committed transactions not yet in a batch
     ready: Vec<BatchEvent>,
     ready_rows: usize,
+    /// the committed transactions' row images, roughly in bytes: past `max_memory` the batch
+    /// ends at a commit, however few its rows (big values)
+    ready_bytes: usize,
     ready_ddl: usize,
     /// events of the transaction being read
     open: Vec<BatchEvent>,
@@ -217,6 +230,7 @@ fn image(
     values: Vec<Option<mysql::Value>>,
     zero: &mut u64,
     bytes: &mut usize,
+    big: &mut Vec<(String, BigValue)>,
     table: &TableInfo,
 ) -> Result<Json> {
     if values.len() != cols.len() {
@@ -233,6 +247,15 @@ fn image(
         // an ENUM's or SET's labels: the table map's where it has them (the server's own)
         let labels = table.columns.get(i).and_then(|c| c.labels.as_deref()).unwrap_or(&pg.labels);
         let (v, changed_text) = from_binlog_changed(my, labels, v);
+        // big bytes go beside the image as they are (not as hex)
+        let v = match v {
+            mysql::Value::Bytes(b) if pg.kind == Kind::Bytes && b.len() > BIG_VALUE_BYTES => {
+                *bytes += b.len();
+                big.push((pg.name.clone(), BigValue::Bytes(b)));
+                continue;
+            }
+            v => v,
+        };
         // (only a column with a label the copy could not read is looked at, not every value)
         if labels.iter().any(|l| l == crate::types::UNREADABLE_LABEL) {
             crate::types::readable_label(&v)
@@ -250,6 +273,11 @@ fn image(
         *zero += u64::from(was_zero) + u64::from(changed_text);
         let value = match text {
             None => Json::Null,
+            Some(t) if pg.kind == Kind::Text && t.len() > BIG_VALUE_BYTES => {
+                *bytes += t.len();
+                big.push((pg.name.clone(), BigValue::Text(t)));
+                continue;
+            }
             // a jsonb column takes the document itself, not a string holding it
             Some(t) if pg.kind == Kind::Json => serde_json::from_str(&t).map_err(|e| {
                 Error::invalid(format!(
@@ -274,6 +302,7 @@ impl BatchBuilder {
             batch_size: batch_size.max(1),
             ready: Vec::new(),
             ready_rows: 0,
+            ready_bytes: 0,
             ready_ddl: 0,
             open: Vec::new(),
             open_rows: 0,
@@ -325,6 +354,7 @@ impl BatchBuilder {
         };
         self.last_commit = None;
         self.first_at = None;
+        self.ready_bytes = 0;
         self.last_end = Some((b.end.file.clone(), b.end.pos));
         b
     }
@@ -394,6 +424,7 @@ impl BatchBuilder {
             kind: EventKind::Ddl,
             data: Some(data.to_json()),
             identity: None,
+            big: None,
             query,
             binlog_file: next.file.clone(),
             binlog_pos: next.pos,
@@ -437,27 +468,30 @@ impl BatchBuilder {
                     // what changed is counted in the image the row is applied with
                     let (mut in_before, mut in_after) = (0, 0);
                     let bytes = &mut self.open_bytes;
+                    let (mut big_before, mut big_after) = (Vec::new(), Vec::new());
                     let before = before
-                        .map(|b| image(&defs, b, &mut in_before, bytes, &table))
+                        .map(|b| image(&defs, b, &mut in_before, bytes, &mut big_before, &table))
                         .transpose()?;
                     let after = after
-                        .map(|a| image(&defs, a, &mut in_after, bytes, &table))
+                        .map(|a| image(&defs, a, &mut in_after, bytes, &mut big_after, &table))
                         .transpose()?;
                     let changed = if after.is_some() { in_after } else { in_before };
                     if changed > 0 {
                         *self.open_changed.entry(table.name.clone()).or_default() += changed;
                     }
-                    let (kind, data, identity) = match kind {
-                        RowKind::Insert => (EventKind::Insert, after, None),
-                        RowKind::Update => (EventKind::Update, after, before),
-                        RowKind::Delete => (EventKind::Delete, before, None),
+                    let (kind, data, identity, big) = match kind {
+                        RowKind::Insert => (EventKind::Insert, after, None, (big_after, vec![])),
+                        RowKind::Update => (EventKind::Update, after, before, (big_after, big_before)),
+                        RowKind::Delete => (EventKind::Delete, before, None, (big_before, vec![])),
                     };
+                    let big = BigValues { data: big.0, identity: big.1 };
                     self.open.push(BatchEvent {
                         schema: table.schema.clone(),
                         table: table.name.clone(),
                         kind,
                         data,
                         identity,
+                        big: (!big.is_empty()).then(|| Box::new(big)),
                         query: None,
                         binlog_file: String::new(),
                         binlog_pos: 0,
@@ -487,13 +521,15 @@ impl BatchBuilder {
                     *self.ready_changed.entry(t).or_default() += n;
                 }
                 self.last_commit = Some(next.clone());
-                self.open_bytes = 0;
+                self.ready_bytes += std::mem::take(&mut self.open_bytes);
                 if std::mem::take(&mut self.in_parts) {
                     // the last part ends at the commit, even with no rows left
                     return Ok(Some(self.take_all(next)));
                 }
                 let waited = self.first_at.is_some_and(|t| t.elapsed() >= self.max_delay);
-                if ddl > 0 || self.ready_rows >= self.batch_size || (waited && !self.ready.is_empty()) {
+                let full = self.ready_rows >= self.batch_size
+                    || (self.max_memory > 0 && self.ready_bytes >= self.max_memory);
+                if ddl > 0 || full || (waited && !self.ready.is_empty()) {
                     return Ok(self.take(next));
                 }
                 Ok(None)

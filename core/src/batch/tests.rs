@@ -24,15 +24,17 @@ impl Columns for Shop {
         }
     }
     fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Decoders>> {
-        if schema != "shop" || table != "orders" {
-            return Ok(None);
-        }
-        let defs = [
-            ("id", "int", "int(11)"),
-            ("status", "enum", "enum('new','paid')"),
-            ("at", "timestamp", "timestamp"),
-            ("doc", "longtext", "longtext"),
-        ]
+        let columns: &[(&str, &str, &str)] = match (schema, table) {
+            ("shop", "orders") => &[
+                ("id", "int", "int(11)"),
+                ("status", "enum", "enum('new','paid')"),
+                ("at", "timestamp", "timestamp"),
+                ("doc", "longtext", "longtext"),
+            ],
+            ("shop", "files") => &[("id", "int", "int(11)"), ("body", "longblob", "longblob"), ("note", "longtext", "longtext")],
+            _ => return Ok(None),
+        };
+        let defs = columns
         .iter()
         .map(|(n, d, c)| {
             let my = MysqlColumn {
@@ -41,6 +43,7 @@ impl Columns for Shop {
                 column_type: c.to_string(),
                 nullable: true,
                 is_json: *n == "doc",
+                charset: (*d == "longtext").then(|| "utf8mb4".to_string()),
                 ..Default::default()
             };
             let pg = map_column(table, &my, &serde_json::json!({})).unwrap();
@@ -464,4 +467,61 @@ fn parts_only_with_a_limit_and_only_for_rows() {
     assert!(!insert_rows(&mut b, 100..200).is_empty(), "the rest comes in parts too");
     let e = b.push(Change::Begin { gtid: None }, &mut Shop).unwrap_err();
     assert!(e.message.contains("in parts"), "{}", e.message);
+}
+
+/// Binary and text values above BIG_VALUE_BYTES leave the image (no hex inside jsonb) and go
+/// beside it, the update's old ones too; the log rows put them back as PostgreSQL's input text.
+#[test]
+fn big_values_travel_beside_their_images() {
+    let cols = |_| ColumnInfo { name: None, ty: ColumnType::MYSQL_TYPE_BLOB, meta: vec![], unsigned: false, labels: None };
+    let files = || {
+        Arc::new(TableInfo {
+            schema: "shop".into(),
+            name: "files".into(),
+            columns: vec![ColumnInfo { ty: ColumnType::MYSQL_TYPE_LONG, ..cols(0) }, cols(1), cols(2)],
+            primary_key: vec![0],
+        })
+    };
+    let big = BIG_VALUE_BYTES + 1;
+    let body: Vec<u8> = (0..big).map(|i| (i % 251) as u8).collect();
+    let note = "é".repeat(big / 2 + 1);
+    let file = |id: i64, body: &[u8], note: &str| vec![Some(V::Int(id)), Some(V::Bytes(body.to_vec())), Some(V::Bytes(note.as_bytes().to_vec()))];
+    let mut b = BatchBuilder::new(1000);
+    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    let rows = vec![
+        BinlogRow { before: None, after: Some(file(1, &body, &note)) },
+        BinlogRow { before: None, after: Some(file(2, b"small", "small")) },
+    ];
+    b.push(Change::Rows { table: files(), kind: RowKind::Insert, rows, timestamp: 1 }, &mut Shop).unwrap();
+    let rows = vec![BinlogRow { before: Some(file(1, &body, &note)), after: Some(file(1, b"x", &note)) }];
+    b.push(Change::Rows { table: files(), kind: RowKind::Update, rows, timestamp: 1 }, &mut Shop).unwrap();
+    b.push(Change::Commit { next: pos(10), timestamp: 1 }, &mut Shop).unwrap();
+    let batch = b.flush().unwrap();
+    let [first, second, update] = &batch.events[..] else { panic!("three events") };
+    assert_eq!(first.data, Some(serde_json::json!({"id": "1"})), "the big values are not in the image");
+    let first_big = first.big.as_deref().unwrap();
+    assert_eq!(first_big.data, vec![("body".to_string(), BigValue::Bytes(body.clone())), ("note".to_string(), BigValue::Text(note.clone()))]);
+    assert_eq!((second.big.is_none(), second.data.as_ref().unwrap()["body"].as_str()), (true, Some("\\x736d616c6c")));
+    let update_big = update.big.as_deref().unwrap();
+    assert_eq!((update_big.data.len(), update_big.identity.len()), (1, 2), "the new note; the old body and note");
+    assert_eq!(update.data.as_ref().unwrap()["body"], "\\x78");
+
+    let rows = batch.log_rows();
+    let logged: Json = serde_json::from_str(rows.data[0].as_deref().unwrap()).unwrap();
+    let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(logged["body"].as_str().unwrap(), format!("\\x{hex}"));
+    assert_eq!(logged["note"].as_str().unwrap(), note);
+    let old: Json = serde_json::from_str(rows.identities[2].as_deref().unwrap()).unwrap();
+    assert_eq!(old["body"].as_str().unwrap().len(), 2 + 2 * body.len());
+
+    // transactions of one big row each: the batch ends at the commit that passes max_memory
+    let mut b = BatchBuilder::new(1000).with_max_memory(2 * big);
+    let mut batches = Vec::new();
+    for id in 0..5 {
+        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+        let rows = vec![BinlogRow { before: None, after: Some(file(id, &body, "n")) }];
+        assert_eq!(b.push(Change::Rows { table: files(), kind: RowKind::Insert, rows, timestamp: 1 }, &mut Shop).unwrap(), None, "a row is no part");
+        batches.extend(b.push(Change::Commit { next: pos(100 + id as u64), timestamp: 1 }, &mut Shop).unwrap());
+    }
+    assert_eq!(batches.iter().map(|b| (b.rows, b.end.pos)).collect::<Vec<_>>(), vec![(2, 101), (2, 103)]);
 }

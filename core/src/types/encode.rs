@@ -42,6 +42,17 @@ pub fn value_text(col: &PgColumn, v: &mysql::Value) -> Result<(Option<String>, b
     Ok((Some(s), zero))
 }
 
+/// Appends `bytes` as lower-case hex digits (a table, not a formatter per byte: bytea values
+/// run to hundreds of MB).
+pub fn hex_into(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(2 * bytes.len());
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)]);
+        out.push(DIGITS[usize::from(b & 15)]);
+    }
+}
+
 fn is_zero_date(v: &mysql::Value) -> bool {
     matches!(v, mysql::Value::Date(y, m, d, ..) if *y == 0 || *m == 0 || *d == 0)
 }
@@ -71,9 +82,7 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
                 } else {
                     b"\\x"
                 });
-                for byte in b {
-                    let _ = write!(Buf(out), "{byte:02x}");
-                }
+                hex_into(out, b);
             }
             Kind::Bit(n) => {
                 let mut bits: u64 = 0;
