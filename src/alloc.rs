@@ -18,14 +18,18 @@ const HUGE: usize = 32 << 20;
 /// for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Memory mimalloc frees goes back to the system at once, not after its delay (1 s): the
-/// binlog thread and the main thread take turns with the same megabytes (a part read, then
-/// applied), and both turns resident at once would be the worker's peak (tests/e2e/memory.rs:
-/// 40–50 MB more at each step of big values, and kept between them).
+/// Memory mimalloc frees goes back to the system after 1 s unused (its default, said here
+/// because it was measured both ways): at once (0), the binlog thread spent a quarter of its
+/// time faulting the same pages in again, 10 and 100 ms three times as often as never (bench/replica, PERF=1:
+/// the reader makes a batch's images, another thread frees them, the reader makes the next);
+/// never (-1) would keep the peak of a big transaction for good. Blocks of 32 MiB and more are
+/// not mimalloc's (`HUGE`): they go back when freed.
 pub fn init() {
     // SAFETY: sets one of mimalloc's options, read at its next purge
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
 }
+
+const PURGE_DELAY_MS: std::ffi::c_long = 1000;
 
 pub struct Allocator;
 

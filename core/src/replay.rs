@@ -10,6 +10,7 @@
 //! foreign keys keep binlog order among themselves, in runs of consecutive events.
 
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write;
 
 use serde_json::Value as Json;
 
@@ -19,7 +20,7 @@ use crate::types::quote_ident;
 
 mod own;
 
-/// One statement to run with one jsonb parameter ($1), and the big values its event carries
+/// One statement to run with one json parameter ($1), and the big values its event carries
 /// beside its image ($2, …; `own`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
@@ -64,19 +65,27 @@ fn rel(t: &Target) -> String {
     format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.table))
 }
 
-/// The row key an image identifies, as text (hashed: a batch holds many thousand rows).
+/// The row key an image identifies, as text (hashed: a batch holds many thousand rows). Each
+/// key value is written with its length before it, so no two keys share a text; nothing is
+/// cloned (this runs for every event of a batch).
 fn key_of(t: &Target, image: &Json) -> String {
     if t.key.is_empty() {
-        image.to_string()
-    } else {
-        Json::Array(
-            t.key
-                .iter()
-                .map(|k| image.get(k).cloned().unwrap_or(Json::Null))
-                .collect(),
-        )
-        .to_string()
+        return image.to_string();
     }
+    let mut out = String::with_capacity(16 * t.key.len());
+    for k in &t.key {
+        let json;
+        let text = match image.get(k) {
+            Some(Json::String(v)) => v.as_str(),
+            None => "\u{0}missing",
+            Some(v) => {
+                json = format!("\u{0}{v}");
+                &json
+            }
+        };
+        let _ = write!(out, "{}:{text}", text.len());
+    }
+    out
 }
 
 fn key_match(t: &Target, left: &str, right: &str) -> String {
@@ -109,7 +118,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
     let rows = group.len();
     match kind {
         EventKind::Insert => Statement {
-            sql: format!("INSERT INTO {r} SELECT * FROM jsonb_populate_recordset(NULL::{r}, $1::jsonb)"),
+            sql: format!("INSERT INTO {r} SELECT * FROM json_populate_recordset(NULL::{r}, $1::json)"),
             param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
             rows,
             kind,
@@ -119,8 +128,8 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
         EventKind::Update if t.key.is_empty() => Statement {
             // one row: the first identical row, not every copy of it
             sql: format!(
-                "UPDATE {r} AS t SET {} FROM jsonb_populate_record(NULL::{r}, $1::jsonb->'new') AS n
-                  WHERE t.ctid = (SELECT x.ctid FROM {r} AS x, jsonb_populate_record(NULL::{r}, $1::jsonb->'old') AS o
+                "UPDATE {r} AS t SET {} FROM json_populate_record(NULL::{r}, $1::json->'new') AS n
+                  WHERE t.ctid = (SELECT x.ctid FROM {r} AS x, json_populate_record(NULL::{r}, $1::json->'old') AS o
                                    WHERE {} LIMIT 1)",
                 set_list(t),
                 key_match(t, "x", "o")
@@ -133,9 +142,9 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
         },
         EventKind::Update => Statement {
             sql: format!(
-                "UPDATE {r} AS t SET {} FROM jsonb_array_elements($1::jsonb) AS e,
-                        LATERAL jsonb_populate_record(NULL::{r}, e->'new') AS n,
-                        LATERAL jsonb_populate_record(NULL::{r}, e->'old') AS o
+                "UPDATE {r} AS t SET {} FROM json_array_elements($1::json) AS e,
+                        LATERAL json_populate_record(NULL::{r}, e->'new') AS n,
+                        LATERAL json_populate_record(NULL::{r}, e->'old') AS o
                   WHERE {}",
                 set_list(t),
                 key_match(t, "t", "o")
@@ -148,7 +157,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
         },
         EventKind::Delete if t.key.is_empty() => Statement {
             sql: format!(
-                "DELETE FROM {r} WHERE ctid = (SELECT x.ctid FROM {r} AS x, jsonb_populate_record(NULL::{r}, $1::jsonb) AS o
+                "DELETE FROM {r} WHERE ctid = (SELECT x.ctid FROM {r} AS x, json_populate_record(NULL::{r}, $1::json) AS o
                                                 WHERE {} LIMIT 1)",
                 key_match(t, "x", "o")
             ),
@@ -160,7 +169,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
         },
         _ => Statement {
             sql: format!(
-                "DELETE FROM {r} AS t USING jsonb_populate_recordset(NULL::{r}, $1::jsonb) AS o WHERE {}",
+                "DELETE FROM {r} AS t USING json_populate_recordset(NULL::{r}, $1::json) AS o WHERE {}",
                 key_match(t, "t", "o")
             ),
             param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
@@ -292,7 +301,7 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
     let mut out = Vec::new();
     if !deletes.is_empty() {
         out.push(statement(
-            format!("DELETE FROM {r} AS t USING jsonb_populate_recordset(NULL::{r}, $1::jsonb) AS o WHERE {}", key_match(t, "t", "o")),
+            format!("DELETE FROM {r} AS t USING json_populate_recordset(NULL::{r}, $1::json) AS o WHERE {}", key_match(t, "t", "o")),
             &deletes,
             EventKind::Delete,
         ));
@@ -300,7 +309,7 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
     if !updates.is_empty() {
         out.push(statement(
             format!(
-                "UPDATE {r} AS t SET {} FROM jsonb_populate_recordset(NULL::{r}, $1::jsonb) AS n WHERE {}",
+                "UPDATE {r} AS t SET {} FROM json_populate_recordset(NULL::{r}, $1::json) AS n WHERE {}",
                 set_list(t),
                 key_match(t, "t", "n")
             ),
@@ -310,7 +319,7 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
     }
     if !inserts.is_empty() {
         out.push(statement(
-            format!("INSERT INTO {r} SELECT * FROM jsonb_populate_recordset(NULL::{r}, $1::jsonb)"),
+            format!("INSERT INTO {r} SELECT * FROM json_populate_recordset(NULL::{r}, $1::json)"),
             &inserts,
             EventKind::Insert,
         ));
@@ -461,7 +470,7 @@ mod tests {
         assert_eq!(p.iter().map(|s| s.rows).collect::<Vec<_>>(), vec![2, 2, 1]);
         assert!(p[0]
             .sql
-            .starts_with("INSERT INTO \"shop\".\"orders\" SELECT * FROM jsonb_populate_recordset"));
+            .starts_with("INSERT INTO \"shop\".\"orders\" SELECT * FROM json_populate_recordset"));
         assert!(p[1].sql.contains("WHERE (t.\"id\") = (o.\"id\")"));
         assert_eq!(p[1].param[1]["new"]["qty"], "6");
         assert!(p[2]

@@ -210,9 +210,31 @@ fn finish(src: &SourceConfig, batch_id: i64, done: Replayed, last_ts: Option<i64
     catalog::sources::write_replay_time(src.id, last_ts)
 }
 
+thread_local! {
+    /// Where the main thread sends applied plans to be freed (`free_plans_on`).
+    static FREE_ON: std::cell::RefCell<Option<std::sync::mpsc::Sender<Vec<Unit>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Applied plans go to `to` to be freed: the reader thread, which made them. mimalloc frees a
+/// block fastest on the thread that made it, and that thread then reuses the pages; freed on
+/// another thread, the reader kept taking fresh pages (a tenth of its time in page faults,
+/// bench/replica with PERF=1).
+pub fn free_plans_on(to: std::sync::mpsc::Sender<Vec<Unit>>) {
+    FREE_ON.with(|f| *f.borrow_mut() = Some(to));
+}
+
 /// A plan's row images are many small allocations: freeing them takes the main thread
-/// noticeable time (a fifth of a replay), so another thread does it.
+/// noticeable time (a fifth of a replay), so another thread does it — the reader, or one of
+/// its own when the reader is gone.
 fn drop_elsewhere(units: Vec<Unit>) {
+    let units = match FREE_ON.with(|f| f.borrow().clone()) {
+        Some(to) => match to.send(units) {
+            Ok(()) => return,
+            Err(unsent) => unsent.0,
+        },
+        None => units,
+    };
     let _ = std::thread::Builder::new()
         .name("chameleon-free".into())
         .spawn(move || drop(units));
@@ -265,9 +287,12 @@ fn try_all(owner: pg_sys::Oid, statements: &[(&str, &str, &[DatumWithOid])]) -> 
     subtransaction(|| {
         as_role(owner, || {
             for (sql, param, big) in statements {
-                // text: `$1::jsonb` in the statement parses it once, in PostgreSQL
+                // json, whose datum is its text: PostgreSQL does not parse it to check it (json_in;
+                // serde_json wrote it), json_populate_record(set) reads it as it goes (no jsonb tree)
+                let text = DatumWithOid::from(*param);
                 let mut args: Vec<DatumWithOid> = Vec::with_capacity(1 + big.len());
-                args.push((*param).into());
+                // SAFETY: the text datum just made, alive until the statement has run
+                args.push(unsafe { DatumWithOid::new_from_datum(text.datum(), pg_sys::JSONOID) });
                 // SAFETY: the same datums again (they live in the caller's memory context)
                 args.extend(big.iter().map(|d| unsafe { DatumWithOid::new_from_datum(d.datum(), d.oid()) }));
                 Spi::run_with_args(sql, &args).map_err(|e| ("XX000".to_string(), e.to_string()))?;

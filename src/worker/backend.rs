@@ -127,6 +127,22 @@ pub fn reload_config() {
 }
 
 /// The application_name pg_stat_activity shows for this process.
+/// Commits of this backend do not wait for their WAL to reach disk (`synchronous_commit =
+/// off`, for this session only). Sound for a worker whose every commit carries its own resume
+/// point: a crash that loses the last commits loses their position with them, and the binlog is
+/// read again from the one before (what PostgreSQL's own subscriptions do by default).
+pub fn commit_without_flush() {
+    // SAFETY: NUL-terminated literals; a session-level USERSET setting, allowed at any time
+    unsafe {
+        pg_sys::SetConfigOption(
+            c"synchronous_commit".as_ptr(),
+            c"off".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+        )
+    };
+}
+
 pub fn set_appname(name: &str) {
     let c = std::ffi::CString::new(name).unwrap_or_default();
     // SAFETY: a NUL-terminated string that outlives the call

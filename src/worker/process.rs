@@ -31,6 +31,8 @@ pub extern "C-unwind" fn chameleon_replica_main(_arg: pg_sys::Datum) {
     };
     let Ok(id) = id.parse::<i64>() else { return };
     BackgroundWorker::connect_worker_to_spi(Some(db), None);
+    // a batch commits with its position: nothing to wait for at each commit (bench/replica)
+    backend::commit_without_flush();
     let outcome = PgTryBuilder::new(|| run(id))
         .catch_others(|e| {
             // an ERROR inside a transaction (its SQLSTATE kept): abort it, then say why the
@@ -150,6 +152,8 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
 
     // the reader thread decodes, builds batches and plans them; this thread only runs SQL
     let (tx, rx) = sync_channel::<Result<Prepared, Error>>(2);
+    let (applied_tx, applied) = std::sync::mpsc::channel();
+    super::apply::free_plans_on(applied_tx);
     let stop = Arc::new(AtomicBool::new(false));
     let direct = Arc::new(AtomicBool::new(false));
     let stream = Stream {
@@ -160,6 +164,7 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
             .with_max_delay(Duration::from_millis(settings::BATCH_DELAY.get().max(1) as u64))
             .with_max_memory(settings::MAX_BATCH_MEMORY.get().max(1024) as usize * 1024),
         defs,
+        applied,
     };
     let reader = {
         let (stop, direct) = (stop.clone(), direct.clone());

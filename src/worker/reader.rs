@@ -2,13 +2,13 @@
 //! replay) and its replay plan, sent to the worker's main thread. It never calls PostgreSQL.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 
 use chameleon_core::batch::{Batch, BatchBuilder};
 use chameleon_core::binlog::{BinlogReader, Position};
 use chameleon_core::conn::MysqlConn;
-use chameleon_core::replay::plan_batch;
+use chameleon_core::replay::{plan_batch, Unit};
 use chameleon_core::Error;
 
 use super::apply::Work;
@@ -27,6 +27,8 @@ pub struct Stream {
     pub from: Position,
     pub builder: BatchBuilder,
     pub defs: ReplicatedTables,
+    /// plans the main thread applied, freed here (`apply::free_plans_on`)
+    pub applied: Receiver<Vec<Unit>>,
 }
 
 /// Reads until `stop`, the main thread is gone, or an error (sent before it returns).
@@ -43,6 +45,7 @@ pub fn read_binlog(
         from,
         mut builder,
         mut defs,
+        applied,
     } = s;
     let mut reader = match BinlogReader::open(&conn, server_id, &from, false) {
         Ok(r) => r,
@@ -55,6 +58,8 @@ pub fn read_binlog(
     // Some(direct) while a transaction comes in parts: how its first part went
     let mut parts_direct: Option<bool> = None;
     while !stop.load(Ordering::Relaxed) {
+        // (as soon as the main thread is done with them: memory stays bounded)
+        applied.try_iter().for_each(drop);
         // Idle (a heartbeat: nothing for 100 ms) flushes what is committed
         let mut batch = match reader
             .next_change()

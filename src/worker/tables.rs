@@ -6,11 +6,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chameleon_core::batch::{Columns, Decoders, StatementEvent};
+use chameleon_core::event::EventKind;
 use chameleon_core::names::pg_truncated;
 use chameleon_core::replay::{ReplayEvent, Target};
 use chameleon_core::schema_change::{DdlEvent, Model, Outcome, Registration, Translation};
 use chameleon_core::snapshot::{read_tables, select_tables, TableDef};
-use chameleon_core::types::map_column;
+use chameleon_core::types::{map_column, PgColumn};
 use chameleon_core::{Error, Result};
 use pgrx::prelude::*;
 use serde_json::Value as Json;
@@ -69,11 +70,13 @@ fn shape_of(src: &SourceConfig, columns: HashMap<String, Vec<String>>) -> Result
 }
 
 /// The destination's shape for replaying `rows` read back from log rows: the columns both the
-/// destination table and the rows' images have (images are whole rows; a column only the
-/// destination has is never overwritten). Inside a transaction.
+/// destination table and the rows' images have (an insert's or update's image is a whole row;
+/// a column only the destination has is never overwritten; a delete's may be its key alone, so
+/// it serves only a table that has nothing else here). Inside a transaction.
 pub fn destination_shape(src: &SourceConfig, rows: &[(String, ReplayEvent)]) -> Result<Shape> {
     let mut images: HashMap<&str, &Json> = HashMap::new();
-    for (table, e) in rows {
+    let (deletes, whole): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, e)| e.kind == EventKind::Delete);
+    for (table, e) in whole.into_iter().chain(deletes) {
         images.entry(table.as_str()).or_insert(&e.data);
     }
     let tables: Vec<String> = images.keys().map(|t| t.to_string()).collect();
@@ -219,9 +222,10 @@ impl ReplicatedTables {
 }
 
 fn decoders(def: &TableDef, overrides: &Json) -> Result<Decoders> {
+    let key = def.primary_key();
     def.columns
         .iter()
-        .map(|c| map_column(&def.name, c, overrides).map(|pg| (c.clone(), pg)))
+        .map(|c| map_column(&def.name, c, overrides).map(|pg| (c.clone(), PgColumn { key: key.contains(&c.name), ..pg })))
         .collect::<Result<Vec<_>>>()
         .map(Arc::new)
 }

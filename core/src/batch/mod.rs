@@ -224,9 +224,13 @@ fn unfinished_parts() -> Error {
 }
 
 /// A row image as {column: input text}; takes the decoded values, nothing is copied. Adds
-/// what it takes in memory to `bytes` (approx_bytes, counted as it is built).
+/// what it takes in memory to `bytes` (approx_bytes, counted as it is built). `key_only`: the
+/// primary key's columns alone (an update's or a delete's old row in a keyed table: replay
+/// finds the row by them, as MySQL's MINIMAL images have it).
+#[allow(clippy::too_many_arguments)]
 fn image(
     cols: &[(MysqlColumn, PgColumn)],
+    key_only: bool,
     values: Vec<Option<mysql::Value>>,
     zero: &mut u64,
     bytes: &mut usize,
@@ -243,7 +247,7 @@ fn image(
     let mut obj = Map::with_capacity(cols.len());
     for (i, ((my, pg), v)) in cols.iter().zip(values).enumerate() {
         // a column the image does not carry stays out (MINIMAL images)
-        let Some(v) = v else { continue };
+        let Some(v) = v.filter(|_| !key_only || pg.key) else { continue };
         // an ENUM's or SET's labels: the table map's where it has them (the server's own)
         let labels = table.columns.get(i).and_then(|c| c.labels.as_deref()).unwrap_or(&pg.labels);
         let (v, changed_text) = from_binlog_changed(my, labels, v);
@@ -464,16 +468,19 @@ impl BatchBuilder {
                 let Some(defs) = cols.columns(&table.schema, &table.name)? else {
                     return Ok(None);
                 };
+                // the old row of an update or a delete in a keyed table: its key is all replay
+                // needs (the new row is always whole)
+                let key_only = kind != RowKind::Insert && defs.iter().any(|(_, pg)| pg.key);
                 for BinlogRow { before, after } in rows {
                     // what changed is counted in the image the row is applied with
                     let (mut in_before, mut in_after) = (0, 0);
                     let bytes = &mut self.open_bytes;
                     let (mut big_before, mut big_after) = (Vec::new(), Vec::new());
                     let before = before
-                        .map(|b| image(&defs, b, &mut in_before, bytes, &mut big_before, &table))
+                        .map(|b| image(&defs, key_only, b, &mut in_before, bytes, &mut big_before, &table))
                         .transpose()?;
                     let after = after
-                        .map(|a| image(&defs, a, &mut in_after, bytes, &mut big_after, &table))
+                        .map(|a| image(&defs, false, a, &mut in_after, bytes, &mut big_after, &table))
                         .transpose()?;
                     let changed = if after.is_some() { in_after } else { in_before };
                     if changed > 0 {

@@ -1,6 +1,6 @@
 use super::*;
 use crate::binlog::ColumnInfo;
-use crate::types::map_column;
+use crate::types::{map_column, PgColumn};
 use mysql::consts::ColumnType;
 use mysql::Value as V;
 
@@ -214,6 +214,45 @@ fn batches_end_on_commits_once_full() {
         "2",
         "a delete carries the row it removes"
     );
+}
+
+/// Shop's tables with their primary key known (`PgColumn::key`: id).
+struct Keyed;
+impl Columns for Keyed {
+    fn statement(&mut self, schema: &str, query: &str) -> StatementEvent {
+        Shop.statement(schema, query)
+    }
+    fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Decoders>> {
+        Ok(Shop.columns(schema, table)?.map(|defs| {
+            Arc::new(defs.iter().map(|(my, pg)| (my.clone(), PgColumn { key: pg.name == "id", ..pg.clone() })).collect())
+        }))
+    }
+}
+
+/// The old row of an update or a delete in a keyed table is its key alone (replay finds the
+/// row by it); without a known key it is the whole row (the row is found by all its values).
+/// New rows are always whole.
+#[test]
+fn an_old_row_is_its_key_where_the_table_has_one() {
+    let change = |cols: &mut dyn Columns, kind: RowKind| {
+        let mut b = BatchBuilder::new(1000);
+        b.push(Change::Begin { gtid: None }, cols).unwrap();
+        let after = (kind == RowKind::Update).then(|| row(1, 2));
+        let rows = vec![BinlogRow { before: Some(row(1, 1)), after }];
+        b.push(Change::Rows { table: table("shop", "orders"), kind, rows, timestamp: 1 }, cols).unwrap();
+        b.push(Change::Commit { next: pos(10), timestamp: 1 }, cols).unwrap();
+        b.flush().unwrap().events.remove(0)
+    };
+    let columns = |image: &Option<Json>| image.as_ref().unwrap().as_object().unwrap().len();
+    let keyed = change(&mut Keyed, RowKind::Update);
+    assert_eq!(keyed.identity, Some(serde_json::json!({"id": "1"})));
+    assert_eq!((keyed.data.as_ref().unwrap()["status"].as_str(), columns(&keyed.data)), (Some("paid"), 4));
+    let deleted = change(&mut Keyed, RowKind::Delete);
+    assert_eq!((deleted.kind, deleted.data), (EventKind::Delete, Some(serde_json::json!({"id": "1"}))));
+    let keyless = change(&mut Shop, RowKind::Update);
+    assert_eq!((keyless.identity.as_ref().unwrap()["status"].as_str(), columns(&keyless.identity)), (Some("new"), 4));
+    let deleted = change(&mut Shop, RowKind::Delete);
+    assert_eq!(columns(&deleted.data), 4);
 }
 
 /// A transaction begun, with one insert into `schema`.orders, not committed.

@@ -63,7 +63,7 @@ pub(super) fn own_statement(t: &Target, e: ReplayEvent) -> Statement {
             let values: Vec<String> = t.columns.iter().map(|c| p.value("o", c, &mut new)).collect();
             (
                 format!(
-                    "INSERT INTO {r} ({}) SELECT {} FROM jsonb_populate_record(NULL::{r}, $1::jsonb) AS o",
+                    "INSERT INTO {r} ({}) SELECT {} FROM json_populate_record(NULL::{r}, $1::json) AS o",
                     cols.join(", "),
                     values.join(", ")
                 ),
@@ -75,15 +75,15 @@ pub(super) fn own_statement(t: &Target, e: ReplayEvent) -> Statement {
             let set = format!("({}) = ROW({})", cols.join(", "), values.join(", "));
             let sql = if t.key.is_empty() {
                 format!(
-                    "UPDATE {r} AS t SET {set} FROM jsonb_populate_record(NULL::{r}, $1::jsonb->'new') AS n
-                      WHERE t.ctid = (SELECT x.ctid FROM {r} AS x, jsonb_populate_record(NULL::{r}, $1::jsonb->'old') AS o
+                    "UPDATE {r} AS t SET {set} FROM json_populate_record(NULL::{r}, $1::json->'new') AS n
+                      WHERE t.ctid = (SELECT x.ctid FROM {r} AS x, json_populate_record(NULL::{r}, $1::json->'old') AS o
                                        WHERE {} LIMIT 1)",
                     p.whole_row(t, &mut old)
                 )
             } else {
                 format!(
-                    "UPDATE {r} AS t SET {set} FROM jsonb_populate_record(NULL::{r}, $1::jsonb->'new') AS n,
-                            jsonb_populate_record(NULL::{r}, $1::jsonb->'old') AS o
+                    "UPDATE {r} AS t SET {set} FROM json_populate_record(NULL::{r}, $1::json->'new') AS n,
+                            json_populate_record(NULL::{r}, $1::json->'old') AS o
                       WHERE {}",
                     key_match(t, "t", "o")
                 )
@@ -93,7 +93,7 @@ pub(super) fn own_statement(t: &Target, e: ReplayEvent) -> Statement {
         // (a keyed table's delete needs no big value: planned with the others)
         _ => (
             format!(
-                "DELETE FROM {r} WHERE ctid = (SELECT x.ctid FROM {r} AS x, jsonb_populate_record(NULL::{r}, $1::jsonb) AS o
+                "DELETE FROM {r} WHERE ctid = (SELECT x.ctid FROM {r} AS x, json_populate_record(NULL::{r}, $1::json) AS o
                                                 WHERE {} LIMIT 1)",
                 p.whole_row(t, &mut new)
             ),
@@ -165,11 +165,11 @@ mod tests {
         let units = plan_batch(events.clone(), &files(&["id"]), &HashSet::new());
         let sql = sqls(&units);
         assert_eq!(sql.len(), 5, "{sql:#?}");
-        assert!(sql[0].starts_with("INSERT INTO \"s\".\"files\" SELECT * FROM jsonb_populate_recordset"));
-        assert!(sql[1].contains("SELECT o.\"id\", $2::bytea, $3::text FROM jsonb_populate_record"), "{}", sql[1]);
+        assert!(sql[0].starts_with("INSERT INTO \"s\".\"files\" SELECT * FROM json_populate_recordset"));
+        assert!(sql[1].contains("SELECT o.\"id\", $2::bytea, $3::text FROM json_populate_record"), "{}", sql[1]);
         assert!(sql[2].contains("= ROW(n.\"id\", n.\"body\", $2::text)") && sql[2].contains("(t.\"id\") = (o.\"id\")"), "{}", sql[2]);
-        assert!(sql[3].starts_with("DELETE FROM") && sql[3].contains("jsonb_populate_recordset"), "planned: {}", sql[3]);
-        assert!(sql[4].starts_with("INSERT INTO") && sql[4].contains("jsonb_populate_recordset"), "{}", sql[4]);
+        assert!(sql[3].starts_with("DELETE FROM") && sql[3].contains("json_populate_recordset"), "planned: {}", sql[3]);
+        assert!(sql[4].starts_with("INSERT INTO") && sql[4].contains("json_populate_recordset"), "{}", sql[4]);
         let Unit::Ordered { statements, .. } = &units[1] else { panic!("in order") };
         assert_eq!(statements[0].big, vec![body(), note()]);
         assert_eq!(statements[0].text, r#"{"id":"2"}"#);

@@ -101,6 +101,7 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
             }),
             _ if esc == Escape::Copy => escape_text(out, b),
             // NUL cannot be stored in PostgreSQL text (nor jsonb): dropped, as in the copy
+            _ if !b.contains(&0) => out.extend_from_slice(b),
             _ => out.extend(b.iter().copied().filter(|c| *c != 0)),
         },
         V::Date(y, m, d, h, mi, s, us) => {

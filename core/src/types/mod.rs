@@ -169,6 +169,9 @@ pub struct PgColumn {
     /// ENUM and SET labels in MySQL's order: the binlog sends indexes and bitmasks
     pub labels: Vec<String>,
     pub auto_increment: bool,
+    /// part of the table's primary key (set by whoever knows the key, not by `map_column`): an
+    /// update's old image needs only these, replay finds the row by them
+    pub key: bool,
 }
 
 pub fn quote_ident(s: &str) -> String {
@@ -292,6 +295,7 @@ pub fn map_column(table: &str, c: &MysqlColumn, overrides: &serde_json::Value) -
         check,
         labels,
         auto_increment: c.auto_increment(),
+        key: false,
     })
 }
 
