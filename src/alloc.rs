@@ -18,18 +18,19 @@ const HUGE: usize = 32 << 20;
 /// for it).
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Memory mimalloc frees goes back to the system after 1 s unused (its default, said here
-/// because it was measured both ways): at once (0), the binlog thread spent a quarter of its
-/// time faulting the same pages in again, 10 and 100 ms three times as often as never (bench/replica, PERF=1:
-/// the reader makes a batch's images, another thread frees them, the reader makes the next);
-/// never (-1) would keep the peak of a big transaction for good. Blocks of 32 MiB and more are
-/// not mimalloc's (`HUGE`): they go back when freed.
+/// Memory mimalloc frees goes back to the system after 100 ms unused, not at once: at once (0)
+/// the binlog thread spent a quarter of its time faulting the same pages in again (bench/replica,
+/// PERF=1: it makes a batch's images, the main thread applies them, it makes the next). Longer
+/// keeps more: at 1 s (mimalloc's default) a 10,000,000-row transaction peaked at 255 MB
+/// instead of 248 (bench/memory) for no faster replay; never (-1) would keep a big
+/// transaction's peak for good. Blocks of 32 MiB and more are not mimalloc's (`HUGE`): they go
+/// back when freed.
 pub fn init() {
     // SAFETY: sets one of mimalloc's options, read at its next purge
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
 }
 
-const PURGE_DELAY_MS: std::ffi::c_long = 1000;
+const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 pub struct Allocator;
 
