@@ -227,7 +227,6 @@ fn unfinished_parts() -> Error {
 /// what it takes in memory to `bytes` (approx_bytes, counted as it is built). `key_only`: the
 /// primary key's columns alone (an update's or a delete's old row in a keyed table: replay
 /// finds the row by them, as MySQL's MINIMAL images have it).
-#[allow(clippy::too_many_arguments)]
 fn image(
     cols: &[(MysqlColumn, PgColumn)],
     key_only: bool,

@@ -170,7 +170,7 @@ pub struct PgColumn {
     pub labels: Vec<String>,
     pub auto_increment: bool,
     /// part of the table's primary key (set by whoever knows the key, not by `map_column`): an
-    /// update's old image needs only these, replay finds the row by them
+    /// update's or a delete's old row needs only these (replay finds the row by them)
     pub key: bool,
 }
 
