@@ -113,35 +113,34 @@ fn set_list(t: &Target) -> String {
     format!("({}) = ROW({})", cols.join(", "), vals.join(", "))
 }
 
+/// INSERT of a json array of row images (a group, a net effect).
+fn insert_set(r: &str) -> String {
+    format!("INSERT INTO {r} SELECT * FROM json_populate_recordset(NULL::{r}, $1::json)")
+}
+
+/// DELETE of the rows a json array of images names by key (a group, a net effect).
+fn delete_set(t: &Target, r: &str) -> String {
+    format!("DELETE FROM {r} AS t USING json_populate_recordset(NULL::{r}, $1::json) AS o WHERE {}", key_match(t, "t", "o"))
+}
+
 fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement {
     let r = rel(t);
-    let rows = group.len();
-    match kind {
-        EventKind::Insert => Statement {
-            sql: format!("INSERT INTO {r} SELECT * FROM json_populate_recordset(NULL::{r}, $1::json)"),
-            param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
-            rows,
-            kind,
-            text: String::new(),
-            big: Vec::new(),
-        },
-        EventKind::Update if t.key.is_empty() => Statement {
+    let images = || Json::Array(group.iter().map(|e| e.data.clone()).collect());
+    let (sql, param) = match kind {
+        EventKind::Insert => (insert_set(&r), images()),
+        EventKind::Update if t.key.is_empty() => (
             // one row: the first identical row, not every copy of it
-            sql: format!(
+            format!(
                 "UPDATE {r} AS t SET {} FROM json_populate_record(NULL::{r}, $1::json->'new') AS n
                   WHERE t.ctid = (SELECT x.ctid FROM {r} AS x, json_populate_record(NULL::{r}, $1::json->'old') AS o
                                    WHERE {} LIMIT 1)",
                 set_list(t),
                 key_match(t, "x", "o")
             ),
-            param: serde_json::json!({"new": group[0].data, "old": group[0].identity}),
-            rows,
-            kind,
-            text: String::new(),
-            big: Vec::new(),
-        },
-        EventKind::Update => Statement {
-            sql: format!(
+            serde_json::json!({"new": group[0].data, "old": group[0].identity}),
+        ),
+        EventKind::Update => (
+            format!(
                 "UPDATE {r} AS t SET {} FROM json_array_elements($1::json) AS e,
                         LATERAL json_populate_record(NULL::{r}, e->'new') AS n,
                         LATERAL json_populate_record(NULL::{r}, e->'old') AS o
@@ -149,35 +148,25 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
                 set_list(t),
                 key_match(t, "t", "o")
             ),
-            param: Json::Array(group.iter().map(|e| serde_json::json!({"new": e.data, "old": e.identity})).collect()),
-            rows,
-            kind,
-            text: String::new(),
-            big: Vec::new(),
-        },
-        EventKind::Delete if t.key.is_empty() => Statement {
-            sql: format!(
+            Json::Array(group.iter().map(|e| serde_json::json!({"new": e.data, "old": e.identity})).collect()),
+        ),
+        EventKind::Delete if t.key.is_empty() => (
+            format!(
                 "DELETE FROM {r} WHERE ctid = (SELECT x.ctid FROM {r} AS x, json_populate_record(NULL::{r}, $1::json) AS o
                                                 WHERE {} LIMIT 1)",
                 key_match(t, "x", "o")
             ),
-            param: group[0].data.clone(),
-            rows,
-            kind,
-            text: String::new(),
-            big: Vec::new(),
-        },
-        _ => Statement {
-            sql: format!(
-                "DELETE FROM {r} AS t USING json_populate_recordset(NULL::{r}, $1::json) AS o WHERE {}",
-                key_match(t, "t", "o")
-            ),
-            param: Json::Array(group.iter().map(|e| e.data.clone()).collect()),
-            rows,
-            kind,
-            text: String::new(),
-            big: Vec::new(),
-        },
+            group[0].data.clone(),
+        ),
+        _ => (delete_set(t, &r), images()),
+    };
+    Statement {
+        sql,
+        param,
+        rows: group.len(),
+        kind,
+        text: String::new(),
+        big: Vec::new(),
     }
 }
 
@@ -301,7 +290,7 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
     let mut out = Vec::new();
     if !deletes.is_empty() {
         out.push(statement(
-            format!("DELETE FROM {r} AS t USING json_populate_recordset(NULL::{r}, $1::json) AS o WHERE {}", key_match(t, "t", "o")),
+            delete_set(t, &r),
             &deletes,
             EventKind::Delete,
         ));
@@ -319,7 +308,7 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
     }
     if !inserts.is_empty() {
         out.push(statement(
-            format!("INSERT INTO {r} SELECT * FROM json_populate_recordset(NULL::{r}, $1::json)"),
+            insert_set(&r),
             &inserts,
             EventKind::Insert,
         ));

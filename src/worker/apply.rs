@@ -5,6 +5,7 @@
 //! Rows that cannot be applied are set aside with their SQLSTATE and reason; the rest goes in.
 
 use std::collections::HashMap;
+use std::sync::mpsc::Sender;
 
 use chameleon_core::batch::big::BigValue;
 use chameleon_core::batch::{approx_bytes, Batch, LogColumns};
@@ -39,7 +40,7 @@ pub enum Work {
 
 /// Stores and (unless replay is paused) applies a prepared batch. False when a schema change
 /// stopped the source.
-pub fn apply(src: &SourceConfig, batch: &Batch, work: Work, paused: bool) -> bool {
+pub fn apply(src: &SourceConfig, batch: &Batch, work: Work, paused: bool, used: &Used) -> bool {
     match work {
         Work::Direct(mut units) => {
             // the batch row, the changes and the position commit together: exactly once, as
@@ -49,7 +50,7 @@ pub fn apply(src: &SourceConfig, batch: &Batch, work: Work, paused: bool) -> boo
                 let (applied, skipped) = run_units(src, id, &mut units)?;
                 finish(src, id, Replayed { applied, ddl: 0, skipped }, Some(i64::from(batch.last_timestamp())))
             });
-            drop_elsewhere(units);
+            let_go(used, units);
             true
         }
         Work::Stored { rows, units } => {
@@ -62,7 +63,7 @@ pub fn apply(src: &SourceConfig, batch: &Batch, work: Work, paused: bool) -> boo
                         let last = Some(i64::from(batch.last_timestamp()));
                         finish(src, id, Replayed { applied, ddl: 0, skipped }, last)
                     });
-                    drop_elsewhere(units);
+                    let_go(used, units);
                     true
                 }
                 None => replay(src, id),
@@ -83,6 +84,7 @@ pub fn apply_parts(
     src: &SourceConfig,
     first: (Batch, Work),
     paused: bool,
+    used: &Used,
     mut next: impl FnMut() -> Result<Option<(Batch, Work)>>,
 ) -> Result<bool> {
     let stored = matches!(first.1, Work::Stored { .. });
@@ -96,7 +98,7 @@ pub fn apply_parts(
             match (work, &log_table) {
                 (Work::Direct(mut units), None) => {
                     let (applied, skipped) = in_own_memory(|| run_units(src, id, &mut units))?;
-                    drop_elsewhere(units);
+                    let_go(used, units);
                     done.applied += applied;
                     done.skipped += skipped;
                     last_ts = last_ts.max(batch.last_timestamp());
@@ -210,34 +212,16 @@ fn finish(src: &SourceConfig, batch_id: i64, done: Replayed, last_ts: Option<i64
     catalog::sources::write_replay_time(src.id, last_ts)
 }
 
-thread_local! {
-    /// Where the main thread sends applied plans to be freed (`free_plans_on`).
-    static FREE_ON: std::cell::RefCell<Option<std::sync::mpsc::Sender<Vec<Unit>>>> =
-        const { std::cell::RefCell::new(None) };
-}
+/// Where the main thread sends applied plans to be freed: the reader thread, which made them.
+/// A plan's row images are many small allocations: freeing them took the main thread a fifth
+/// of a replay, and mimalloc frees a block fastest on the thread that made it, which then
+/// reuses the pages (freed on a thread of their own, the reader kept taking fresh pages: a
+/// tenth of its time in page faults, bench/replica with PERF=1).
+pub type Used = Sender<Vec<Unit>>;
 
-/// Applied plans go to `to` to be freed: the reader thread, which made them. mimalloc frees a
-/// block fastest on the thread that made it, and that thread then reuses the pages; freed on
-/// another thread, the reader kept taking fresh pages (a tenth of its time in page faults,
-/// bench/replica with PERF=1).
-pub fn free_plans_on(to: std::sync::mpsc::Sender<Vec<Unit>>) {
-    FREE_ON.with(|f| *f.borrow_mut() = Some(to));
-}
-
-/// A plan's row images are many small allocations: freeing them takes the main thread
-/// noticeable time (a fifth of a replay), so another thread does it — the reader, or one of
-/// its own when the reader is gone.
-fn drop_elsewhere(units: Vec<Unit>) {
-    let units = match FREE_ON.with(|f| f.borrow().clone()) {
-        Some(to) => match to.send(units) {
-            Ok(()) => return,
-            Err(unsent) => unsent.0,
-        },
-        None => units,
-    };
-    let _ = std::thread::Builder::new()
-        .name("chameleon-free".into())
-        .spawn(move || drop(units));
+fn let_go(used: &Used, units: Vec<Unit>) {
+    // (a reader already gone takes nothing: they are freed here, as the session ends)
+    let _ = used.send(units);
 }
 
 /// The roles replay acts as on the destination: each table's owner, and the schema's owner
@@ -281,7 +265,7 @@ impl Owners {
     }
 }
 
-/// Runs the statements, each with its JSON parameter as text and its big values (`$2`, …), as
+/// Runs the statements, each with its JSON parameter and its big values (`$2`, …), as
 /// `owner`, in one subtransaction: all of them, or none (SQLSTATE and message).
 fn try_all(owner: pg_sys::Oid, statements: &[(&str, &str, &[DatumWithOid])]) -> std::result::Result<(), Failure> {
     subtransaction(|| {
@@ -289,10 +273,9 @@ fn try_all(owner: pg_sys::Oid, statements: &[(&str, &str, &[DatumWithOid])]) -> 
             for (sql, param, big) in statements {
                 // json, whose datum is its text: PostgreSQL does not parse it to check it (json_in;
                 // serde_json wrote it), json_populate_record(set) reads it as it goes (no jsonb tree)
-                let text = DatumWithOid::from(*param);
                 let mut args: Vec<DatumWithOid> = Vec::with_capacity(1 + big.len());
-                // SAFETY: the text datum just made, alive until the statement has run
-                args.push(unsafe { DatumWithOid::new_from_datum(text.datum(), pg_sys::JSONOID) });
+                // SAFETY: a text datum is a json datum (the same varlena)
+                args.push(unsafe { DatumWithOid::new(*param, pg_sys::JSONOID) });
                 // SAFETY: the same datums again (they live in the caller's memory context)
                 args.extend(big.iter().map(|d| unsafe { DatumWithOid::new_from_datum(d.datum(), d.oid()) }));
                 Spi::run_with_args(sql, &args).map_err(|e| ("XX000".to_string(), e.to_string()))?;

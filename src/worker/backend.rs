@@ -126,7 +126,6 @@ pub fn reload_config() {
     unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
 }
 
-/// The application_name pg_stat_activity shows for this process.
 /// Commits of this backend do not wait for their WAL to reach disk (`synchronous_commit =
 /// off`, for this session only). Sound for a worker whose every commit carries its own resume
 /// point: a crash that loses the last commits loses their position with them, and the binlog is
@@ -143,6 +142,7 @@ pub fn commit_without_flush() {
     };
 }
 
+/// The application_name pg_stat_activity shows for this process.
 pub fn set_appname(name: &str) {
     let c = std::ffi::CString::new(name).unwrap_or_default();
     // SAFETY: a NUL-terminated string that outlives the call

@@ -13,7 +13,7 @@ use chameleon_core::{Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
-use super::apply::{apply, apply_parts, replay_pending, Work};
+use super::apply::{apply, apply_parts, replay_pending, Used, Work};
 use super::backend::{self, tx};
 use super::reader::{read_binlog, Prepared, Stream};
 use super::slots::{self, Refused};
@@ -152,8 +152,8 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
 
     // the reader thread decodes, builds batches and plans them; this thread only runs SQL
     let (tx, rx) = sync_channel::<Result<Prepared, Error>>(2);
-    let (applied_tx, applied) = std::sync::mpsc::channel();
-    super::apply::free_plans_on(applied_tx);
+    // and the plans this thread applied go back to it to be freed (`apply::Used`)
+    let (used, applied) = std::sync::mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let direct = Arc::new(AtomicBool::new(false));
     let stream = Stream {
@@ -194,7 +194,7 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
                 )
             })?
     };
-    let outcome = store_and_apply(id, &src, &direct, rx, streamed);
+    let outcome = store_and_apply(id, &src, &direct, rx, &used, streamed);
     // the reader leaves at its next event or heartbeat (every 100 ms); wait for it, so that two
     // streams with one server_id never overlap
     stop.store(true, Ordering::Relaxed);
@@ -208,6 +208,7 @@ fn store_and_apply(
     src: &SourceConfig,
     direct: &AtomicBool,
     rx: Receiver<Result<Prepared, Error>>,
+    used: &Used,
     streaming: &mut bool,
 ) -> Result<(), Error> {
     let began = Instant::now();
@@ -256,7 +257,7 @@ fn store_and_apply(
         }
         let Prepared { batch, work } = ready;
         if batch.continues {
-            if !apply_parts(src, (batch, work), paused, || next_part(&rx))? {
+            if !apply_parts(src, (batch, work), paused, used, || next_part(&rx))? {
                 return Ok(()); // a schema change stopped the source
             }
             continue;
@@ -265,7 +266,7 @@ fn store_and_apply(
             store_position(src, &batch.end);
             continue;
         }
-        if !apply(src, &batch, work, paused) {
+        if !apply(src, &batch, work, paused, used) {
             return Ok(()); // a schema change stopped the source
         }
     }

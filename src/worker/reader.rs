@@ -27,7 +27,7 @@ pub struct Stream {
     pub from: Position,
     pub builder: BatchBuilder,
     pub defs: ReplicatedTables,
-    /// plans the main thread applied, freed here (`apply::free_plans_on`)
+    /// plans the main thread applied, freed here (`apply::Used`)
     pub applied: Receiver<Vec<Unit>>,
 }
 

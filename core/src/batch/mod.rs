@@ -486,11 +486,10 @@ impl BatchBuilder {
                         *self.open_changed.entry(table.name.clone()).or_default() += changed;
                     }
                     let (kind, data, identity, big) = match kind {
-                        RowKind::Insert => (EventKind::Insert, after, None, (big_after, vec![])),
-                        RowKind::Update => (EventKind::Update, after, before, (big_after, big_before)),
-                        RowKind::Delete => (EventKind::Delete, before, None, (big_before, vec![])),
+                        RowKind::Insert => (EventKind::Insert, after, None, BigValues { data: big_after, identity: vec![] }),
+                        RowKind::Update => (EventKind::Update, after, before, BigValues { data: big_after, identity: big_before }),
+                        RowKind::Delete => (EventKind::Delete, before, None, BigValues { data: big_before, identity: vec![] }),
                     };
-                    let big = BigValues { data: big.0, identity: big.1 };
                     self.open.push(BatchEvent {
                         schema: table.schema.clone(),
                         table: table.name.clone(),
