@@ -57,8 +57,9 @@ pub struct ColumnInfo {
 /// A table map, decoded once per table id and shared by its rows events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableInfo {
-    pub schema: String,
-    pub name: String,
+    /// (shared by every row event of the table)
+    pub schema: Arc<str>,
+    pub name: Arc<str>,
     pub columns: Vec<ColumnInfo>,
     /// primary key column indexes, from the metadata (empty if unknown or none)
     pub primary_key: Vec<usize>,
@@ -244,8 +245,8 @@ fn table_info(tme: &TableMapEvent<'_>) -> Result<TableInfo> {
         .map(|k| k as usize)
         .collect();
     Ok(TableInfo {
-        schema: tme.database_name().into_owned(),
-        name: tme.table_name().into_owned(),
+        schema: tme.database_name().into(),
+        name: tme.table_name().into(),
         columns,
         primary_key,
     })
@@ -361,7 +362,8 @@ fn dump_error(from: &Position, e: mysql::Error) -> Error {
 /// Reads a source's binlog from a position.
 pub struct BinlogReader {
     stream: mysql::BinlogStream,
-    tables: HashMap<u64, Arc<TableInfo>>,
+    /// each table map's bytes and what they decode to
+    tables: HashMap<u64, (Vec<u8>, Arc<TableInfo>)>,
     file: String,
     /// MariaDB: the last transaction's GTID (MySQL's position text comes from `gtid_set`)
     gtid: Option<String>,
@@ -630,11 +632,16 @@ impl BinlogReader {
                 return Ok(Some(Change::Rotate { next: Position { file: self.file.clone(), pos: r.position(), gtid: self.gtid_text() } }));
             }
             EventData::TableMapEvent(tme) => {
-                let info = table_info(&tme)?;
-                self.tables.insert(tme.table_id(), Arc::new(info));
+                // a table's map comes before each statement on it, the same each time: decoded
+                // once (a change to the table gives other bytes)
+                let known = self.tables.get(&tme.table_id()).is_some_and(|(raw, _)| raw[..] == *ev.data());
+                if !known {
+                    let info = table_info(&tme)?;
+                    self.tables.insert(tme.table_id(), (ev.data().to_vec(), Arc::new(info)));
+                }
             }
             EventData::RowsEvent(rows) => {
-                let table = self.tables.get(&rows.table_id()).cloned().ok_or_else(|| decode_err("rows event", "no table map before it"))?;
+                let table = self.tables.get(&rows.table_id()).map(|(_, t)| t.clone()).ok_or_else(|| decode_err("rows event", "no table map before it"))?;
                 let kind = match &rows {
                     RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => RowKind::Insert,
                     RowsEventData::UpdateRowsEvent(_) | RowsEventData::UpdateRowsEventV1(_) => RowKind::Update,

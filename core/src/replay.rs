@@ -10,11 +10,10 @@
 //! foreign keys keep binlog order among themselves, in runs of consecutive events.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt::Write;
-
-use serde_json::Value as Json;
+use std::sync::Arc;
 
 use crate::batch::big::{BigValue, BigValues};
+use crate::batch::Image;
 use crate::event::EventKind;
 use crate::types::quote_ident;
 
@@ -25,20 +24,41 @@ mod own;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
     pub sql: String,
-    pub param: Json,
+    /// the json parameter's text (made with the plan, off the worker's main thread): an array
+    /// of images when `rows` are applied together (a set), else one
+    pub text: String,
     pub rows: usize,
     /// insert, update or delete: what a row of it is, when it has to be set aside
     pub kind: EventKind,
-    /// `param` as JSON text, made with the plan (off the worker's main thread)
-    pub text: String,
     pub big: Vec<BigValue>,
 }
 
-fn with_texts(mut statements: Vec<Statement>) -> Vec<Statement> {
-    for s in &mut statements {
-        s.text = s.param.to_string();
+/// A json array of the texts `items` writes, one per element.
+fn json_array<T>(items: &[T], len: impl Fn(&T) -> usize, write: impl Fn(&mut String, &T)) -> String {
+    let mut out = String::with_capacity(2 + items.iter().map(|i| len(i) + 1).sum::<usize>());
+    out.push('[');
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        write(&mut out, item);
     }
-    statements
+    out.push(']');
+    out
+}
+
+/// A json array of images.
+fn images(images: &[&Image]) -> String {
+    json_array(images, |i| i.json().len(), |out, i| out.push_str(i.json()))
+}
+
+/// An update's new and old images as the update statements read them.
+fn new_and_old(out: &mut String, data: &Image, identity: Option<&Image>) {
+    out.push_str("{\"new\":");
+    out.push_str(data.json());
+    out.push_str(",\"old\":");
+    out.push_str(identity.map_or("null", Image::json));
+    out.push('}');
 }
 
 /// A destination table as replay needs it.
@@ -51,12 +71,12 @@ pub struct Target {
     pub columns: Vec<String>,
 }
 
-/// A log row, as replay reads it back.
+/// A row event as replay plans it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReplayEvent {
     pub kind: EventKind,
-    pub data: Json,
-    pub identity: Option<Json>,
+    pub data: Image,
+    pub identity: Option<Image>,
     /// values that travel beside the images (`batch::big`)
     pub big: Option<Box<BigValues>>,
 }
@@ -65,27 +85,13 @@ fn rel(t: &Target) -> String {
     format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.table))
 }
 
-/// The row key an image identifies, as text (hashed: a batch holds many thousand rows). Each
-/// key value is written with its length before it, so no two keys share a text; nothing is
-/// cloned (this runs for every event of a batch).
-fn key_of(t: &Target, image: &Json) -> String {
+/// The row key an image identifies, as text (the whole image in a table without a key).
+fn key_of<'a>(t: &Target, image: &'a Image) -> &'a str {
     if t.key.is_empty() {
-        return image.to_string();
+        image.json()
+    } else {
+        image.key()
     }
-    let mut out = String::with_capacity(16 * t.key.len());
-    for k in &t.key {
-        let json;
-        let text = match image.get(k) {
-            Some(Json::String(v)) => v.as_str(),
-            None => "\u{0}missing",
-            Some(v) => {
-                json = format!("\u{0}{v}");
-                &json
-            }
-        };
-        let _ = write!(out, "{}:{text}", text.len());
-    }
-    out
 }
 
 fn key_match(t: &Target, left: &str, right: &str) -> String {
@@ -125,9 +131,9 @@ fn delete_set(t: &Target, r: &str) -> String {
 
 fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement {
     let r = rel(t);
-    let images = || Json::Array(group.iter().map(|e| e.data.clone()).collect());
-    let (sql, param) = match kind {
-        EventKind::Insert => (insert_set(&r), images()),
+    let data = || images(&group.iter().map(|e| &e.data).collect::<Vec<_>>());
+    let (sql, text) = match kind {
+        EventKind::Insert => (insert_set(&r), data()),
         EventKind::Update if t.key.is_empty() => (
             // one row: the first identical row, not every copy of it
             format!(
@@ -137,7 +143,11 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
                 set_list(t),
                 key_match(t, "x", "o")
             ),
-            serde_json::json!({"new": group[0].data, "old": group[0].identity}),
+            {
+                let mut one = String::new();
+                new_and_old(&mut one, &group[0].data, group[0].identity.as_ref());
+                one
+            },
         ),
         EventKind::Update => (
             format!(
@@ -148,7 +158,11 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
                 set_list(t),
                 key_match(t, "t", "o")
             ),
-            Json::Array(group.iter().map(|e| serde_json::json!({"new": e.data, "old": e.identity})).collect()),
+            json_array(
+                &group,
+                |e| e.data.json().len() + e.identity.as_ref().map_or(4, |i| i.json().len()) + 16,
+                |out, e| new_and_old(out, &e.data, e.identity.as_ref()),
+            ),
         ),
         EventKind::Delete if t.key.is_empty() => (
             format!(
@@ -156,16 +170,15 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
                                                 WHERE {} LIMIT 1)",
                 key_match(t, "x", "o")
             ),
-            group[0].data.clone(),
+            group[0].data.json().to_string(),
         ),
-        _ => (delete_set(t, &r), images()),
+        _ => (delete_set(t, &r), data()),
     };
     Statement {
         sql,
-        param,
+        text,
         rows: group.len(),
         kind,
-        text: String::new(),
         big: Vec::new(),
     }
 }
@@ -174,7 +187,7 @@ fn statement(t: &Target, kind: EventKind, group: Vec<&ReplayEvent>) -> Statement
 pub fn plan(t: &Target, events: &[ReplayEvent]) -> Vec<Statement> {
     let mut out = Vec::new();
     let mut group: Vec<&ReplayEvent> = Vec::new();
-    let mut keys: HashSet<String> = HashSet::new();
+    let mut keys: HashSet<&str> = HashSet::new();
     for e in events {
         // the key an event touches: updates by their old image, others by their row
         let key = key_of(
@@ -189,7 +202,7 @@ pub fn plan(t: &Target, events: &[ReplayEvent]) -> Vec<Statement> {
         // rows an update or delete touches twice must be changed in order; inserts of the same
         // row twice only happen in keyless tables, where they are meant
         let repeats = e.kind != EventKind::Insert
-            && (keys.contains(&key) || new_key.as_ref().is_some_and(|k| keys.contains(k)));
+            && (keys.contains(key) || new_key.is_some_and(|k| keys.contains(k)));
         let breaks = group.first().is_some_and(|g| g.kind != e.kind) || repeats || single;
         if breaks && !group.is_empty() {
             out.push(statement(t, group[0].kind, std::mem::take(&mut group)));
@@ -208,7 +221,7 @@ pub fn plan(t: &Target, events: &[ReplayEvent]) -> Vec<Statement> {
     if !group.is_empty() {
         out.push(statement(t, group[0].kind, group));
     }
-    with_texts(out)
+    out
 }
 
 /// A part of a batch's replay.
@@ -237,9 +250,9 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
         return None;
     }
     // per key: did the row exist before the batch, its final image (None: gone), its last image
-    type Fate<'a> = (bool, Option<&'a Json>, &'a Json);
-    let mut order: Vec<String> = Vec::new();
-    let mut rows: HashMap<String, Fate> = HashMap::new();
+    type Fate<'a> = (bool, Option<&'a Image>, &'a Image);
+    let mut order: Vec<&str> = Vec::new();
+    let mut rows: HashMap<&str, Fate> = HashMap::new();
     for e in events {
         let (key, existed, last) = match e.kind {
             EventKind::Insert => (key_of(t, &e.data), false, Some(&e.data)),
@@ -259,15 +272,15 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
                 r.2 = &e.data;
             }
             None => {
-                order.push(key.clone());
+                order.push(key);
                 rows.insert(key, (existed, last, &e.data));
             }
         }
     }
     let r = rel(t);
-    // the images are serialized where they are, not copied: a batch's net effect is most of its
-    // rows (a single big transaction: all of them)
-    let (mut deletes, mut updates, mut inserts): (Vec<&Json>, Vec<&Json>, Vec<&Json>) =
+    // the images' texts are joined where they are, not copied first: a batch's net effect is
+    // most of its rows (a single big transaction: all of them)
+    let (mut deletes, mut updates, mut inserts): (Vec<&Image>, Vec<&Image>, Vec<&Image>) =
         Default::default();
     for k in &order {
         match rows[k] {
@@ -277,14 +290,11 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
             (false, None, _) => {} // inserted and deleted within the batch
         }
     }
-    let statement = |sql: String, images: &[&Json], kind: EventKind| Statement {
+    let statement = |sql: String, set: &[&Image], kind: EventKind| Statement {
         sql,
-        rows: images.len(),
-        // a net effect that fails is replayed from its events: its statements need no
-        // parameter but their text
-        param: Json::Null,
+        rows: set.len(),
         kind,
-        text: serde_json::to_string(images).unwrap_or_default(),
+        text: images(set),
         big: Vec::new(),
     };
     let mut out = Vec::new();
@@ -321,7 +331,7 @@ fn net(t: &Target, events: &[&ReplayEvent]) -> Option<Vec<Statement>> {
 /// event that needs its big values has a statement of its own, in its place: the events before
 /// it and after it are planned apart.
 pub fn plan_batch(
-    events: Vec<(String, ReplayEvent)>,
+    events: Vec<(Arc<str>, ReplayEvent)>,
     targets: &HashMap<String, Target>,
     linked: &HashSet<String>,
 ) -> Vec<Unit> {
@@ -346,8 +356,8 @@ pub fn plan_batch(
         };
         plan_segment(std::mem::take(&mut segment), &target, linked, &mut out);
         out.push(Unit::Ordered {
-            statements: with_texts(vec![own::own_statement(&t, e)]),
-            table,
+            statements: vec![own::own_statement(&t, e)],
+            table: table.to_string(),
         });
     }
     plan_segment(segment, &target, linked, &mut out);
@@ -356,7 +366,7 @@ pub fn plan_batch(
 
 /// `plan_batch` of events that need no statement of their own, onto `out`.
 fn plan_segment(
-    events: Vec<(String, ReplayEvent)>,
+    events: Vec<(Arc<str>, ReplayEvent)>,
     target: &dyn Fn(&str) -> Target,
     linked: &HashSet<String>,
     out: &mut Vec<Unit>,
@@ -367,15 +377,14 @@ fn plan_segment(
     // linked tables: runs of consecutive events (other tables' events do not interrupt a run:
     // they are independent of these)
     let (in_order, independent): (Vec<_>, Vec<_>) =
-        events.into_iter().partition(|(t, _)| linked.contains(t));
+        events.into_iter().partition(|(t, _)| linked.contains(&**t));
     let mut run: Vec<ReplayEvent> = Vec::new();
-    let mut run_table: Option<String> = None;
+    let mut run_table: Option<Arc<str>> = None;
     for (table, e) in in_order {
-        if run_table.as_ref().is_some_and(|t| *t != table) {
-            let t = run_table.take().unwrap_or_default();
+        if let Some(t) = run_table.take_if(|t| *t != table) {
             out.push(Unit::Ordered {
                 statements: plan(&target(&t), &std::mem::take(&mut run)),
-                table: t,
+                table: t.to_string(),
             });
         }
         run_table = Some(table);
@@ -384,12 +393,12 @@ fn plan_segment(
     if let Some(t) = run_table {
         out.push(Unit::Ordered {
             statements: plan(&target(&t), &run),
-            table: t,
+            table: t.to_string(),
         });
     }
     // independent tables: all of a table's changes at once, in the order tables first appear
-    let mut tables: Vec<String> = Vec::new();
-    let mut by_table: HashMap<String, Vec<ReplayEvent>> = HashMap::new();
+    let mut tables: Vec<Arc<str>> = Vec::new();
+    let mut by_table: HashMap<Arc<str>, Vec<ReplayEvent>> = HashMap::new();
     for (t, e) in independent {
         if !by_table.contains_key(&t) {
             tables.push(t.clone());
@@ -400,6 +409,7 @@ fn plan_segment(
         let t = target(&table);
         let evs = by_table.remove(&table).unwrap_or_default();
         let refs: Vec<&ReplayEvent> = evs.iter().collect();
+        let table = table.to_string();
         out.push(match net(&t, &refs) {
             Some(statements) => Unit::Net {
                 table,
@@ -418,7 +428,7 @@ fn plan_segment(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value as Json};
 
     fn target(key: &[&str]) -> Target {
         Target {
@@ -431,8 +441,9 @@ mod tests {
     fn ev(kind: &str, data: Json, identity: Option<Json>) -> ReplayEvent {
         ReplayEvent {
             kind: EventKind::parse(kind).expect("a kind"),
-            data,
-            identity,
+            // (keyed by id: a table without a key takes the whole image)
+            data: Image::from_json(&data, &["id".into()]),
+            identity: identity.map(|i| Image::from_json(&i, &["id".into()])),
             big: None,
         }
     }
@@ -461,7 +472,7 @@ mod tests {
             .sql
             .starts_with("INSERT INTO \"shop\".\"orders\" SELECT * FROM json_populate_recordset"));
         assert!(p[1].sql.contains("WHERE (t.\"id\") = (o.\"id\")"));
-        assert_eq!(p[1].param[1]["new"]["qty"], "6");
+        assert_eq!(serde_json::from_str::<Json>(&p[1].text).unwrap()[1]["new"]["qty"], "6");
         assert!(p[2]
             .sql
             .starts_with("DELETE FROM \"shop\".\"orders\" AS t USING"));
@@ -519,8 +530,8 @@ mod tests {
         );
     }
 
-    fn at(table: &str, e: ReplayEvent) -> (String, ReplayEvent) {
-        (table.to_string(), e)
+    fn at(table: &str, e: ReplayEvent) -> (Arc<str>, ReplayEvent) {
+        (table.into(), e)
     }
 
     fn targets() -> HashMap<String, Target> {
@@ -573,12 +584,6 @@ mod tests {
         };
         assert_eq!((table.as_str(), evs.len()), ("a", 5));
         let ordered = plan(target, evs);
-        assert!(
-            statements
-                .iter()
-                .all(|s| s.param.is_null() && !s.text.is_empty()),
-            "the JSON text is made with the plan, no copy of the images kept"
-        );
         let param = |s: &Statement| serde_json::from_str::<Json>(&s.text).unwrap();
         assert_eq!(
             statements

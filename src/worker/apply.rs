@@ -6,11 +6,12 @@
 
 use std::collections::HashMap;
 use std::sync::mpsc::Sender;
+use std::sync::Arc;
 
 use chameleon_core::batch::big::BigValue;
-use chameleon_core::batch::{approx_bytes, Batch, LogColumns};
+use chameleon_core::batch::{approx_bytes, Batch, Image, LogColumns};
 use chameleon_core::event::EventKind;
-use chameleon_core::replay::{plan, plan_batch, ReplayEvent, Statement, Unit};
+use chameleon_core::replay::{plan, plan_batch, ReplayEvent, Statement, Target, Unit};
 use chameleon_core::schema_change::DdlEvent;
 use chameleon_core::{Error, Result, SqlState};
 use pgrx::datum::DatumWithOid;
@@ -140,6 +141,23 @@ pub fn apply_parts(
     })
 }
 
+/// Log rows as replay plans them, each image keyed as its table is.
+fn replay_events(rows: Vec<StoredLogRow>, targets: &HashMap<String, Target>) -> Vec<(Arc<str>, ReplayEvent)> {
+    rows.into_iter()
+        .map(|e| {
+            let key = targets.get(&e.table).map_or(&[][..], |t| t.key.as_slice());
+            let image = |j: &Json| Image::from_json(j, key);
+            let event = ReplayEvent {
+                kind: e.kind,
+                data: e.data.as_ref().map(image).unwrap_or_default(),
+                identity: e.identity.as_ref().map(image),
+                big: None,
+            };
+            (e.table.into(), event)
+        })
+        .collect()
+}
+
 /// Replays a stored batch from its log rows in one transaction: its events applied set-based
 /// (see `chameleon_core::replay::plan_batch`) in runs of at most chameleon.max_batch_memory,
 /// read a page at a time, a schema change run in its place among them, its log rows deleted,
@@ -153,15 +171,16 @@ pub fn replay(src: &SourceConfig, batch_id: i64) -> bool {
         let (mut last_ts, mut running, mut after) = (None, true, 0);
         // the row events since the last schema change, planned together against the
         // destination as it is at this point
-        let mut run: Vec<(String, ReplayEvent)> = Vec::new();
+        let mut run: Vec<StoredLogRow> = Vec::new();
         let mut bytes = 0;
-        let apply_run = |run: &mut Vec<(String, ReplayEvent)>, done: &mut Replayed| -> Result<()> {
+        let apply_run = |run: &mut Vec<StoredLogRow>, done: &mut Replayed| -> Result<()> {
             if run.is_empty() {
                 return Ok(());
             }
             let rows = std::mem::take(run);
             let shape = destination_shape(src, &rows)?;
-            let mut units = plan_batch(rows, &shape.targets, &shape.linked);
+            let events = replay_events(rows, &shape.targets);
+            let mut units = plan_batch(events, &shape.targets, &shape.linked);
             let (a, s) = in_own_memory(|| run_units(src, batch_id, &mut units))?;
             done.applied += a;
             done.skipped += s;
@@ -183,9 +202,8 @@ pub fn replay(src: &SourceConfig, batch_id: i64) -> bool {
                     }
                     continue;
                 }
-                let data = e.data.unwrap_or(Json::Null);
-                bytes += approx_bytes(&data) + e.identity.as_ref().map_or(0, approx_bytes);
-                run.push((e.table, ReplayEvent { kind: e.kind, data, identity: e.identity, big: None }));
+                bytes += e.data.as_ref().map_or(0, approx_bytes) + e.identity.as_ref().map_or(0, approx_bytes);
+                run.push(e);
                 if bytes >= limit {
                     apply_run(&mut run, &mut done)?;
                     bytes = 0;
@@ -379,16 +397,12 @@ impl OneTable<'_> {
         }
         // the set failed: row by row, so that only the bad rows are left out
         let (mut applied, mut skipped) = (0i64, 0i64);
-        let rows = match &s.param {
-            Json::Array(items) if s.rows > 1 => items.clone(),
-            other => vec![other.clone()],
+        // (a set's parameter is an array of rows, applied one by one as arrays of one)
+        let rows = match serde_json::from_str::<Json>(&s.text).unwrap_or(Json::Null) {
+            Json::Array(items) => items.into_iter().map(|row| (Json::Array(vec![row.clone()]), row)).collect(),
+            row => vec![(row.clone(), row)],
         };
-        for row in rows {
-            let one = if s.rows > 1 {
-                Json::Array(vec![row.clone()])
-            } else {
-                row.clone()
-            };
+        for (one, row) in rows {
             match try_all(self.owner, &[(&s.sql, &one.to_string(), big)]) {
                 Ok(()) => applied += 1,
                 Err(failure) => {

@@ -262,7 +262,7 @@ fn store_and_apply(
             }
             continue;
         }
-        if batch.events.is_empty() {
+        if batch.is_empty() {
             store_position(src, &batch.end);
             continue;
         }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chameleon_core::batch::{Columns, Decoders, StatementEvent};
 use chameleon_core::event::EventKind;
 use chameleon_core::names::pg_truncated;
-use chameleon_core::replay::{ReplayEvent, Target};
+use chameleon_core::replay::Target;
 use chameleon_core::schema_change::{DdlEvent, Model, Outcome, Registration, Translation};
 use chameleon_core::snapshot::{read_tables, select_tables, TableDef};
 use chameleon_core::types::{map_column, PgColumn};
@@ -16,6 +16,7 @@ use chameleon_core::{Error, Result};
 use pgrx::prelude::*;
 use serde_json::Value as Json;
 
+use crate::catalog::batches::StoredLogRow;
 use crate::catalog::{self, query_column, SourceConfig};
 
 
@@ -73,11 +74,13 @@ fn shape_of(src: &SourceConfig, columns: HashMap<String, Vec<String>>) -> Result
 /// destination table and the rows' images have (an insert's or update's image is a whole row;
 /// a column only the destination has is never overwritten; a delete's may be its key alone, so
 /// it serves only a table that has nothing else here). Inside a transaction.
-pub fn destination_shape(src: &SourceConfig, rows: &[(String, ReplayEvent)]) -> Result<Shape> {
+pub fn destination_shape(src: &SourceConfig, rows: &[StoredLogRow]) -> Result<Shape> {
     let mut images: HashMap<&str, &Json> = HashMap::new();
-    let (deletes, whole): (Vec<_>, Vec<_>) = rows.iter().partition(|(_, e)| e.kind == EventKind::Delete);
-    for (table, e) in whole.into_iter().chain(deletes) {
-        images.entry(table.as_str()).or_insert(&e.data);
+    let (deletes, whole): (Vec<_>, Vec<_>) = rows.iter().partition(|e| e.kind == EventKind::Delete);
+    for e in whole.into_iter().chain(deletes) {
+        if let Some(image) = &e.data {
+            images.entry(e.table.as_str()).or_insert(image);
+        }
     }
     let tables: Vec<String> = images.keys().map(|t| t.to_string()).collect();
     let columns: HashMap<String, Vec<String>> = Spi::connect(|c| {

@@ -4,9 +4,8 @@
 //! to its statement as a parameter of its own (`replay::own_statement`). The log tables' path
 //! (two-step replay, paused replay, older catalogues) puts them back into the image as text.
 
-use serde_json::{Map, Value as Json};
-
-use crate::types::hex_into;
+use super::Image;
+use crate::types::{hex_into, json_escape_into};
 
 /// Above this many bytes a binary or text value travels beside its image (as hex in JSON, a
 /// value this size already costs more to encode, escape, parse and decode than a statement of
@@ -33,18 +32,19 @@ impl BigValue {
         self.len() == 0
     }
 
-    /// As an image holds it: PostgreSQL's input text (bytea as hex).
-    pub fn to_json(&self) -> Json {
+    /// As an image holds it: a JSON string of PostgreSQL's input text (bytea as hex).
+    pub fn json_text(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(8 + 2 * self.len());
+        out.push(b'"');
         match self {
             BigValue::Bytes(b) => {
-                let mut out = Vec::with_capacity(2 + 2 * b.len());
-                out.extend_from_slice(b"\\x");
+                out.extend_from_slice(b"\\\\x");
                 hex_into(&mut out, b);
-                // (hex digits are ASCII)
-                Json::String(String::from_utf8(out).unwrap_or_default())
             }
-            BigValue::Text(t) => Json::String(t.clone()),
+            BigValue::Text(t) => json_escape_into(&mut out, t.as_bytes()),
         }
+        out.push(b'"');
+        out
     }
 }
 
@@ -67,18 +67,10 @@ impl BigValues {
     }
 }
 
-/// `image` with `big` put back as text: what a log row holds.
-pub fn inline(image: &Json, big: &[(String, BigValue)]) -> Json {
-    match image {
-        Json::Object(m) if !big.is_empty() => {
-            let mut m: Map<String, Json> = m.clone();
-            for (column, v) in big {
-                m.insert(column.clone(), v.to_json());
-            }
-            Json::Object(m)
-        }
-        other => other.clone(),
-    }
+/// `image`'s text with `big` put back: what a log row holds.
+pub fn inline(image: &Image, big: &[(String, BigValue)]) -> String {
+    let values: Vec<(&str, Vec<u8>)> = big.iter().map(|(c, v)| (c.as_str(), v.json_text())).collect();
+    image.with_columns(&values)
 }
 
 #[cfg(test)]
@@ -88,16 +80,17 @@ mod tests {
 
     #[test]
     fn big_values_go_back_into_the_image_as_postgresql_input_text() {
-        let image = json!({"id": "1", "note": "x"});
+        let image = Image::from_json(&json!({"id": "1", "note": "x"}), &[]);
         let big = vec![
             ("body".to_string(), BigValue::Bytes(vec![0, 0xab, 0xff])),
             ("text".to_string(), BigValue::Text("héllo".into())),
         ];
+        let read = |t: String| serde_json::from_str::<serde_json::Value>(&t).unwrap();
         assert_eq!(
-            inline(&image, &big),
+            read(inline(&image, &big)),
             json!({"id": "1", "note": "x", "body": "\\x00abff", "text": "héllo"})
         );
-        assert_eq!(inline(&image, &[]), image);
+        assert_eq!(read(inline(&image, &[])), image.to_json());
         let values = BigValues { data: big, identity: vec![("t".into(), BigValue::Text("ab".into()))] };
         assert_eq!(values.len(), 3 + 6 + 2);
     }

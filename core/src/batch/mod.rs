@@ -7,30 +7,35 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value as Json};
+use serde_json::Value as Json;
 
 use crate::binlog::{BinlogRow, Change, Position, RowKind, TableInfo};
 use crate::error::{Error, Result, SqlState};
 use crate::event::EventKind;
-use crate::types::{from_binlog_changed, value_text, Kind, MysqlColumn, PgColumn};
+use crate::types::{from_binlog_changed, value_text, write_json, Kind, MysqlColumn, PgColumn};
 
 pub mod big;
+mod image;
 use big::{BigValue, BigValues, BIG_VALUE_BYTES};
+pub use image::{Image, ImageWriter};
 
 /// One row of a log table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchEvent {
-    pub schema: String,
-    pub table: String,
+    /// (shared by the events of a table)
+    pub schema: Arc<str>,
+    pub table: Arc<str>,
     pub kind: EventKind,
-    /// the row as it is after the change (insert, update) or was (delete): {column: text}
-    pub data: Option<Json>,
+    /// the row as it is after the change (insert, update) or was (delete): {column: text};
+    /// a schema change's event data
+    pub data: Option<Image>,
     /// the image that identifies the row (update: before image)
-    pub identity: Option<Json>,
+    pub identity: Option<Image>,
     /// values too big for the images, beside them (`big`)
     pub big: Option<Box<BigValues>>,
     pub query: Option<String>,
-    pub binlog_file: String,
+    /// (shared by the events of a transaction)
+    pub binlog_file: Arc<str>,
     pub binlog_pos: u64,
     pub timestamp: u32,
 }
@@ -48,6 +53,8 @@ pub struct Batch {
     /// a part of a transaction too big for memory (`with_max_memory`): more of it follows in
     /// the next batches and `end` is no resume point; the last part (false) ends at the commit
     pub continues: bool,
+    /// the commit time of its last transaction (seconds since the epoch)
+    pub timestamp: u32,
 }
 
 /// A batch's log rows as columns (one entry per event, in order).
@@ -81,40 +88,40 @@ impl Batch {
             queries: Vec::with_capacity(n),
         };
         for e in &self.events {
-            r.tables.push(e.table.clone());
-            r.schemas.push(e.schema.clone());
+            r.tables.push(e.table.to_string());
+            r.schemas.push(e.schema.to_string());
             r.kinds.push(e.kind.as_str().to_string());
-            r.files.push(e.binlog_file.clone());
+            r.files.push(e.binlog_file.to_string());
             r.positions.push(e.binlog_pos as i64);
             r.timestamps.push(i64::from(e.timestamp));
             let (data_big, identity_big) = match &e.big {
                 Some(b) => (b.data.as_slice(), b.identity.as_slice()),
                 None => (&[][..], &[][..]),
             };
-            r.data.push(e.data.as_ref().map(|i| big::inline(i, data_big).to_string()));
-            r.identities.push(e.identity.as_ref().map(|i| big::inline(i, identity_big).to_string()));
+            r.data.push(e.data.as_ref().map(|i| big::inline(i, data_big)));
+            r.identities.push(e.identity.as_ref().map(|i| big::inline(i, identity_big)));
             r.queries.push(e.query.clone());
         }
         r
     }
 
-    /// The row events as replay plans them, their images moved out (call `log_rows` first);
-    /// None, and nothing moved, when a statement (DDL) is among them.
-    pub fn take_replay_events(&mut self) -> Option<Vec<(String, crate::replay::ReplayEvent)>> {
+    /// The row events as replay plans them, moved out (call `log_rows` first); None, and
+    /// nothing moved, when a statement (DDL) is among them.
+    pub fn take_replay_events(&mut self) -> Option<Vec<(Arc<str>, crate::replay::ReplayEvent)>> {
         if self.events.iter().any(|e| e.kind == EventKind::Ddl) {
             return None;
         }
         Some(
-            self.events
-                .iter_mut()
+            std::mem::take(&mut self.events)
+                .into_iter()
                 .map(|e| {
                     let event = crate::replay::ReplayEvent {
                         kind: e.kind,
-                        data: e.data.take().unwrap_or(Json::Null),
-                        identity: e.identity.take(),
-                        big: e.big.take(),
+                        data: e.data.unwrap_or_default(),
+                        identity: e.identity,
+                        big: e.big,
                     };
-                    (e.table.clone(), event)
+                    (e.table, event)
                 })
                 .collect(),
         )
@@ -122,8 +129,18 @@ impl Batch {
 
     /// The commit time of its last transaction (seconds since the epoch).
     pub fn last_timestamp(&self) -> u32 {
-        self.events.iter().map(|e| e.timestamp).max().unwrap_or(0)
+        self.timestamp
     }
+
+    /// Neither rows nor statements: it only moves the resume point.
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0 && self.ddl == 0
+    }
+}
+
+/// The latest commit time among `events`.
+fn latest(events: &[BatchEvent]) -> u32 {
+    events.iter().map(|e| e.timestamp).max().unwrap_or(0)
 }
 
 /// What a statement in the binlog is to the source.
@@ -190,11 +207,18 @@ pub struct BatchBuilder {
     max_delay: Duration,
     /// when the first row of the coming batch arrived
     first_at: Option<Instant>,
+    /// writes every row image (one buffer)
+    writer: ImageWriter,
 }
 
-/// Roughly what a row image takes in memory: serde_json's map is a B-tree whose nodes hold
-/// 11 entries (about 640 bytes each, however few are used), plus each key's and each text's
-/// own allocation.
+/// What an event costs on its way besides its images, roughly: the event, then the event
+/// replay plans and its row key's entries in the plan (measured: with less, a transaction of
+/// small rows in parts took more than `max_memory` says; bench/memory).
+const EVENT_BYTES: usize = 2 * std::mem::size_of::<BatchEvent>() + 64;
+
+/// Roughly what a row image read back from a log table takes in memory: serde_json's map is
+/// a B-tree whose nodes hold 11 entries (about 640 bytes each, however few are used), plus
+/// each key's and each text's own allocation.
 pub fn approx_bytes(image: &Json) -> usize {
     match image {
         Json::Object(m) => map_bytes(m.len()) + m.iter().map(|(k, v)| entry_bytes(k, v)).sum::<usize>(),
@@ -223,11 +247,13 @@ fn unfinished_parts() -> Error {
     .hint("Report the binlog position in show_status(); chameleon stops rather than apply half a transaction.")
 }
 
-/// A row image as {column: input text}; takes the decoded values, nothing is copied. Adds
-/// what it takes in memory to `bytes` (approx_bytes, counted as it is built). `key_only`: the
-/// primary key's columns alone (an update's or a delete's old row in a keyed table: replay
-/// finds the row by them, as MySQL's MINIMAL images have it).
+/// A row image (`Image`); takes the decoded values, nothing is copied but into the image's
+/// text. Adds what it takes in memory to `bytes`. `key_only`: the primary key's columns alone
+/// (an update's or a delete's old row in a keyed table: replay finds the row by them, as
+/// MySQL's MINIMAL images have it).
+#[allow(clippy::too_many_arguments)]
 fn image(
+    w: &mut ImageWriter,
     cols: &[(MysqlColumn, PgColumn)],
     key_only: bool,
     values: Vec<Option<mysql::Value>>,
@@ -235,7 +261,7 @@ fn image(
     bytes: &mut usize,
     big: &mut Vec<(String, BigValue)>,
     table: &TableInfo,
-) -> Result<Json> {
+) -> Result<Image> {
     if values.len() != cols.len() {
         return Err(Error::new(
             SqlState::ObjectNotInPrerequisiteState,
@@ -243,60 +269,49 @@ fn image(
         )
         .hint("The table changed shape without a DDL event chameleon saw; copy the source again with init_replica."));
     }
-    let mut obj = Map::with_capacity(cols.len());
+    let at = |my: &MysqlColumn| format!("{}.{} column {}", table.schema, table.name, my.name);
+    w.begin();
     for (i, ((my, pg), v)) in cols.iter().zip(values).enumerate() {
         // a column the image does not carry stays out (MINIMAL images)
         let Some(v) = v.filter(|_| !key_only || pg.key) else { continue };
         // an ENUM's or SET's labels: the table map's where it has them (the server's own)
         let labels = table.columns.get(i).and_then(|c| c.labels.as_deref()).unwrap_or(&pg.labels);
         let (v, changed_text) = from_binlog_changed(my, labels, v);
-        // big bytes go beside the image as they are (not as hex)
-        let v = match v {
+        // big values go beside the image as they are (bytes not as hex)
+        match v {
             mysql::Value::Bytes(b) if pg.kind == Kind::Bytes && b.len() > BIG_VALUE_BYTES => {
                 *bytes += b.len();
                 big.push((pg.name.clone(), BigValue::Bytes(b)));
                 continue;
             }
-            v => v,
-        };
-        // (only a column with a label the copy could not read is looked at, not every value)
-        if labels.iter().any(|l| l == crate::types::UNREADABLE_LABEL) {
-            crate::types::readable_label(&v)
-                .map_err(|e| e.detail(format!("{}.{} column {}", table.schema, table.name, my.name)))?;
-        }
-        // binary and bit targets take the bytes as they are
-        let changed_text =
-            changed_text && !matches!(pg.kind, Kind::Bytes | Kind::Bit(_) | Kind::Bool);
-        let (text, was_zero) = value_text(pg, &v).map_err(|e| {
-            e.detail(format!(
-                "{}.{} column {}",
-                table.schema, table.name, my.name
-            ))
-        })?;
-        *zero += u64::from(was_zero) + u64::from(changed_text);
-        let value = match text {
-            None => Json::Null,
-            Some(t) if pg.kind == Kind::Text && t.len() > BIG_VALUE_BYTES => {
-                *bytes += t.len();
-                big.push((pg.name.clone(), BigValue::Text(t)));
+            mysql::Value::Bytes(ref b) if pg.kind == Kind::Text && b.len() > BIG_VALUE_BYTES => {
+                let (text, _) = value_text(pg, &v).map_err(|e| e.detail(at(my)))?;
+                *bytes += b.len();
+                *zero += u64::from(changed_text);
+                big.push((pg.name.clone(), BigValue::Text(text.unwrap_or_default())));
                 continue;
             }
-            // a jsonb column takes the document itself, not a string holding it
-            Some(t) if pg.kind == Kind::Json => serde_json::from_str(&t).map_err(|e| {
-                Error::invalid(format!(
-                    "{}.{} column {}: not a JSON document",
-                    table.schema, table.name, my.name
-                ))
-                .detail(e.to_string())
-            })?,
-            Some(t) => Json::String(t),
-        };
+            _ => {}
+        }
+        // (only a column with a label the copy could not read is looked at, not every value)
+        if labels.iter().any(|l| l == crate::types::UNREADABLE_LABEL) {
+            crate::types::readable_label(&v).map_err(|e| e.detail(at(my)))?;
+        }
+        // binary and bit targets take the bytes as they are
+        let changed_text = changed_text && !matches!(pg.kind, Kind::Bytes | Kind::Bit(_) | Kind::Bool);
         // keyed as PostgreSQL names the column (63 bytes at most)
-        *bytes += entry_bytes(&pg.name, &value);
-        obj.insert(pg.name.clone(), value);
+        let out = w.name(&pg.name);
+        let from = out.len();
+        let was_zero = write_json(out, pg, &v).map_err(|e| e.detail(at(my)))?;
+        if pg.key {
+            w.key_value(from);
+        }
+        *zero += u64::from(was_zero) + u64::from(changed_text);
     }
-    *bytes += map_bytes(obj.len());
-    Ok(Json::Object(obj))
+    let image = w.finish();
+    // (and its text again in its statement's parameter)
+    *bytes += image.bytes() + image.json().len();
+    Ok(image)
 }
 
 impl BatchBuilder {
@@ -320,6 +335,7 @@ impl BatchBuilder {
             in_parts: false,
             max_delay: Duration::from_secs(3600),
             first_at: None,
+            writer: ImageWriter::default(),
         }
     }
 
@@ -346,6 +362,7 @@ impl BatchBuilder {
 
     fn take_all(&mut self, end: Position) -> Batch {
         let b = Batch {
+            timestamp: latest(&self.ready),
             events: std::mem::take(&mut self.ready),
             end,
             rows: std::mem::take(&mut self.ready_rows),
@@ -380,6 +397,7 @@ impl BatchBuilder {
         self.in_parts = true;
         self.open_bytes = 0;
         Some(Batch {
+            timestamp: latest(&self.open),
             events: std::mem::take(&mut self.open),
             end: Position::default(),
             rows: std::mem::take(&mut self.open_rows),
@@ -422,14 +440,14 @@ impl BatchBuilder {
             StatementEvent::Failed { table, data } => (table, None, data),
         };
         let event = BatchEvent {
-            schema,
-            table,
+            schema: schema.into(),
+            table: table.into(),
             kind: EventKind::Ddl,
-            data: Some(data.to_json()),
+            data: Some(Image::document(&data.to_json())),
             identity: None,
             big: None,
             query,
-            binlog_file: next.file.clone(),
+            binlog_file: next.file.as_str().into(),
             binlog_pos: next.pos,
             timestamp,
         };
@@ -473,17 +491,17 @@ impl BatchBuilder {
                 for BinlogRow { before, after } in rows {
                     // what changed is counted in the image the row is applied with
                     let (mut in_before, mut in_after) = (0, 0);
-                    let bytes = &mut self.open_bytes;
+                    let (bytes, w) = (&mut self.open_bytes, &mut self.writer);
                     let (mut big_before, mut big_after) = (Vec::new(), Vec::new());
                     let before = before
-                        .map(|b| image(&defs, key_only, b, &mut in_before, bytes, &mut big_before, &table))
+                        .map(|b| image(w, &defs, key_only, b, &mut in_before, bytes, &mut big_before, &table))
                         .transpose()?;
                     let after = after
-                        .map(|a| image(&defs, false, a, &mut in_after, bytes, &mut big_after, &table))
+                        .map(|a| image(w, &defs, false, a, &mut in_after, bytes, &mut big_after, &table))
                         .transpose()?;
                     let changed = if after.is_some() { in_after } else { in_before };
                     if changed > 0 {
-                        *self.open_changed.entry(table.name.clone()).or_default() += changed;
+                        *self.open_changed.entry(table.name.to_string()).or_default() += changed;
                     }
                     let (kind, data, identity, big) = match kind {
                         RowKind::Insert => (EventKind::Insert, after, None, BigValues { data: big_after, identity: vec![] }),
@@ -498,11 +516,12 @@ impl BatchBuilder {
                         identity,
                         big: (!big.is_empty()).then(|| Box::new(big)),
                         query: None,
-                        binlog_file: String::new(),
+                        binlog_file: "".into(),
                         binlog_pos: 0,
                         timestamp,
                     });
                     self.open_rows += 1;
+                    self.open_bytes += EVENT_BYTES;
                 }
                 self.first_at.get_or_insert_with(Instant::now);
                 let too_big = self.max_memory > 0 && self.open_bytes >= self.max_memory;
@@ -512,8 +531,9 @@ impl BatchBuilder {
                 Ok(None)
             }
             Change::Commit { next, .. } => {
+                let file: Arc<str> = next.file.as_str().into();
                 for e in &mut self.open {
-                    e.binlog_file.clone_from(&next.file);
+                    e.binlog_file = file.clone();
                     e.binlog_pos = next.pos;
                 }
                 self.ready.append(&mut self.open);

@@ -4,7 +4,7 @@
 //! update's new row, and the old row of a table without a key (matched column by column); a
 //! keyed table finds its row by the key, whatever the old image held.
 
-use super::{key_match, rel, ReplayEvent, Statement, Target};
+use super::{key_match, new_and_old, rel, ReplayEvent, Statement, Target};
 use crate::batch::big::BigValue;
 use crate::event::EventKind;
 use crate::types::quote_ident;
@@ -58,7 +58,7 @@ pub(super) fn own_statement(t: &Target, e: ReplayEvent) -> Statement {
     let (mut new, mut old) = (big.data, big.identity);
     let mut p = Params::default();
     let cols: Vec<String> = t.columns.iter().map(|c| quote_ident(c)).collect();
-    let (sql, param) = match e.kind {
+    let (sql, text) = match e.kind {
         EventKind::Insert => {
             let values: Vec<String> = t.columns.iter().map(|c| p.value("o", c, &mut new)).collect();
             (
@@ -67,7 +67,7 @@ pub(super) fn own_statement(t: &Target, e: ReplayEvent) -> Statement {
                     cols.join(", "),
                     values.join(", ")
                 ),
-                e.data,
+                e.data.json().to_string(),
             )
         }
         EventKind::Update => {
@@ -88,7 +88,9 @@ pub(super) fn own_statement(t: &Target, e: ReplayEvent) -> Statement {
                     key_match(t, "t", "o")
                 )
             };
-            (sql, serde_json::json!({"new": e.data, "old": e.identity}))
+            let mut both = String::new();
+            new_and_old(&mut both, &e.data, e.identity.as_ref());
+            (sql, both)
         }
         // (a keyed table's delete needs no big value: planned with the others)
         _ => (
@@ -97,15 +99,14 @@ pub(super) fn own_statement(t: &Target, e: ReplayEvent) -> Statement {
                                                 WHERE {} LIMIT 1)",
                 p.whole_row(t, &mut new)
             ),
-            e.data,
+            e.data.json().to_string(),
         ),
     };
     Statement {
         sql,
-        param,
+        text,
         rows: 1,
         kind: e.kind,
-        text: String::new(),
         big: p.0,
     }
 }
@@ -115,6 +116,7 @@ mod tests {
     use super::super::{plan_batch, Unit};
     use super::*;
     use crate::batch::big::BigValues;
+    use crate::batch::Image;
     use serde_json::json;
     use std::collections::{HashMap, HashSet};
 
@@ -128,16 +130,16 @@ mod tests {
         HashMap::from([("files".to_string(), t)])
     }
 
-    fn event(kind: EventKind, id: &str, data: &[(&str, BigValue)], identity: &[(&str, BigValue)]) -> (String, ReplayEvent) {
+    fn event(kind: EventKind, id: &str, data: &[(&str, BigValue)], identity: &[(&str, BigValue)]) -> (std::sync::Arc<str>, ReplayEvent) {
         let named = |v: &[(&str, BigValue)]| v.iter().map(|(c, v)| (c.to_string(), v.clone())).collect::<Vec<_>>();
         let big = BigValues { data: named(data), identity: named(identity) };
         let e = ReplayEvent {
             kind,
-            data: json!({"id": id}),
-            identity: (kind == EventKind::Update).then(|| json!({"id": id})),
+            data: Image::from_json(&json!({"id": id}), &[]),
+            identity: (kind == EventKind::Update).then(|| Image::from_json(&json!({"id": id}), &[])),
             big: (!big.is_empty()).then(|| Box::new(big)),
         };
-        ("files".to_string(), e)
+        ("files".into(), e)
     }
 
     fn sqls(units: &[Unit]) -> Vec<String> {

@@ -12,8 +12,11 @@ use crate::error::{Error, Result};
 pub enum Escape {
     /// COPY text format: backslash escapes, NULL as \N
     Copy,
-    /// the value's input text as is (for JSON row images); NULL is the caller's business
+    /// the value's input text as is; NULL is the caller's business
     None,
+    /// the value's input text inside a JSON string (row images): JSON escapes, text checked
+    /// to be UTF-8; NULL is the caller's business
+    Json,
 }
 
 /// Appends one value to a COPY text row. Returns true when the value was a zero date that
@@ -40,6 +43,56 @@ pub fn value_text(col: &PgColumn, v: &mysql::Value) -> Result<(Option<String>, b
         .detail(e.to_string())
     })?;
     Ok((Some(s), zero))
+}
+
+/// Appends one value to a JSON row image: a JSON string holding its input text, a jsonb
+/// column's document as it is, or null (NULL, and a zero date in a nullable column). Returns
+/// whether a zero date was replaced.
+pub fn write_json(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value) -> Result<bool> {
+    let zero = is_zero_date(v);
+    if matches!(v, mysql::Value::NULL) || (zero && !col.not_null) {
+        out.extend_from_slice(b"null");
+        return Ok(zero);
+    }
+    if let (Kind::Json, mysql::Value::Bytes(doc)) = (col.kind, v) {
+        // the document itself, not a string holding it; checked, as it goes into the image
+        // unparsed
+        serde_json::from_slice::<serde::de::IgnoredAny>(doc).map_err(|e| {
+            Error::invalid(format!("column \"{}\" is not a JSON document", col.name)).detail(e.to_string())
+        })?;
+        out.extend_from_slice(doc);
+        return Ok(false);
+    }
+    out.push(b'"');
+    let zero = write_value(out, col, v, Escape::Json)?;
+    out.push(b'"');
+    Ok(zero)
+}
+
+/// Appends `text` as the inside of a JSON string (quotes, backslashes and control characters
+/// escaped); NUL, which PostgreSQL's text cannot hold, is dropped as in the copy.
+pub fn json_escape_into(out: &mut Vec<u8>, text: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut from = 0;
+    for (i, &c) in text.iter().enumerate() {
+        if c >= 0x20 && c != b'"' && c != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&text[from..i]);
+        from = i + 1;
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            8 => out.extend_from_slice(b"\\b"),
+            12 => out.extend_from_slice(b"\\f"),
+            0 => {}
+            c => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(c >> 4)], HEX[usize::from(c & 15)]]),
+        }
+    }
+    out.extend_from_slice(&text[from..]);
 }
 
 /// Appends `bytes` as lower-case hex digits (a table, not a formatter per byte: bytea values
@@ -77,11 +130,8 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
         }
         V::Bytes(b) => match col.kind {
             Kind::Bytes => {
-                out.extend_from_slice(if esc == Escape::Copy {
-                    b"\\\\x"
-                } else {
-                    b"\\x"
-                });
+                // (COPY and JSON both escape the backslash)
+                out.extend_from_slice(if esc == Escape::None { b"\\x" } else { b"\\\\x" });
                 hex_into(out, b);
             }
             Kind::Bit(n) => {
@@ -100,6 +150,12 @@ fn write_value(out: &mut Vec<u8>, col: &PgColumn, v: &mysql::Value, esc: Escape)
                 b'f'
             }),
             _ if esc == Escape::Copy => escape_text(out, b),
+            _ if esc == Escape::Json => {
+                std::str::from_utf8(b).map_err(|e| {
+                    Error::invalid(format!("column \"{}\" holds bytes that are not UTF-8", col.name)).detail(e.to_string())
+                })?;
+                json_escape_into(out, b);
+            }
             // NUL cannot be stored in PostgreSQL text (nor jsonb): dropped, as in the copy
             _ if !b.contains(&0) => out.extend_from_slice(b),
             _ => out.extend(b.iter().copied().filter(|c| *c != 0)),

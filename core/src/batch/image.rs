@@ -1,0 +1,208 @@
+//! A row image as replay and the log tables pass it to PostgreSQL: the text of a JSON object
+//! {"column": "input text", …}, written once as the row is decoded (no map of column names per
+//! row, no second serialization), with the row's key beside it for replay's grouping.
+
+use serde_json::Value as Json;
+
+use crate::types::json_escape_into;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Image {
+    json: String,
+    key: Key,
+}
+
+impl Default for Image {
+    /// JSON's null (a log row without an image)
+    fn default() -> Self {
+        Image { json: "null".into(), key: Key::Whole }
+    }
+}
+
+/// Where an image's key is: the key columns' values as JSON texts, comma-separated (JSON
+/// values delimit themselves, so no two keys share a text).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Key {
+    /// no key columns: the whole image identifies the row
+    #[default]
+    Whole,
+    /// a one-column key: its value's text inside the image
+    Inside(u32, u32),
+    Own(Box<str>),
+}
+
+impl Image {
+    /// The image's JSON text.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// The row key as text; the whole image when its table has no key.
+    pub fn key(&self) -> &str {
+        match &self.key {
+            Key::Whole => &self.json,
+            Key::Inside(from, to) => &self.json[*from as usize..*to as usize],
+            Key::Own(k) => k,
+        }
+    }
+
+    /// What it takes in memory, roughly.
+    pub fn bytes(&self) -> usize {
+        let key = match &self.key {
+            Key::Own(k) => k.len(),
+            _ => 0,
+        };
+        48 + self.json.len() + key
+    }
+
+    /// A JSON document as an image (a schema change's event data): no key.
+    pub fn document(doc: &Json) -> Image {
+        Image { json: doc.to_string(), key: Key::Whole }
+    }
+
+    /// An image read back from a log table; `key` names its table's key columns.
+    pub fn from_json(image: &Json, key: &[String]) -> Image {
+        let json = image.to_string();
+        let key = match key {
+            [] => Key::Whole,
+            _ => {
+                let values: Vec<String> =
+                    key.iter().map(|k| image.get(k).map(Json::to_string).unwrap_or_default()).collect();
+                Key::Own(values.join(",").into())
+            }
+        };
+        Image { json, key }
+    }
+
+    /// The image parsed (tests, and the rare row that has to be looked at).
+    pub fn to_json(&self) -> Json {
+        serde_json::from_str(&self.json).unwrap_or(Json::Null)
+    }
+
+    /// The image with more columns (values as JSON texts): a log row's image with its big values
+    /// put back.
+    pub fn with_columns(&self, columns: &[(&str, Vec<u8>)]) -> String {
+        if columns.is_empty() {
+            return self.json.clone();
+        }
+        let mut out = Vec::with_capacity(self.json.len() + columns.iter().map(|(c, v)| c.len() + v.len() + 4).sum::<usize>());
+        out.extend_from_slice(self.json.trim_end_matches('}').as_bytes());
+        for (column, value) in columns {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            out.push(b'"');
+            json_escape_into(&mut out, column.as_bytes());
+            out.extend_from_slice(b"\":");
+            out.extend_from_slice(value);
+        }
+        out.push(b'}');
+        String::from_utf8(out).unwrap_or_default()
+    }
+}
+
+/// Writes an image: `begin`, then per column `name` and `value`, then `finish`. One buffer
+/// serves every image (each image is one allocation of its exact size).
+#[derive(Debug, Default)]
+pub struct ImageWriter {
+    buf: Vec<u8>,
+    key: Vec<u8>,
+    key_columns: usize,
+    /// the one key column's value in `buf`
+    key_at: (usize, usize),
+}
+
+impl ImageWriter {
+    pub fn begin(&mut self) {
+        self.buf.clear();
+        self.buf.push(b'{');
+        self.key.clear();
+        self.key_columns = 0;
+    }
+
+    /// Starts a column; its value is written into the buffer `name` returns.
+    pub fn name(&mut self, name: &str) -> &mut Vec<u8> {
+        if self.buf.len() > 1 {
+            self.buf.push(b',');
+        }
+        self.buf.push(b'"');
+        json_escape_into(&mut self.buf, name.as_bytes());
+        self.buf.extend_from_slice(b"\":");
+        &mut self.buf
+    }
+
+    /// The value just written from `from` (the buffer's length after `name`) is part of the key.
+    pub fn key_value(&mut self, from: usize) {
+        if self.key_columns > 0 {
+            self.key.push(b',');
+        }
+        self.key.extend_from_slice(&self.buf[from..]);
+        self.key_columns += 1;
+        self.key_at = (from, self.buf.len());
+    }
+
+    /// The image written since `begin`. Its values are checked UTF-8 as they are written.
+    pub fn finish(&mut self) -> Image {
+        self.buf.push(b'}');
+        let key = match self.key_columns {
+            0 => Key::Whole,
+            1 => Key::Inside(self.key_at.0 as u32, self.key_at.1 as u32),
+            _ => Key::Own(text(&self.key).into()),
+        };
+        Image { json: text(&self.buf), key }
+    }
+}
+
+/// Written bytes as text (never lossy: every value was checked as it was written; the lossy
+/// conversion, much slower than the check, is only a fallback).
+fn text(bytes: &[u8]) -> String {
+    std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes).into_owned(), str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn write(columns: &[(&str, &str, bool)]) -> Image {
+        let mut w = ImageWriter::default();
+        w.begin();
+        for (name, value, key) in columns {
+            let b = w.name(name);
+            let from = b.len();
+            b.push(b'"');
+            json_escape_into(b, value.as_bytes());
+            b.push(b'"');
+            if *key {
+                w.key_value(from);
+            }
+        }
+        w.finish()
+    }
+
+    #[test]
+    fn an_image_is_its_json_text_and_its_key() {
+        let one = write(&[("id", "7", true), ("note", "a \"b\"\n\\", false)]);
+        assert_eq!(one.to_json(), json!({"id": "7", "note": "a \"b\"\n\\"}));
+        assert_eq!(one.key(), "\"7\"");
+        let two = write(&[("a", "1,2", true), ("b", "3", true), ("c", "x", false)]);
+        assert_eq!(two.key(), "\"1,2\",\"3\"");
+        assert_ne!(two.key(), write(&[("a", "1", true), ("b", "2,3", true)]).key(), "keys do not run into each other");
+        let keyless = write(&[("a", "1", false)]);
+        assert_eq!(keyless.key(), keyless.json());
+        // read back from a log table, the same key
+        assert_eq!(Image::from_json(&two.to_json(), &["a".into(), "b".into()]).key(), two.key());
+        assert_eq!(Image::from_json(&one.to_json(), &["id".into()]).key(), one.key());
+    }
+
+    #[test]
+    fn columns_are_added_as_json_texts() {
+        let one = write(&[("id", "7", true)]);
+        assert_eq!(
+            serde_json::from_str::<Json>(&one.with_columns(&[("b\"", b"\"\\\\x00\"".to_vec())])).unwrap(),
+            json!({"id": "7", "b\"": "\\x00"})
+        );
+        let empty = write(&[]);
+        assert_eq!(empty.with_columns(&[("b", b"null".to_vec())]), r#"{"b":null}"#);
+    }
+}
