@@ -25,7 +25,7 @@ fn ours(changes: &[Change]) -> Vec<&Change> {
     changes
         .iter()
         .filter(|c| match c {
-            Change::Rows { table, .. } => table.schema == "it_binlog",
+            Change::Rows { table, .. } => &*table.schema == "it_binlog",
             Change::Query { query, .. } => query.contains("it_binlog"),
             _ => false,
         })

@@ -39,7 +39,7 @@ fn json_from_binlog(changes: &[Change]) -> Vec<(i64, String)> {
     let mut out = Vec::new();
     for c in changes {
         if let Change::Rows { table, rows, .. } = c {
-            if table.schema != "it_my_json" {
+            if &*table.schema != "it_my_json" {
                 continue;
             }
             for r in rows {
@@ -155,7 +155,7 @@ fn binlog_json_gtids_and_compressed_transactions() {
     // the compressed transaction arrived whole, and positions moved past it
     let updates = changes
         .iter()
-        .filter(|c| matches!(c, Change::Rows { table, rows, .. } if table.schema == "it_my_json" && rows.iter().any(|r| r.before.is_some())))
+        .filter(|c| matches!(c, Change::Rows { table, rows, .. } if &*table.schema == "it_my_json" && rows.iter().any(|r| r.before.is_some())))
         .count();
     assert!(updates >= 1, "the compressed transaction's update");
     assert!(mine.iter().any(|(i, _)| *i == 7) && mine.iter().any(|(i, _)| *i == 8));
@@ -171,7 +171,7 @@ fn binlog_json_gtids_and_compressed_transactions() {
     let after_compressed = changes
         .iter()
         .find_map(|c| match c {
-            Change::Rows { table, rows, .. } if table.schema == "it_my_json" => {
+            Change::Rows { table, rows, .. } if &*table.schema == "it_my_json" => {
                 seen |= rows.iter().any(|r| r.after.as_ref().is_some_and(|a| a[0] == Some(Value::Int(7))));
                 None
             }
@@ -371,7 +371,7 @@ fn inserted_ids(changes: &[Change]) -> Vec<i64> {
     let mut ids = Vec::new();
     for c in changes {
         if let Change::Rows { table, rows, .. } = c {
-            if table.schema == "it_my_fail" {
+            if &*table.schema == "it_my_fail" {
                 for r in rows.iter().filter(|r| r.before.is_none()) {
                     if let Some(Some(Value::Int(id))) = r.after.as_ref().map(|a| a[0].clone()) {
                         ids.push(id);

@@ -2,6 +2,7 @@
 //! grouped inserts, updates that change keys in a chain, deletes, and keyless tables with
 //! duplicate rows, each ending in the state MySQL would have.
 
+use chameleon_core::batch::Image;
 use chameleon_core::replay::{plan, ReplayEvent, Target};
 use chameleon_e2e::*;
 use serde_json::{json, Value as Json};
@@ -9,8 +10,9 @@ use serde_json::{json, Value as Json};
 fn apply(c: &mut Client, t: &Target, events: &[ReplayEvent]) -> usize {
     let statements = plan(t, events);
     for s in &statements {
+        let param: Json = serde_json::from_str(&s.text).expect("the parameter is JSON");
         let n = c
-            .execute(s.sql.as_str(), &[&s.param])
+            .execute(s.sql.as_str(), &[&param])
             .unwrap_or_else(|e| panic!("{}: {}", s.sql, describe(&e)));
         assert_eq!(
             n as usize, s.rows,
@@ -24,8 +26,9 @@ fn apply(c: &mut Client, t: &Target, events: &[ReplayEvent]) -> usize {
 fn ev(kind: &str, data: Json, identity: Option<Json>) -> ReplayEvent {
     ReplayEvent {
         kind: chameleon_core::event::EventKind::parse(kind).expect("a kind"),
-        data,
-        identity,
+        // (keyed by id: a table without a key takes the whole image)
+        data: Image::from_json(&data, &["id".into()]),
+        identity: identity.map(|i| Image::from_json(&i, &["id".into()])),
         big: None,
     }
 }
