@@ -12,6 +12,7 @@ pub mod ddl;
 pub mod error;
 pub mod event;
 pub mod gtid;
+pub mod handover;
 pub mod mysql_json;
 pub mod names;
 pub mod options;
