@@ -269,7 +269,17 @@ fn image(
         )
         .hint("The table changed shape without a DDL event chameleon saw; copy the source again with init_replica."));
     }
-    let at = |my: &MysqlColumn| format!("{}.{} column {}", table.schema, table.name, my.name);
+    // where a value failed, before what the failure said
+    let at = |my: &MysqlColumn| {
+        let place = format!("{}.{} column {}", table.schema, table.name, my.name);
+        move |e: Error| {
+            let detail = match &e.detail {
+                Some(d) => format!("{place}: {d}"),
+                None => place,
+            };
+            e.detail(detail)
+        }
+    };
     w.begin();
     for (i, ((my, pg), v)) in cols.iter().zip(values).enumerate() {
         // a column the image does not carry stays out (MINIMAL images)
@@ -285,7 +295,7 @@ fn image(
                 continue;
             }
             mysql::Value::Bytes(ref b) if pg.kind == Kind::Text && b.len() > BIG_VALUE_BYTES => {
-                let (text, _) = value_text(pg, &v).map_err(|e| e.detail(at(my)))?;
+                let (text, _) = value_text(pg, &v).map_err(at(my))?;
                 *bytes += b.len();
                 *zero += u64::from(changed_text);
                 big.push((pg.name.clone(), BigValue::Text(text.unwrap_or_default())));
@@ -295,14 +305,14 @@ fn image(
         }
         // (only a column with a label the copy could not read is looked at, not every value)
         if labels.iter().any(|l| l == crate::types::UNREADABLE_LABEL) {
-            crate::types::readable_label(&v).map_err(|e| e.detail(at(my)))?;
+            crate::types::readable_label(&v).map_err(at(my))?;
         }
         // binary and bit targets take the bytes as they are
         let changed_text = changed_text && !matches!(pg.kind, Kind::Bytes | Kind::Bit(_) | Kind::Bool);
         // keyed as PostgreSQL names the column (63 bytes at most)
         let out = w.name(&pg.name);
         let from = out.len();
-        let was_zero = write_json(out, pg, &v).map_err(|e| e.detail(at(my)))?;
+        let was_zero = write_json(out, pg, &v).map_err(at(my))?;
         if pg.key {
             w.key_value(from);
         }

@@ -247,6 +247,8 @@ fn an_old_row_is_its_key_where_the_table_has_one() {
     let keyed = change(&mut Keyed, RowKind::Update);
     assert_eq!(keyed.identity.as_ref().map(Image::to_json), Some(serde_json::json!({"id": "1"})));
     assert_eq!((keyed.data.as_ref().unwrap().to_json()["status"].as_str(), columns(&keyed.data)), (Some("paid"), 4));
+    // the row key travels beside each image, as its value's JSON text
+    assert_eq!((keyed.identity.as_ref().unwrap().key(), keyed.data.as_ref().unwrap().key()), ("\"1\"", "\"1\""));
     let deleted = change(&mut Keyed, RowKind::Delete);
     assert_eq!((deleted.kind, deleted.data.as_ref().map(Image::to_json)), (EventKind::Delete, Some(serde_json::json!({"id": "1"}))));
     let keyless = change(&mut Shop, RowKind::Update);
@@ -563,4 +565,31 @@ fn big_values_travel_beside_their_images() {
         batches.extend(b.push(Change::Commit { next: pos(100 + id as u64), timestamp: 1 }, &mut Shop).unwrap());
     }
     assert_eq!(batches.iter().map(|b| (b.rows, b.end.pos)).collect::<Vec<_>>(), vec![(2, 101), (2, 103)]);
+}
+
+/// A row image is JSON text: quotes, backslashes and control characters in values come back
+/// as they were; a JSON column that does not hold a document stops with where and why.
+#[test]
+fn row_images_escape_their_text_and_refuse_a_broken_document() {
+    let mut b = BatchBuilder::new(1);
+    let mut odd = row(1, 1);
+    odd[3] = Some(V::Bytes(b"  [\"a\\\"b\", 1.50000000000000000001]\n".to_vec()));
+    let batch = tx(&mut b, vec![(RowKind::Insert, None, Some(odd))], 100).unwrap();
+    let image = batch.events[0].data.as_ref().unwrap();
+    assert_eq!(image.to_json()["doc"], serde_json::from_str::<Json>(r#"["a\"b", 1.50000000000000000001]"#).unwrap());
+    assert!(image.json().contains("1.50000000000000000001"), "the document as MySQL sent it: {}", image.json());
+    assert_eq!(image.key(), image.json(), "no key known: the whole image identifies the row");
+
+    let mut broken = row(2, 1);
+    broken[3] = Some(V::Bytes(b"{\"a\": ".to_vec()));
+    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    let e = b
+        .push(
+            Change::Rows { table: table("shop", "orders"), kind: RowKind::Insert, rows: vec![BinlogRow { before: None, after: Some(broken) }], timestamp: 1 },
+            &mut Shop,
+        )
+        .unwrap_err();
+    assert!(e.message.contains("not a JSON document"), "{e:?}");
+    let detail = e.detail.unwrap_or_default();
+    assert!(detail.starts_with("shop.orders column doc: ") && detail.contains("EOF"), "{detail}");
 }
