@@ -86,7 +86,8 @@ impl Image {
             return self.json.clone();
         }
         let mut out = Vec::with_capacity(self.json.len() + columns.iter().map(|(c, v)| c.len() + v.len() + 4).sum::<usize>());
-        out.extend_from_slice(self.json.trim_end_matches('}').as_bytes());
+        // (one brace: a last column's document ends with its own)
+        out.extend_from_slice(self.json.strip_suffix('}').unwrap_or(&self.json).as_bytes());
         for (column, value) in columns {
             if out.len() > 1 {
                 out.push(b',');
@@ -201,6 +202,13 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<Json>(&one.with_columns(&[("b\"", b"\"\\\\x00\"".to_vec())])).unwrap(),
             json!({"id": "7", "b\"": "\\x00"})
+        );
+        // a last column whose document ends with braces of its own
+        let nested = Image::from_json(&json!({"id": "7", "zdoc": {"a": {}}}), &[]);
+        assert!(nested.json().ends_with("}}}"), "{}", nested.json());
+        assert_eq!(
+            serde_json::from_str::<Json>(&nested.with_columns(&[("b", b"null".to_vec())])).unwrap(),
+            json!({"id": "7", "zdoc": {"a": {}}, "b": null})
         );
         let empty = write(&[]);
         assert_eq!(empty.with_columns(&[("b", b"null".to_vec())]), r#"{"b":null}"#);
