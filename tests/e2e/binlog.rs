@@ -5,6 +5,8 @@
 
 use chameleon_core::binlog::{BinlogReader, Change, Position, RowKind};
 use chameleon_core::conn::MysqlConn;
+use chameleon_core::handover::after;
+use chameleon_core::snapshot::{consistent_snapshot, Coordinates};
 use chameleon_e2e::*;
 use mysql::Value;
 
@@ -219,4 +221,42 @@ fn a_purged_position_is_a_clear_error(s: Server) {
         e.hint.as_deref().unwrap_or("").contains("init_replica"),
         "{e:?}"
     );
+}
+
+both!(commits_hand_over_at_the_copy_point);
+
+/// `handover::after` against the real servers: the coordinates of a consistent snapshot (as
+/// init_replica takes them) and transactions committed before and after it, read back from the
+/// binlog: exactly those after the snapshot come after the copy point — by GTIDs, and by the
+/// binlog coordinates alone with the GTIDs left out.
+fn commits_hand_over_at_the_copy_point(s: Server) {
+    s.run("DROP DATABASE IF EXISTS it_handover; CREATE DATABASE it_handover; CREATE TABLE it_handover.t (id INT PRIMARY KEY)");
+    let (file, pos) = s.position();
+    s.run("INSERT INTO it_handover.t VALUES (1); INSERT INTO it_handover.t VALUES (2)");
+    let conn = MysqlConn::parse(&s.url("it_handover")).unwrap();
+    let (_snapshot, point) = consistent_snapshot(&conn, 10).unwrap();
+    assert!(!point.gtid.is_empty(), "the test servers have GTIDs");
+    s.run("INSERT INTO it_handover.t VALUES (3); INSERT INTO it_handover.t VALUES (4)");
+
+    let mut r = BinlogReader::open(&conn, 4244, &Position { file, pos: pos as u64, gtid: None }, true).unwrap();
+    let (mut pending, mut commits) = (Vec::new(), Vec::new());
+    loop {
+        match r.next_change().unwrap() {
+            Change::Idle => break,
+            Change::Rows { table, rows, .. } if &*table.schema == "it_handover" => {
+                pending.extend(rows.into_iter().map(|row| row.after.unwrap()[0].clone()));
+            }
+            Change::Commit { next, .. } => commits.extend(pending.drain(..).map(|id| (id, next.clone()))),
+            _ => {}
+        }
+    }
+    let ids: Vec<Option<Value>> = commits.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids, (1..=4).map(|i| Some(Value::Int(i))).collect::<Vec<_>>());
+    let without_gtids = Coordinates { gtid: String::new(), ..point.clone() };
+    for (id, at) in &commits {
+        let later = *id > Some(Value::Int(2));
+        assert_eq!(after(&point, at), later, "by GTIDs: {id:?} committed at {at:?}, copy point {point:?}");
+        let plain = Position { gtid: None, ..at.clone() };
+        assert_eq!(after(&without_gtids, &plain), later, "by coordinates: {id:?} at {plain:?}, copy point {point:?}");
+    }
 }
