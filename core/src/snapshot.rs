@@ -28,19 +28,34 @@ fn mysql_err(what: &str, e: mysql::Error) -> Error {
 /// Opens a connection whose transaction sees the database exactly at the returned
 /// coordinates. The global read lock is held only while the coordinates are read and the
 /// snapshot is opened.
-pub fn consistent_snapshot(
+pub fn consistent_snapshot(c: &MysqlConn, lock_timeout_s: u64) -> Result<(mysql::Conn, Coordinates)> {
+    let (mut readers, coords) = consistent_snapshots(c, lock_timeout_s, 1)?;
+    let reader = readers.pop().ok_or_else(|| Error::new(SqlState::Internal, "no snapshot was opened"))?;
+    Ok((reader, coords))
+}
+
+/// `readers` connections whose transactions all see the database exactly at the returned
+/// coordinates (copies in parallel from one point: docs/large-copies.md). They connect before
+/// the global read lock is taken; it is held only while the coordinates are read and the
+/// snapshots are opened.
+pub fn consistent_snapshots(
     c: &MysqlConn,
     lock_timeout_s: u64,
-) -> Result<(mysql::Conn, Coordinates)> {
+    readers: usize,
+) -> Result<(Vec<mysql::Conn>, Coordinates)> {
     let mut locker = connect(c)?;
-    let mut reader = connect(c)?;
-    // TIMESTAMP values in UTC, whatever the server's zone
-    reader
-        .query_drop("SET time_zone = '+00:00'")
-        .map_err(|e| mysql_err("setting the time zone", e))?;
-    reader
-        .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        .map_err(|e| mysql_err("setting the isolation level", e))?;
+    let mut conns = Vec::with_capacity(readers.max(1));
+    for _ in 0..readers.max(1) {
+        let mut reader = connect(c)?;
+        // TIMESTAMP values in UTC, whatever the server's zone
+        reader
+            .query_drop("SET time_zone = '+00:00'")
+            .map_err(|e| mysql_err("setting the time zone", e))?;
+        reader
+            .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            .map_err(|e| mysql_err("setting the isolation level", e))?;
+        conns.push(reader);
+    }
     locker
         .query_drop(format!(
             "SET SESSION lock_wait_timeout = {}",
@@ -75,20 +90,22 @@ pub fn consistent_snapshot(
             .ok()
             .flatten()
             .unwrap_or_default();
-        reader
-            .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
-            .map_err(|e| mysql_err("opening the snapshot", e))?;
+        for reader in &mut conns {
+            reader
+                .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+                .map_err(|e| mysql_err("opening the snapshot", e))?;
+        }
         Ok(Coordinates {
             binlog_file,
             binlog_position,
             gtid,
         })
     })();
-    // released in every case; the snapshot stays open in `reader`
+    // released in every case; the snapshots stay open in the readers
     let unlock = locker.query_drop("UNLOCK TABLES");
     let coords = result?;
     unlock.map_err(|e| mysql_err("UNLOCK TABLES", e))?;
-    Ok((reader, coords))
+    Ok((conns, coords))
 }
 
 /// A MySQL index or key.

@@ -6,7 +6,8 @@
 use chameleon_core::binlog::{BinlogReader, Change, Position, RowKind};
 use chameleon_core::conn::MysqlConn;
 use chameleon_core::handover::after;
-use chameleon_core::snapshot::{consistent_snapshot, Coordinates};
+use chameleon_core::snapshot::{consistent_snapshots, Coordinates};
+use mysql::prelude::Queryable;
 use chameleon_e2e::*;
 use mysql::Value;
 
@@ -225,8 +226,9 @@ fn a_purged_position_is_a_clear_error(s: Server) {
 
 both!(commits_hand_over_at_the_copy_point);
 
-/// `handover::after` against the real servers: the coordinates of a consistent snapshot (as
-/// init_replica takes them) and transactions committed before and after it, read back from the
+/// `handover::after` against the real servers: the coordinates of consistent snapshots (as
+/// init_replica takes them; three readers at one point, each seeing the rows committed before
+/// it and none after) and transactions committed before and after them, read back from the
 /// binlog: exactly those after the snapshot come after the copy point — by GTIDs, and by the
 /// binlog coordinates alone with the GTIDs left out.
 fn commits_hand_over_at_the_copy_point(s: Server) {
@@ -234,9 +236,14 @@ fn commits_hand_over_at_the_copy_point(s: Server) {
     let (file, pos) = s.position();
     s.run("INSERT INTO it_handover.t VALUES (1); INSERT INTO it_handover.t VALUES (2)");
     let conn = MysqlConn::parse(&s.url("it_handover")).unwrap();
-    let (_snapshot, point) = consistent_snapshot(&conn, 10).unwrap();
+    // (three readers at one point, as parallel copies take it)
+    let (mut snapshots, point) = consistent_snapshots(&conn, 10, 3).unwrap();
     assert!(!point.gtid.is_empty(), "the test servers have GTIDs");
     s.run("INSERT INTO it_handover.t VALUES (3); INSERT INTO it_handover.t VALUES (4)");
+    for reader in &mut snapshots {
+        let ids: Vec<i32> = reader.query("SELECT id FROM it_handover.t ORDER BY id").unwrap();
+        assert_eq!(ids, [1, 2], "each snapshot sees the copy point");
+    }
 
     let mut r = BinlogReader::open(&conn, 4244, &Position { file, pos: pos as u64, gtid: None }, true).unwrap();
     let (mut pending, mut commits) = (Vec::new(), Vec::new());
