@@ -32,19 +32,18 @@ impl BigValue {
         self.len() == 0
     }
 
-    /// As an image holds it: a JSON string of PostgreSQL's input text (bytea as hex).
-    pub fn json_text(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(8 + 2 * self.len());
+    /// Appends it as an image holds it: a JSON string of PostgreSQL's input text (bytea as hex).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.reserve(8 + 2 * self.len());
         out.push(b'"');
         match self {
             BigValue::Bytes(b) => {
                 out.extend_from_slice(b"\\\\x");
-                hex_into(&mut out, b);
+                hex_into(out, b);
             }
-            BigValue::Text(t) => json_escape_into(&mut out, t.as_bytes()),
+            BigValue::Text(t) => json_escape_into(out, t.as_bytes()),
         }
         out.push(b'"');
-        out
     }
 }
 
@@ -69,8 +68,8 @@ impl BigValues {
 
 /// `image`'s text with `big` put back: what a log row holds.
 pub fn inline(image: &Image, big: &[(String, BigValue)]) -> String {
-    let values: Vec<(&str, Vec<u8>)> = big.iter().map(|(c, v)| (c.as_str(), v.json_text())).collect();
-    image.with_columns(&values)
+    let values: Vec<(&str, &BigValue)> = big.iter().map(|(c, v)| (c.as_str(), v)).collect();
+    image.with_columns(&values, |out, v| v.write_json(out))
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! {"column": "input text", …}, written once as the row is decoded (no map of column names per
 //! row, no second serialization), with the row's key beside it for replay's grouping.
 
+use std::fmt::Write as _;
+
 use serde_json::Value as Json;
 
 use crate::types::json_escape_into;
@@ -63,15 +65,20 @@ impl Image {
     /// An image read back from a log table; `key` names its table's key columns.
     pub fn from_json(image: &Json, key: &[String]) -> Image {
         let json = image.to_string();
-        let key = match key {
-            [] => Key::Whole,
-            _ => {
-                let values: Vec<String> =
-                    key.iter().map(|k| image.get(k).map(Json::to_string).unwrap_or_default()).collect();
-                Key::Own(values.join(",").into())
+        if key.is_empty() {
+            return Image { json, key: Key::Whole };
+        }
+        let mut text = String::new();
+        for (i, column) in key.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
             }
-        };
-        Image { json, key }
+            if let Some(v) = image.get(column) {
+                // (a JSON value's Display is its JSON text)
+                let _ = write!(text, "{v}");
+            }
+        }
+        Image { json, key: Key::Own(text.into()) }
     }
 
     /// The image parsed (tests, and the rare row that has to be looked at).
@@ -79,13 +86,13 @@ impl Image {
         serde_json::from_str(&self.json).unwrap_or(Json::Null)
     }
 
-    /// The image with more columns (values as JSON texts): a log row's image with its big values
-    /// put back.
-    pub fn with_columns(&self, columns: &[(&str, Vec<u8>)]) -> String {
+    /// The image with more columns, each value written as JSON by `write` straight into the
+    /// text (a log row's image with its big values put back: no copy of a value on the way).
+    pub fn with_columns<T>(&self, columns: &[(&str, T)], write: impl Fn(&mut Vec<u8>, &T)) -> String {
         if columns.is_empty() {
             return self.json.clone();
         }
-        let mut out = Vec::with_capacity(self.json.len() + columns.iter().map(|(c, v)| c.len() + v.len() + 4).sum::<usize>());
+        let mut out = Vec::with_capacity(self.json.len() + 16 * columns.len());
         // (one brace: a last column's document ends with its own)
         out.extend_from_slice(self.json.strip_suffix('}').unwrap_or(&self.json).as_bytes());
         for (column, value) in columns {
@@ -95,7 +102,7 @@ impl Image {
             out.push(b'"');
             json_escape_into(&mut out, column.as_bytes());
             out.extend_from_slice(b"\":");
-            out.extend_from_slice(value);
+            write(&mut out, value);
         }
         out.push(b'}');
         String::from_utf8(out).unwrap_or_default()
@@ -107,18 +114,15 @@ impl Image {
 #[derive(Debug, Default)]
 pub struct ImageWriter {
     buf: Vec<u8>,
-    key: Vec<u8>,
-    key_columns: usize,
-    /// the one key column's value in `buf`
-    key_at: (usize, usize),
+    /// where the key columns' values are in `buf`
+    keys: Vec<(usize, usize)>,
 }
 
 impl ImageWriter {
     pub fn begin(&mut self) {
         self.buf.clear();
         self.buf.push(b'{');
-        self.key.clear();
-        self.key_columns = 0;
+        self.keys.clear();
     }
 
     /// Starts a column; its value is written into the buffer `name` returns.
@@ -134,21 +138,19 @@ impl ImageWriter {
 
     /// The value just written from `from` (the buffer's length after `name`) is part of the key.
     pub fn key_value(&mut self, from: usize) {
-        if self.key_columns > 0 {
-            self.key.push(b',');
-        }
-        self.key.extend_from_slice(&self.buf[from..]);
-        self.key_columns += 1;
-        self.key_at = (from, self.buf.len());
+        self.keys.push((from, self.buf.len()));
     }
 
     /// The image written since `begin`. Its values are checked UTF-8 as they are written.
     pub fn finish(&mut self) -> Image {
         self.buf.push(b'}');
-        let key = match self.key_columns {
-            0 => Key::Whole,
-            1 => Key::Inside(self.key_at.0 as u32, self.key_at.1 as u32),
-            _ => Key::Own(text(&self.key).into()),
+        let key = match self.keys[..] {
+            [] => Key::Whole,
+            [(from, to)] => Key::Inside(from as u32, to as u32),
+            ref values => {
+                let joined: Vec<&[u8]> = values.iter().map(|&(from, to)| &self.buf[from..to]).collect();
+                Key::Own(text(&joined.join(&b","[..])).into())
+            }
         };
         Image { json: text(&self.buf), key }
     }
@@ -196,21 +198,26 @@ mod tests {
         assert_eq!(Image::from_json(&one.to_json(), &["id".into()]).key(), one.key());
     }
 
+    /// A value that is its JSON text already.
+    fn raw<const N: usize>(out: &mut Vec<u8>, v: &&[u8; N]) {
+        out.extend_from_slice(&v[..]);
+    }
+
     #[test]
     fn columns_are_added_as_json_texts() {
         let one = write(&[("id", "7", true)]);
         assert_eq!(
-            serde_json::from_str::<Json>(&one.with_columns(&[("b\"", b"\"\\\\x00\"".to_vec())])).unwrap(),
+            serde_json::from_str::<Json>(&one.with_columns(&[("b\"", b"\"\\\\x00\"")], raw)).unwrap(),
             json!({"id": "7", "b\"": "\\x00"})
         );
         // a last column whose document ends with braces of its own
         let nested = Image::from_json(&json!({"id": "7", "zdoc": {"a": {}}}), &[]);
         assert!(nested.json().ends_with("}}}"), "{}", nested.json());
         assert_eq!(
-            serde_json::from_str::<Json>(&nested.with_columns(&[("b", b"null".to_vec())])).unwrap(),
+            serde_json::from_str::<Json>(&nested.with_columns(&[("b", b"null")], raw)).unwrap(),
             json!({"id": "7", "zdoc": {"a": {}}, "b": null})
         );
         let empty = write(&[]);
-        assert_eq!(empty.with_columns(&[("b", b"null".to_vec())]), r#"{"b":null}"#);
+        assert_eq!(empty.with_columns(&[("b", b"null")], raw), r#"{"b":null}"#);
     }
 }

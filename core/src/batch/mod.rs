@@ -209,6 +209,10 @@ pub struct BatchBuilder {
     first_at: Option<Instant>,
     /// writes every row image (one buffer)
     writer: ImageWriter,
+    /// the binlog file committed events name, shared by them; `no_file` names none (an event
+    /// of the open transaction, a part's)
+    file: Arc<str>,
+    no_file: Arc<str>,
 }
 
 /// What an event costs on its way besides its images, roughly: the event, then the event
@@ -346,6 +350,8 @@ impl BatchBuilder {
             max_delay: Duration::from_secs(3600),
             first_at: None,
             writer: ImageWriter::default(),
+            file: "".into(),
+            no_file: "".into(),
         }
     }
 
@@ -360,6 +366,14 @@ impl BatchBuilder {
     pub fn with_max_delay(mut self, d: Duration) -> Self {
         self.max_delay = d;
         self
+    }
+
+    /// `name` as the events share it (a new file name is made once).
+    fn file_named(&mut self, name: &str) -> Arc<str> {
+        if *self.file != *name {
+            self.file = name.into();
+        }
+        self.file.clone()
     }
 
     fn take(&mut self, end: Position) -> Option<Batch> {
@@ -457,7 +471,7 @@ impl BatchBuilder {
             identity: None,
             big: None,
             query,
-            binlog_file: next.file.as_str().into(),
+            binlog_file: self.file_named(&next.file),
             binlog_pos: next.pos,
             timestamp,
         };
@@ -526,7 +540,7 @@ impl BatchBuilder {
                         identity,
                         big: (!big.is_empty()).then(|| Box::new(big)),
                         query: None,
-                        binlog_file: "".into(),
+                        binlog_file: self.no_file.clone(),
                         binlog_pos: 0,
                         timestamp,
                     });
@@ -541,7 +555,7 @@ impl BatchBuilder {
                 Ok(None)
             }
             Change::Commit { next, .. } => {
-                let file: Arc<str> = next.file.as_str().into();
+                let file = self.file_named(&next.file);
                 for e in &mut self.open {
                     e.binlog_file = file.clone();
                     e.binlog_pos = next.pos;
