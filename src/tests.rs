@@ -19,12 +19,12 @@ mod tests {
     }
 
     #[pg_test]
-    fn version_is_1_5() {
+    fn version_is_1_6() {
         assert_eq!(
             Spi::get_one::<String>("SELECT t_version FROM sch_chameleon.v_version")
                 .unwrap()
                 .as_deref(),
-            Some("1.5")
+            Some("1.6")
         );
         assert_eq!(
             count("SELECT count(*) FROM pg_proc WHERE proname = 'fn_refresh_parts'"),

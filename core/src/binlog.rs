@@ -75,8 +75,10 @@ pub struct BinlogRow {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// a transaction starts; MariaDB gives its GTID here
-    Begin { gtid: Option<String> },
+    /// a transaction starts; MariaDB gives its GTID here. `at`: where it starts (the end of
+    /// its first event) with its own GTID (MySQL `uuid:n`, MariaDB `domain-server-seq`), what a
+    /// table's copy point is compared with (`handover`)
+    Begin { gtid: Option<String>, at: Position },
     /// rows of one table and kind, in binlog order
     Rows {
         table: Arc<TableInfo>,
@@ -369,6 +371,8 @@ pub struct BinlogReader {
     gtid: Option<String>,
     /// MySQL: the executed GTID set, moved forward by each transaction's GTID event
     gtid_set: Option<GtidSet>,
+    /// the GTID of the transaction being read (MySQL `uuid:n`, MariaDB `domain-server-seq`)
+    own_gtid: Option<String>,
     /// the events of a compressed transaction (TRANSACTION_PAYLOAD), with the end position
     /// of the payload event that carried them
     pending: VecDeque<(Event, u32)>,
@@ -454,6 +458,7 @@ impl BinlogReader {
             file: from.file.clone(),
             gtid: from.gtid.clone(),
             gtid_set,
+            own_gtid: None,
             pending: VecDeque::new(),
             seen_fde: false,
             checksums,
@@ -474,6 +479,15 @@ impl BinlogReader {
             file: self.file.clone(),
             pos: u64::from(log_pos),
             gtid: self.gtid_text(),
+        }
+    }
+
+    /// Where the transaction beginning here starts, with its own GTID.
+    fn start(&self, log_pos: u32) -> Position {
+        Position {
+            file: self.file.clone(),
+            pos: u64::from(log_pos),
+            gtid: self.own_gtid.clone(),
         }
     }
 
@@ -557,7 +571,7 @@ impl BinlogReader {
         let query = q.query().into_owned();
         let trimmed = query.trim().to_ascii_uppercase();
         if trimmed == "BEGIN" || trimmed.starts_with("XA START") {
-            return Change::Begin { gtid: None };
+            return Change::Begin { gtid: None, at: self.start(log_pos) };
         }
         if trimmed == "COMMIT" || trimmed.starts_with("XA END") || trimmed.starts_with("XA COMMIT") {
             return Change::Commit { next: self.position(log_pos), timestamp: ts };
@@ -596,7 +610,8 @@ impl BinlogReader {
             161 | 163 => return Ok(None),
             162 => {
                 self.gtid = mariadb_gtid(ev.data(), header.server_id());
-                return Ok(Some(Change::Begin { gtid: self.gtid.clone() }));
+                self.own_gtid = self.gtid.clone();
+                return Ok(Some(Change::Begin { gtid: self.gtid.clone(), at: self.start(log_pos) }));
             }
             164 => return Err(unsupported_event(raw, "START_ENCRYPTION", "Binlog encryption is not supported: turn encrypt_binlog off for the replicated server.")),
             165..=171 => return Err(unsupported_event(raw, "compressed event", "Set log_bin_compress = OFF on the server.")),
@@ -667,10 +682,15 @@ impl BinlogReader {
             EventData::GtidEvent(g) => {
                 let sid = crate::types::uuid_text(&g.sid());
                 self.gtid_set.get_or_insert_with(GtidSet::default).insert(&sid, g.gno());
+                self.own_gtid = Some(format!("{sid}:{}", g.gno()));
                 return Ok(None);
             }
             // GTIDs off, the set of earlier files, the statement text of rows events
-            EventData::AnonymousGtidEvent(_) | EventData::PreviousGtidsEvent(_) | EventData::RowsQueryEvent(_) => return Ok(None),
+            EventData::AnonymousGtidEvent(_) => {
+                self.own_gtid = None;
+                return Ok(None);
+            }
+            EventData::PreviousGtidsEvent(_) | EventData::RowsQueryEvent(_) => return Ok(None),
             // binlog_transaction_compression: the transaction's events, zstd-compressed in one
             EventData::TransactionPayloadEvent(p) => {
                 self.queue_payload(&p, log_pos)?;

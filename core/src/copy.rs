@@ -27,13 +27,19 @@ pub fn mysql_ident(s: &str) -> String {
 }
 
 /// Copies `tables` (name, MySQL column names, PostgreSQL columns) in order. Stops quietly
-/// when the receiver is gone (the backend's copy failed or was cancelled).
+/// when the receiver is gone (the backend's copy failed or was cancelled). Gives the
+/// connection back, its snapshot still open (a copy worker copies its next table from it).
 pub fn run_reader(
     mut conn: mysql::Conn,
     db: &str,
     tables: Vec<(String, Vec<String>, Vec<PgColumn>)>,
     tx: SyncSender<Msg>,
-) {
+) -> mysql::Conn {
+    send_tables(&mut conn, db, tables, tx);
+    conn
+}
+
+fn send_tables(conn: &mut mysql::Conn, db: &str, tables: Vec<(String, Vec<String>, Vec<PgColumn>)>, tx: SyncSender<Msg>) {
     for (table, names, cols) in tables {
         let select = format!(
             "SELECT {} FROM {}.{}",
@@ -92,6 +98,4 @@ pub fn run_reader(
             }
         }
     }
-    // the snapshot transaction ends with the connection
-    let _ = conn.query_drop("COMMIT");
 }

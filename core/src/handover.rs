@@ -3,33 +3,119 @@
 //! before it is already in the copied rows. Decided by GTIDs when both sides have them (exact
 //! across a failover), else by binlog file and position.
 
+use std::collections::HashMap;
+
 use crate::binlog::Position;
 use crate::gtid::{is_mysql_set, GtidSet};
 use crate::snapshot::Coordinates;
 
-/// Whether the transaction that ends at `commit` came after the copy taken at `point`.
-pub fn after(point: &Coordinates, commit: &Position) -> bool {
-    match commit.gtid.as_deref() {
-        Some(done) if !point.gtid.is_empty() && is_mysql_set(&point.gtid) && is_mysql_set(done) => {
-            // MySQL: the executed set up to and with the transaction, against the set the copy
-            // saw; a parse failure falls back to the position, never to a guess
-            match (GtidSet::parse(&point.gtid), GtidSet::parse(done)) {
-                (Ok(copied), Ok(done)) => !copied.includes(&done),
-                _ => after_position(point, commit),
+/// A table's copy point, its GTID state parsed once.
+#[derive(Debug, Clone)]
+pub struct CopyPoint {
+    coords: Coordinates,
+    /// MySQL: the executed set the copy saw
+    mysql: Option<GtidSet>,
+    /// MariaDB: the last sequence number the copy saw, per domain
+    mariadb: Option<Vec<(u32, u64)>>,
+}
+
+impl CopyPoint {
+    pub fn new(coords: Coordinates) -> CopyPoint {
+        let g = coords.gtid.as_str();
+        let mysql = (!g.is_empty() && is_mysql_set(g)).then(|| GtidSet::parse(g).ok()).flatten();
+        let mariadb = (!g.is_empty() && !is_mysql_set(g))
+            .then(|| g.split(',').map(|d| mariadb(d.trim())).collect::<Option<Vec<_>>>())
+            .flatten();
+        CopyPoint { coords, mysql, mariadb }
+    }
+
+    pub fn coordinates(&self) -> &Coordinates {
+        &self.coords
+    }
+
+    /// Whether the transaction at `at` is in the copy: `at` is its commit position (the
+    /// executed GTID set up to and with it, or its MariaDB GTID), or its start
+    /// (`Change::Begin`: its own GTID). A GTID that does not parse falls back to the
+    /// coordinates, never to a guess.
+    pub fn covers(&self, at: &Position) -> bool {
+        match (at.gtid.as_deref(), &self.mysql, &self.mariadb) {
+            (Some(done), Some(copied), _) if is_mysql_set(done) => match GtidSet::parse(done) {
+                Ok(done) => copied.includes(&done),
+                Err(_) => self.covers_position(at),
+            },
+            (Some(gtid), _, Some(copied)) if !is_mysql_set(gtid) => match mariadb(gtid) {
+                Some((domain, seq)) => copied.iter().any(|(d, last)| *d == domain && seq <= *last),
+                None => self.covers_position(at),
+            },
+            _ => self.covers_position(at),
+        }
+    }
+
+    /// By binlog coordinates: files in the order of their numeric suffix, then the position.
+    /// (The copy point is between transactions: a start after it is after it.)
+    fn covers_position(&self, at: &Position) -> bool {
+        (file_number(&at.file), at.pos) <= (file_number(&self.coords.binlog_file), self.coords.binlog_position)
+    }
+
+    /// Whether a stream resuming at `resume` reads nothing the copy holds (the point is behind
+    /// it: nothing left to filter).
+    pub fn passed_by(&self, resume: &Position) -> bool {
+        match (&self.mysql, resume.gtid.as_deref()) {
+            (Some(copied), Some(done)) if is_mysql_set(done) => {
+                GtidSet::parse(done).is_ok_and(|done| done.includes(copied))
+            }
+            _ => {
+                (file_number(&resume.file), resume.pos)
+                    >= (file_number(&self.coords.binlog_file), self.coords.binlog_position)
             }
         }
-        Some(gtid) if !point.gtid.is_empty() && !is_mysql_set(&point.gtid) => match mariadb(gtid) {
-            // MariaDB: the copy saw each domain up to its last sequence number
-            Some((domain, seq)) => point
-                .gtid
-                .split(',')
-                .filter_map(|g| mariadb(g.trim()))
-                .find(|(d, _)| *d == domain)
-                .is_none_or(|(_, last)| seq > last),
-            None => after_position(point, commit),
-        },
-        _ => after_position(point, commit),
     }
+}
+
+/// Whether the transaction that ends at `commit` came after the copy taken at `point`.
+pub fn after(point: &Coordinates, commit: &Position) -> bool {
+    !CopyPoint::new(point.clone()).covers(commit)
+}
+
+/// The copy points of a source's tables that a stream may still meet (replay skips what they
+/// cover). Tables of the source's one MySQL database, by name.
+#[derive(Debug, Clone, Default)]
+pub struct Handover {
+    db: String,
+    points: HashMap<String, CopyPoint>,
+}
+
+impl Handover {
+    /// The points a stream resuming at `resume` can still meet.
+    pub fn new(db: &str, points: Vec<(String, Coordinates)>, resume: &Position) -> Handover {
+        let points = points
+            .into_iter()
+            .map(|(t, c)| (t, CopyPoint::new(c)))
+            .filter(|(_, p)| !p.passed_by(resume))
+            .collect();
+        Handover { db: db.to_string(), points }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.points.is_empty()
+    }
+
+    /// Whether the change to `schema.table` of the transaction at `at` is already in the
+    /// table's copy.
+    pub fn covers(&self, schema: &str, table: &str, at: &Position) -> bool {
+        schema == self.db && self.covers_table(table, at)
+    }
+
+    /// `covers` for a table of the source's database.
+    pub fn covers_table(&self, table: &str, at: &Position) -> bool {
+        self.points.get(table).is_some_and(|p| p.covers(at))
+    }
+}
+
+/// The earliest of several copy points (taken from one server, in time order: binlog file
+/// and position order them) — where a stream that must meet them all starts.
+pub fn earliest(points: &[Coordinates]) -> Option<&Coordinates> {
+    points.iter().min_by_key(|p| (file_number(&p.binlog_file), p.binlog_position))
 }
 
 /// MariaDB's `domain-server-seq`: (domain, seq).
@@ -41,10 +127,8 @@ fn mariadb(gtid: &str) -> Option<(u32, u64)> {
     parts.next().is_none().then_some((domain, seq))
 }
 
-/// By binlog coordinates: files in the order of their numeric suffix, then the position.
-fn after_position(point: &Coordinates, commit: &Position) -> bool {
-    let number = |file: &str| file.rsplit('.').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
-    (number(&commit.file), commit.pos) > (number(&point.binlog_file), point.binlog_position)
+fn file_number(file: &str) -> u64 {
+    file.rsplit('.').next().and_then(|n| n.parse::<u64>().ok()).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -88,5 +172,41 @@ mod tests {
         assert!(after(&p, &commit("m.000001", 1, Some("2-1-1"))), "a domain the copy did not see");
         // an unreadable GTID falls back to the coordinates
         assert!(after(&p, &commit("m.000003", 101, Some("x"))));
+    }
+
+    #[test]
+    fn a_transaction_start_carries_its_own_gtid() {
+        let p = CopyPoint::new(point("a.000001", 100, &format!("{A}:1-10")));
+        assert!(p.covers(&commit("a.000001", 20, Some(&format!("{A}:10")))));
+        assert!(!p.covers(&commit("a.000001", 20, Some(&format!("{A}:11")))));
+        assert!(!p.covers(&commit("a.000001", 20, Some(&format!("{B}:1")))), "another server's");
+        // without GTIDs a start after the point's position is after it
+        let plain = CopyPoint::new(point("a.000002", 100, ""));
+        assert!(plain.covers(&commit("a.000002", 60, None)));
+        assert!(!plain.covers(&commit("a.000002", 160, None)));
+        assert!(!plain.covers(&commit("a.000003", 4, None)));
+    }
+
+    #[test]
+    fn the_earliest_point_is_by_file_number_then_position() {
+        let ps = [point("b.000010", 4, "x"), point("b.000009", 900, "y"), point("b.000010", 2, "z")];
+        assert_eq!(earliest(&ps).map(|p| p.gtid.as_str()), Some("y"));
+        assert!(earliest(&[]).is_none());
+    }
+
+    #[test]
+    fn points_a_stream_resumes_past_are_dropped() {
+        let resume = commit("m.000003", 500, Some("0-1-40"));
+        let h = Handover::new(
+            "db",
+            vec![("old".into(), point("m.000003", 400, "0-1-30")), ("new".into(), point("m.000003", 900, "0-1-45"))],
+            &resume,
+        );
+        assert!(!h.covers("db", "old", &commit("m.000003", 450, Some("0-1-31"))), "passed: not kept");
+        assert!(h.covers("db", "new", &commit("m.000003", 600, Some("0-1-44"))));
+        assert!(!h.covers("db", "new", &commit("m.000003", 950, Some("0-1-46"))));
+        assert!(!h.covers("other", "new", &commit("m.000003", 600, Some("0-1-44"))), "another database");
+        let mysql = Handover::new("db", vec![("t".into(), point("a.1", 9, &format!("{A}:1-10")))], &commit("a.1", 5, Some(&format!("{A}:1-12"))));
+        assert!(mysql.is_empty(), "the resume set holds the copy's");
     }
 }

@@ -10,12 +10,17 @@ pub const COPY_OPTION_KEYS: &[(&str, &str)] = &[
         "rows_per_chunk",
         "rows read from MySQL per fetch during the copy (integer > 0)",
     ),
-    ("parallel_tables", "tables copied at once (integer 1..64)"),
+    ("parallel_tables", "tables a background init_replica copies at once, one copy worker each (integer 1..64, default 2)"),
     (
         "lock_timeout_ms",
         "how long init_replica waits for the global read lock (integer > 0)",
     ),
 ];
+
+/// How many copy workers a background init_replica starts (copy option `parallel_tables`).
+pub fn copy_workers(copy_options: &Value) -> usize {
+    copy_options.get("parallel_tables").and_then(Value::as_u64).map_or(2, |n| n.clamp(1, 64) as usize)
+}
 
 /// Where an unreplayable row or untranslatable statement leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -123,6 +123,9 @@ pub struct ServerFacts {
     pub grants: Vec<String>,
     /// base tables of the source database
     pub tables: Vec<String>,
+    /// information_schema's row estimate of each (InnoDB's is rough; a background copy takes
+    /// the largest tables first)
+    pub row_estimates: Vec<Option<i64>>,
 }
 
 impl ServerFacts {
@@ -150,12 +153,13 @@ pub fn gather_facts(conn: &mut mysql::Conn, database: &str) -> Result<ServerFact
     let grants: Vec<String> = conn
         .query("SHOW GRANTS")
         .map_err(|e| query_error("reading the user's grants", e))?;
-    let tables: Vec<String> = conn
+    let listed: Vec<(String, Option<i64>)> = conn
         .exec(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
+            "SELECT table_name, CAST(table_rows AS SIGNED) FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY table_name",
             (database,),
         )
         .map_err(|e| query_error("listing tables", e))?;
+    let (tables, row_estimates) = listed.into_iter().unzip();
     Ok(ServerFacts {
         version,
         log_bin: matches!(log_bin.as_str(), "1" | "ON"),
@@ -164,6 +168,7 @@ pub fn gather_facts(conn: &mut mysql::Conn, database: &str) -> Result<ServerFact
         binlog_row_metadata,
         grants,
         tables,
+        row_estimates,
     })
 }
 
@@ -436,6 +441,7 @@ mod tests {
             binlog_row_metadata: Some("FULL".into()),
             grants: grants.iter().map(|s| s.to_string()).collect(),
             tables: vec!["film".into(), "actor".into()],
+            row_estimates: vec![None, None],
         }
     }
     fn conn() -> MysqlConn {

@@ -15,11 +15,25 @@ fn transition(source: &str, verb: Verb) -> catalog::LockedSource {
     src
 }
 
-/// Copies the source's schema and data into its destination schema and records the binlog
-/// coordinates replication starts from.
-#[pg_extern(schema = "chameleon")]
+/// 1.2 to 1.5's init_replica(source): named by their frozen scripts (symbol
+/// init_replica_wrapper); 1.6 has init_replica(source, wait).
+#[pg_extern(sql = false)]
 fn init_replica(source: &str) -> i64 {
     crate::copy::init_replica(source, Verb::Init)
+}
+
+/// Copies the source's schema and data into its destination schema and records the binlog
+/// coordinates replication starts from. With `wait` (the default) in this transaction, from
+/// one snapshot; returns the rows copied. Without, copy workers copy the tables in the
+/// background, table by table and resumably (chameleon.show_copy follows them); returns the
+/// number of tables queued.
+#[pg_extern(schema = "chameleon", name = "init_replica")]
+fn init_replica_v16(source: &str, wait: default!(bool, true)) -> i64 {
+    if wait {
+        crate::copy::init_replica(source, Verb::Init)
+    } else {
+        crate::copy::init_replica_background(source)
+    }
 }
 
 /// Starts the source's background worker (after the calling transaction commits).
@@ -80,6 +94,15 @@ fn sync_replica(source: &str) {
     crate::copy::init_replica(source, Verb::Sync);
 }
 
+/// Copies `tables` again (1.6) while the source replicates the others: copy workers copy each
+/// beside its table, the source's worker swaps the copies in between two batches and hands
+/// over at each copy point. Also copies a table newly selected by include_tables. Returns the
+/// number of tables queued; chameleon.show_copy follows them.
+#[pg_extern(schema = "chameleon")]
+fn sync_tables(source: &str, tables: Vec<String>) -> i64 {
+    crate::copy::sync_tables(source, &tables)
+}
+
 /// 1.3's sync_replica: disabled by the release note.
 #[pg_extern(schema = "chameleon", name = "sync_replica")]
 fn sync_replica_disabled(source: &str) {
@@ -88,7 +111,7 @@ fn sync_replica_disabled(source: &str) {
         Error::new(SqlState::FeatureNotSupported, "sync_replica is disabled in chameleon 1.3")
             .detail("sync_replica does not work as expected in single table mode; this release disables it until a correct per-table sync ships in a later version.")
             .hint(format!(
-                "To copy the source again: SELECT chameleon.stop_replica('{source}'); SELECT chameleon.init_replica('{source}');"
+                "To copy tables again while the source runs (catalogue 1.6): SELECT chameleon.sync_tables('{source}', ARRAY['table', ...]); to copy the whole source again: SELECT chameleon.stop_replica('{source}'); SELECT chameleon.init_replica('{source}');"
             )),
     )
 }

@@ -192,7 +192,12 @@ fn alter_source(
         }
         check_mysql(&target, settings.include.as_deref().unwrap_or(&stored_include));
     }
+    let include_changed = settings.include.is_some() || settings.exclude.is_some();
     catalog::sources::update_source(src.id, settings);
+    // tables the lists now select on a source with a copy: copied while it replicates (1.6)
+    if include_changed && check_source && catalog::copies::keeps_copy_points() {
+        crate::copy::queue_new_tables(src.id);
+    }
 }
 
 /// Removes a source from the catalogue with its batches and log tables. The destination
@@ -202,6 +207,7 @@ fn drop_source(source: &str) {
     let src = catalog::lock_source(source);
     plan(source, Verb::Drop, src.state).or_raise();
     catalog::sources::remove_source(&src);
+    crate::copy::drop_staging(src.id);
     notice(&format!(
         "source \"{source}\" dropped; schema \"{}\" and its data were left in place",
         src.dest_schema

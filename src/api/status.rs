@@ -74,6 +74,28 @@ fn show_status() -> TableIterator<
     TableIterator::new(rows.collect::<Vec<_>>())
 }
 
+/// Each replicated table's copy (1.6): waiting, copying (with the rows COPY has written so
+/// far) or copied, MySQL's row estimate, rows copied, when, and the copy point replication
+/// hands over at.
+#[pg_extern(schema = "chameleon")]
+#[allow(clippy::type_complexity)]
+fn show_copy(
+    source: default!(Option<&str>, "NULL"),
+) -> TableIterator<
+    'static,
+    (
+        name!(source_name, String),
+        name!(table_name, String),
+        name!(state, String),
+        name!(rows_estimate, Option<i64>),
+        name!(rows_copied, Option<i64>),
+        name!(copied_at, Option<TimestampWithTimeZone>),
+        name!(copy_point, Option<String>),
+    ),
+> {
+    TableIterator::new(catalog::copies::rows(source))
+}
+
 /// Rows and statements that could not be stored or replayed, oldest first.
 #[pg_extern(schema = "chameleon")]
 #[allow(clippy::type_complexity)]

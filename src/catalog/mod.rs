@@ -9,6 +9,7 @@
 //! worker calls return errors (SQLSTATE XX000 with what they were doing) instead of raising.
 
 pub mod batches;
+pub mod copies;
 pub mod discarded;
 pub mod sources;
 pub mod status;
@@ -66,6 +67,21 @@ pub fn query_opt<T: FromDatum + IntoDatum>(
 ) -> Option<T> {
     Spi::connect(|c| {
         let t = c.select(sql, Some(1), args)?;
+        if t.is_empty() {
+            return Ok(None);
+        }
+        t.first().get::<T>(1)
+    })
+    .or_raise()
+}
+
+/// `query_opt` for a statement that locks or writes (FOR UPDATE needs a read-write SPI call).
+pub fn update_opt<T: FromDatum + IntoDatum>(
+    sql: &str,
+    args: &[pgrx::datum::DatumWithOid],
+) -> Option<T> {
+    Spi::connect_mut(|c| {
+        let t = c.update(sql, Some(1), args)?;
         if t.is_empty() {
             return Ok(None);
         }

@@ -1,6 +1,7 @@
--- chameleon 1.5 catalogue: the bootstrap part of the generated chameleon--1.5.sql.
+-- chameleon 1.6 catalogue: the bootstrap part of the generated chameleon--1.6.sql.
 -- It must stay equal to 1.2 + chameleon--1.2--1.3.sql + chameleon--1.3--1.4.sql +
--- chameleon--1.4--1.5.sql (tests/e2e/catalogue.rs proves it). 1.3 and 1.4 are frozen in sql/.
+-- chameleon--1.4--1.5.sql + chameleon--1.5--1.6.sql (tests/e2e/catalogue.rs proves it). 1.3,
+-- 1.4 and 1.5 are frozen in sql/.
 -- Released: change it only through a new version with its own upgrade script.
 
 -- The API's schema is created here, as a member of the extension (not by the control
@@ -16,6 +17,9 @@ COMMENT ON SCHEMA sch_chameleon IS 'chameleon replication catalogue';
 CREATE TYPE sch_chameleon.en_src_status AS ENUM
     ('ready', 'initialising', 'initialised', 'stopped', 'running', 'error');
 CREATE TYPE sch_chameleon.en_binlog_event AS ENUM ('delete', 'update', 'insert', 'ddl');
+-- 1.6: a table's copy: waiting for a copy worker, staged (a re-copy beside the table, for the
+-- replica worker to swap in), or in
+CREATE TYPE sch_chameleon.en_copy_state AS ENUM ('waiting', 'staged', 'copied');
 
 -- One row per MySQL source. The password is not here: see t_source_secrets.
 CREATE TABLE sch_chameleon.t_sources (
@@ -102,6 +106,16 @@ CREATE TABLE sch_chameleon.t_replica_tables (
     -- 1.4: values replication changed on their way (zero dates, NUL removed, bytes invalid in
     -- their character set replaced; docs/types.md); i_zero_dates counts the copy's
     i_values_changed bigint NOT NULL DEFAULT 0,
+    -- 1.6: the background copy's state, and the point each table's copy was taken at (binlog
+    -- coordinates and GTID state of its snapshot): replication skips what the copy holds
+    enm_copy_state sch_chameleon.en_copy_state NOT NULL DEFAULT 'copied',
+    t_copy_binlog_name     text,
+    i_copy_binlog_position bigint,
+    t_copy_gtid            text,
+    -- 1.6: MySQL's row estimate when the table was queued (largest first)
+    i_rows_estimate        bigint,
+    -- 1.6: a staged copy's model (jsb_columns once swapped in)
+    jsb_copy_columns       jsonb,
     PRIMARY KEY (i_id_source, v_schema_name, v_table_name)
 );
 
@@ -136,7 +150,7 @@ CREATE TABLE sch_chameleon.t_discarded_rows (
 );
 CREATE INDEX idx_t_discarded_rows_source ON sch_chameleon.t_discarded_rows (i_id_source, i_id_discarded);
 
-CREATE VIEW sch_chameleon.v_version AS SELECT '1.5'::text AS t_version;
+CREATE VIEW sch_chameleon.v_version AS SELECT '1.6'::text AS t_version;
 
 -- Creates every source's pair of log tables that does not exist yet (1.3 layout).
 CREATE FUNCTION sch_chameleon.fn_refresh_parts() RETURNS void

@@ -54,6 +54,28 @@ pub fn record_copy(id: i64, db: &str, tables: &[Copied], made: &[(String, PostLo
             keep_model(id, db, t.def).or_raise();
         }
     }
+    record_all_made(id, db, made);
+}
+
+/// A table a copy worker copied: its model (as its copy point has it) and what was made for it.
+pub fn record_table(id: i64, db: &str, def: &TableDef, made: &[(String, PostLoad)]) {
+    keep_model(id, db, def).or_raise();
+    for (table, p) in made {
+        record_made(id, db, table, p).or_raise();
+    }
+}
+
+/// A table's recorded keys, indexes and foreign keys are gone (it is replaced).
+pub fn forget_definitions(id: i64, db: &str, table: &str) {
+    Spi::run_with_args(
+        "DELETE FROM sch_chameleon.t_index_def WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+        &[id.into(), db.into(), table.into()],
+    )
+    .or_raise();
+}
+
+/// What was made across tables once all are in (foreign keys).
+pub fn record_all_made(id: i64, db: &str, made: &[(String, PostLoad)]) {
     for (table, p) in made {
         record_made(id, db, table, p).or_raise();
     }
@@ -159,12 +181,20 @@ pub fn count_changed_values(id: i64, db: &str, changed: &[(String, u64)]) -> Res
     Ok(())
 }
 
-/// Each registered table with its kept model (None: not kept yet, or unreadable).
+/// Each registered table with its kept model (None: not kept yet, or unreadable). A table
+/// queued for its first copy (1.6: newly included) is not replicated yet and not listed.
 pub fn kept_models(id: i64, db: &str) -> Result<Vec<(String, Option<TableDef>)>> {
+    let sql = if super::copies::keeps_copy_points() {
+        "SELECT v_table_name::text, jsb_columns FROM sch_chameleon.t_replica_tables
+          WHERE i_id_source = $1 AND v_schema_name = $2 AND (enm_copy_state = 'copied' OR jsb_columns IS NOT NULL)
+          ORDER BY 1"
+    } else {
+        "SELECT v_table_name::text, jsb_columns FROM sch_chameleon.t_replica_tables
+          WHERE i_id_source = $1 AND v_schema_name = $2 ORDER BY 1"
+    };
     Spi::connect(|c| {
         c.select(
-            "SELECT v_table_name::text, jsb_columns FROM sch_chameleon.t_replica_tables
-              WHERE i_id_source = $1 AND v_schema_name = $2 ORDER BY 1",
+            sql,
             None,
             &[id.into(), db.into()],
         )?

@@ -1,9 +1,19 @@
-//! init_replica: copies a MySQL database into the destination schema from one consistent
-//! snapshot, through PostgreSQL's COPY machinery, then builds keys and indexes and records
-//! where replication starts. Everything happens in the caller's transaction: a failed or
-//! cancelled init leaves nothing half-copied behind.
+//! init_replica: copies a MySQL database into the destination schema through PostgreSQL's
+//! COPY machinery, builds keys and indexes and records where replication starts.
+//!
+//! With `wait` (the default) everything happens in the caller's transaction from one
+//! consistent snapshot: a failed or cancelled init leaves nothing half-copied behind. Without
+//! it (`background`) the tables are queued and copy workers (`worker`) copy them table by
+//! table, each in a transaction of its own and from a snapshot of its worker, recording each
+//! table's copy point (docs/large-copies.md).
 
+mod background;
 mod feed;
+mod sync;
+pub mod worker;
+
+pub use background::init_replica_background;
+pub use sync::{drop_staging, queue_new_tables, swap_staged, sync_tables};
 
 use std::time::Instant;
 
@@ -74,7 +84,7 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
     for (t, cols) in &mapped {
         Spi::run(&ddl::create_table(&dest, &t.name, cols)).or_raise();
     }
-    let copied = copy_rows(source, &s.conn.database, reader, &dest, &mapped);
+    let (_, copied) = copy_rows(source, &s.conn.database, reader, &dest, &mapped);
     let made = build_keys(source, &dest, &mapped);
     let tables: Vec<catalog::tables::Copied> = mapped
         .iter()
@@ -105,12 +115,7 @@ fn snapshot_and_map(
 ) -> (chameleon_core::mysql::Conn, snapshot::Coordinates, Vec<(TableDef, Vec<PgColumn>)>) {
     let facts = chameleon_core::source::check(&s.conn, &s.include).or_raise();
     let tables = snapshot::select_tables(&facts.tables, &s.include, &s.exclude);
-    let lock_timeout_s = s
-        .copy_options
-        .get("lock_timeout_ms")
-        .and_then(|v| v.as_u64())
-        .map_or(60, |ms| ms.div_ceil(1000));
-    let (mut reader, coords) = snapshot::consistent_snapshot(&s.conn, lock_timeout_s).or_raise();
+    let (mut reader, coords) = snapshot::consistent_snapshot(&s.conn, lock_timeout_s(s)).or_raise();
     notice(&format!(
         "init_replica \"{source}\": snapshot of \"{}\" at {}:{}{} ({} tables)",
         s.conn.database,
@@ -124,6 +129,19 @@ fn snapshot_and_map(
         tables.len()
     ));
     let defs = snapshot::read_tables(&mut reader, &s.conn.database, &tables).or_raise();
+    (reader, coords, map_tables(s, defs))
+}
+
+/// How long a snapshot waits for MySQL's global read lock (copy option lock_timeout_ms).
+fn lock_timeout_s(s: &catalog::SourceConfig) -> u64 {
+    s.copy_options
+        .get("lock_timeout_ms")
+        .and_then(|v| v.as_u64())
+        .map_or(60, |ms| ms.div_ceil(1000))
+}
+
+/// Tables mapped to PostgreSQL; names PostgreSQL's 63-byte limit would make one are refused.
+fn map_tables(s: &catalog::SourceConfig, defs: Vec<TableDef>) -> Vec<(TableDef, Vec<PgColumn>)> {
     let mapped: Vec<(TableDef, Vec<PgColumn>)> = defs
         .into_iter()
         .map(|t| {
@@ -151,18 +169,18 @@ fn snapshot_and_map(
         )
         .or_raise();
     }
-    (reader, coords, mapped)
+    mapped
 }
 
 /// The rows: a reader thread streams them from the snapshot, this backend COPYs. Per table:
-/// (rows, values changed on their way).
+/// (rows, values changed on their way); and the reader's connection, its snapshot open.
 fn copy_rows(
     source: &str,
     db: &str,
     reader: chameleon_core::mysql::Conn,
     dest: &str,
     mapped: &[(TableDef, Vec<PgColumn>)],
-) -> Vec<(u64, u64)> {
+) -> (chameleon_core::mysql::Conn, Vec<(u64, u64)>) {
     let (tx, rx) = std::sync::mpsc::sync_channel(8);
     let work: Vec<(String, Vec<String>, Vec<PgColumn>)> = mapped
         .iter()
@@ -203,8 +221,10 @@ fn copy_rows(
         copied.push((rows, zero_dates));
     }
     drop(guard);
-    let _ = reader_thread.join();
-    copied
+    let conn = reader_thread.join().unwrap_or_else(|_| {
+        raise(Error::new(SqlState::Internal, "the copy thread panicked"))
+    });
+    (conn, copied)
 }
 
 /// Keys and indexes after the load, then foreign keys (NOT VALID) once every table exists.
@@ -213,19 +233,31 @@ fn build_keys(
     dest: &str,
     mapped: &[(TableDef, Vec<PgColumn>)],
 ) -> Vec<(String, ddl::PostLoad)> {
-    let names: Vec<String> = mapped.iter().map(|(t, _)| t.name.clone()).collect();
-    let mut made = Vec::new();
-    for (t, cols) in mapped {
-        let (post, skipped) = ddl::post_load(dest, t, cols);
-        for p in post {
-            Spi::run(&p.sql).or_raise();
-            made.push((t.name.clone(), p));
-        }
-        for what in skipped {
-            notice(&format!("init_replica \"{source}\": {what} has no PostgreSQL equivalent here and was not created"));
-        }
+    let mut made: Vec<_> = mapped.iter().flat_map(|(t, cols)| keys(source, dest, t, cols)).collect();
+    let defs: Vec<&TableDef> = mapped.iter().map(|(t, _)| t).collect();
+    made.extend(foreign_keys(dest, &defs));
+    made
+}
+
+/// One table's keys and indexes, after its rows.
+fn keys(source: &str, dest: &str, t: &TableDef, cols: &[PgColumn]) -> Vec<(String, ddl::PostLoad)> {
+    let (post, skipped) = ddl::post_load(dest, t, cols);
+    for what in skipped {
+        notice(&format!("init_replica \"{source}\": {what} has no PostgreSQL equivalent here and was not created"));
     }
-    for (t, _) in mapped {
+    post.into_iter()
+        .map(|p| {
+            Spi::run(&p.sql).or_raise();
+            (t.name.clone(), p)
+        })
+        .collect()
+}
+
+/// The foreign keys between the copied tables (NOT VALID), once every table exists.
+fn foreign_keys(dest: &str, defs: &[&TableDef]) -> Vec<(String, ddl::PostLoad)> {
+    let names: Vec<String> = defs.iter().map(|t| t.name.clone()).collect();
+    let mut made = Vec::new();
+    for t in defs {
         for p in ddl::foreign_keys(dest, t, &names) {
             Spi::run(&p.sql).or_raise();
             made.push((t.name.clone(), p));
@@ -244,6 +276,9 @@ fn record(
     coords: &snapshot::Coordinates,
 ) {
     catalog::tables::record_copy(id, db, tables, made);
+    if catalog::copies::keeps_copy_points() {
+        catalog::copies::set_points(id, coords);
+    }
     catalog::batches::forget_batches(id).or_raise();
     catalog::sources::mark_initialised(id, coords);
 }

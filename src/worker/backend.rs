@@ -142,6 +142,13 @@ pub fn commit_without_flush() {
     };
 }
 
+/// The query text pg_stat_activity shows for this process (what it is doing now).
+pub fn report_activity(what: &str) {
+    let c = std::ffi::CString::new(what).unwrap_or_default();
+    // SAFETY: a NUL-terminated string that outlives the call (PostgreSQL copies it)
+    unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, c.as_ptr()) };
+}
+
 /// The application_name pg_stat_activity shows for this process.
 pub fn set_appname(name: &str) {
     let c = std::ffi::CString::new(name).unwrap_or_default();

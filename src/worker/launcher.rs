@@ -95,6 +95,32 @@ fn orphans() -> Vec<(i64, String)> {
     })
 }
 
+/// Background copies (1.6) with tables waiting and no copy worker: (source, name, workers
+/// to start).
+fn unfinished_copies() -> Vec<(i64, String, usize)> {
+    BackgroundWorker::transaction(|| {
+        let installed = Spi::get_one::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'chameleon')",
+        )
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+        if !installed || !crate::catalog::copies::keeps_copy_points() {
+            return Vec::new();
+        }
+        let live = crate::copy::worker::live();
+        crate::catalog::copies::unfinished()
+            .into_iter()
+            .filter(|(id, _)| !live.iter().any(|(s, _)| s == id))
+            .filter_map(|(id, name)| {
+                let src = crate::catalog::load_source(id)?;
+                let waiting = crate::catalog::copies::waiting(id).max(1) as usize;
+                Some((id, name, chameleon_core::options::copy_workers(&src.copy_options).min(waiting)))
+            })
+            .collect()
+    })
+}
+
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn chameleon_scan_main(_arg: pg_sys::Datum) {
@@ -102,13 +128,20 @@ pub extern "C-unwind" fn chameleon_scan_main(_arg: pg_sys::Datum) {
     let db = BackgroundWorker::get_extra().to_owned();
     BackgroundWorker::connect_worker_to_spi(Some(&db), None);
     let first = orphans();
-    if first.is_empty() {
+    let copies = unfinished_copies();
+    if first.is_empty() && copies.is_empty() {
         return;
     }
-    // a second look a second later: a worker that start_replica just launched has registered
-    // by then, and a status set by hand for a moment is not taken for a crash
+    // a second look a second later: a worker that start_replica or init_replica just launched
+    // has registered by then, and a status set by hand for a moment is not taken for a crash
     if !BackgroundWorker::wait_latch(Some(Duration::from_secs(1))) {
         return;
+    }
+    let again = unfinished_copies();
+    for (id, name, n) in copies.into_iter().filter(|c| again.contains(c)) {
+        // after a crash, a restart, a killed worker or enable_replica: the tables copied stay
+        log!("chameleon launcher: resuming the copy of source \"{name}\" in database \"{db}\" with {n} copy workers");
+        crate::copy::worker::launch(id, &name, &db, n);
     }
     let second = orphans();
     let oid = super::backend::database_id();

@@ -9,8 +9,8 @@
 //! unsafe dealings with PostgreSQL), `slots` (shared memory), `launcher` (restarts).
 
 mod apply;
-mod backend;
-pub use backend::database_id;
+pub(crate) mod backend;
+pub use backend::{database_id, database_name};
 pub mod launcher;
 mod process;
 mod reader;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chameleon_core::batch::{Batch, BatchBuilder};
+use chameleon_core::handover::Handover;
 use chameleon_core::{Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
@@ -95,7 +96,8 @@ fn run(id: i64) -> Result<(), Error> {
     loop {
         let mut streamed = false;
         let e = match session(id, &mut streamed) {
-            Ok(()) => return Ok(()),
+            Ok(true) => continue, // copies swapped in: stream again from the position set
+            Ok(false) => return Ok(()),
             Err(e) if e.state == SqlState::ConnectionFailure => e,
             Err(e) => return Err(e),
         };
@@ -134,21 +136,30 @@ fn sleep_while_running(id: i64, d: Duration) -> bool {
 }
 
 /// One connection's life: catch up stored batches, stream from the stored position, store and
-/// replay. Ok when the worker should leave; Err when the stream or the source failed
-/// (`streamed`: after at least one event arrived).
-fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
+/// replay. Ok(false) when the worker should leave, Ok(true) when it should stream again from
+/// the stored position (tables copied again were swapped in); Err when the stream or the
+/// source failed (`streamed`: after at least one event arrived).
+fn session(id: i64, streamed: &mut bool) -> Result<bool, Error> {
     let Some(src) = load(id) else {
-        return Ok(());
+        return Ok(false);
     };
     if !src.running {
-        return Ok(());
+        return Ok(false);
     }
     // batches stored before a stop, a crash or an upgrade are replayed first, once (their
     // schema changes then are in the kept table models)
     if !src.replay_paused && !replay_pending(&src) {
-        return Ok(()); // a schema change stopped the source
+        return Ok(false); // a schema change stopped the source
+    }
+    // copies made while the worker was away (sync_tables) take their place first
+    if !src.replay_paused && swapped(&src) {
+        return Ok(true);
     }
     let defs = super::tables::at_resume_position(&src)?;
+    // tables copied after the resume position (a background copy): what their copies hold is
+    // skipped
+    let points = tx(|| catalog::copies::points(id));
+    let handover = Handover::new(&src.conn.database, points, &src.position);
 
     // the reader thread decodes, builds batches and plans them; this thread only runs SQL
     let (tx, rx) = sync_channel::<Result<Prepared, Error>>(2);
@@ -162,7 +173,8 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
         from: src.position.clone(),
         builder: BatchBuilder::new(src.batch_size)
             .with_max_delay(Duration::from_millis(settings::BATCH_DELAY.get().max(1) as u64))
-            .with_max_memory(settings::MAX_BATCH_MEMORY.get().max(1024) as usize * 1024),
+            .with_max_memory(settings::MAX_BATCH_MEMORY.get().max(1024) as usize * 1024)
+            .with_handover(handover),
         defs,
         applied,
     };
@@ -202,7 +214,13 @@ fn session(id: i64, streamed: &mut bool) -> Result<(), Error> {
     outcome
 }
 
-/// Stores and applies what the reader prepares until the worker should leave.
+/// Staged copies swapped in (`copy::swap_staged`), in a transaction of their own.
+fn swapped(src: &SourceConfig) -> bool {
+    tx(|| Ok(crate::copy::swap_staged(src))).is_some()
+}
+
+/// Stores and applies what the reader prepares until the worker should leave (false) or
+/// stream again (true: copies swapped in).
 fn store_and_apply(
     id: i64,
     src: &SourceConfig,
@@ -210,7 +228,7 @@ fn store_and_apply(
     rx: Receiver<Result<Prepared, Error>>,
     used: &Used,
     streaming: &mut bool,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let began = Instant::now();
     let mut healthy = false;
     let mut checked = Instant::now();
@@ -220,7 +238,7 @@ fn store_and_apply(
         // SIGTERM or a dead postmaster: leave between batches (what was not stored is read
         // again next time)
         if !BackgroundWorker::wait_latch(Some(Duration::ZERO)) {
-            return Ok(());
+            return Ok(false);
         }
         if BackgroundWorker::sighup_received() {
             backend::reload_config();
@@ -231,11 +249,14 @@ fn store_and_apply(
                 Some(p) => {
                     if paused && !p && !replay_pending(src) {
                         // replay resumed: what was stored meanwhile first, in order
-                        return Ok(());
+                        return Ok(false);
                     }
                     paused = p;
                 }
-                None => return Ok(()), // stopped, disabled or dropped
+                None => return Ok(false), // stopped, disabled or dropped
+            }
+            if !paused && swapped(src) {
+                return Ok(true);
             }
             if cleaned.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
                 cleaned = Some(Instant::now());
@@ -258,7 +279,7 @@ fn store_and_apply(
         let Prepared { batch, work } = ready;
         if batch.continues {
             if !apply_parts(src, (batch, work), paused, used, || next_part(&rx))? {
-                return Ok(()); // a schema change stopped the source
+                return Ok(false); // a schema change stopped the source
             }
             continue;
         }
@@ -267,7 +288,7 @@ fn store_and_apply(
             continue;
         }
         if !apply(src, &batch, work, paused, used) {
-            return Ok(()); // a schema change stopped the source
+            return Ok(false); // a schema change stopped the source
         }
     }
 }

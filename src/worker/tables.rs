@@ -144,6 +144,10 @@ impl Columns for ReplicatedTables {
         })
     }
 
+    fn table_of(&self, schema: &str, query: &str) -> Option<String> {
+        self.model.table_of(schema, query)
+    }
+
     fn statement(&mut self, schema: &str, query: &str) -> StatementEvent {
         let outcome = self.model.translate(schema, query);
         let failed = |defs: &mut ReplicatedTables, table: String, e: &Error| {

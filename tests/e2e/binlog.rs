@@ -157,10 +157,12 @@ fn reads_transactions_values_ddl_and_rotation() {
     let mut gtids = Vec::new();
     for c in &all {
         match c {
-            Change::Begin { gtid } => {
+            Change::Begin { gtid, at } => {
                 assert!(!open, "nested transaction");
                 open = true;
                 gtids.push(gtid.clone().expect("MariaDB GTID"));
+                assert_eq!(at.gtid, *gtid, "a transaction's start carries its own GTID");
+                assert!(at.pos > 0 && !at.file.is_empty());
             }
             Change::Rows { .. } => assert!(open, "rows outside a transaction"),
             Change::Commit { .. } => {

@@ -55,31 +55,65 @@ fn fresh_1_3_equals_1_2_plus_upgrade() {
     assert_same_catalogue("fresh 1.3 + source vs 1.2 + source + upgrade", &a, &b);
 }
 
-/// The current version, 1.5, from scratch and from each older version (1.2 goes through 1.3
-/// and 1.4).
+/// The current version, 1.6, from scratch and from each older version (1.2 goes through 1.3,
+/// 1.4 and 1.5).
 #[test]
-fn fresh_1_5_equals_every_older_version_plus_upgrades() {
-    let mut fresh = fresh_db("cat_fresh15");
+fn fresh_1_6_equals_every_older_version_plus_upgrades() {
+    let mut fresh = fresh_db("cat_fresh16");
     fresh.batch_execute("CREATE EXTENSION chameleon").unwrap();
-    assert_eq!(extversion(&mut fresh), "1.5");
+    assert_eq!(extversion(&mut fresh), "1.6");
     let a = snapshot(&mut fresh);
     assert!(
-        a.iter().any(|l| l.contains("jsb_columns")) && a.iter().any(|l| l.contains("checks_not_carried")),
-        "the 1.4 column and the 1.5 function are in the snapshot"
+        a.iter().any(|l| l.contains("jsb_columns"))
+            && a.iter().any(|l| l.contains("checks_not_carried"))
+            && a.iter().any(|l| l.contains("t_copy_gtid"))
+            && a.iter().any(|l| l.contains("show_copy")),
+        "the 1.4 column, the 1.5 function and 1.6's are in the snapshot"
     );
-    for from in ["1.2", "1.3", "1.4"] {
-        let mut up = fresh_db(&format!("cat_up15_from{}", from.replace('.', "")));
+    for from in ["1.2", "1.3", "1.4", "1.5"] {
+        let mut up = fresh_db(&format!("cat_up16_from{}", from.replace('.', "")));
         up.batch_execute(&format!("CREATE EXTENSION chameleon VERSION '{from}'"))
             .unwrap();
         up.batch_execute("ALTER EXTENSION chameleon UPDATE")
             .unwrap();
-        assert_eq!(extversion(&mut up), "1.5");
+        assert_eq!(extversion(&mut up), "1.6");
         assert_same_catalogue(
-            &format!("fresh 1.5 vs {from} + upgrades"),
+            &format!("fresh 1.6 vs {from} + upgrades"),
             &a,
             &snapshot(&mut up),
         );
     }
+}
+
+/// 1.5's frozen script (sql/chameleon--1.5.sql) equals 1.4 + its upgrade.
+#[test]
+fn fresh_1_5_equals_1_4_plus_upgrade() {
+    let mut fresh = fresh_db("cat_fresh15");
+    fresh.batch_execute("CREATE EXTENSION chameleon VERSION '1.5'").unwrap();
+    let mut up = fresh_db("cat_up15_from14");
+    up.batch_execute("CREATE EXTENSION chameleon VERSION '1.4'; ALTER EXTENSION chameleon UPDATE TO '1.5'")
+        .unwrap();
+    assert_eq!((extversion(&mut fresh), extversion(&mut up)), ("1.5".into(), "1.5".into()));
+    assert_same_catalogue("fresh 1.5 vs 1.4 + upgrade", &snapshot(&mut fresh), &snapshot(&mut up));
+}
+
+/// The downgrade to 1.5 refuses while a background copy has tables waiting.
+#[test]
+fn downgrade_waits_for_a_background_copy() {
+    let mut c = fresh_db("cat_down16_waiting");
+    c.batch_execute(
+        "CREATE EXTENSION chameleon;
+         SELECT chameleon.add_source('w', 'w_dest', 'mysql://u:p@127.0.0.1:1/db', check_source => false);
+         INSERT INTO sch_chameleon.t_replica_tables (i_id_source, v_table_name, v_schema_name, enm_copy_state)
+         SELECT i_id_source, 't', 'db', 'waiting' FROM sch_chameleon.t_sources",
+    )
+    .unwrap();
+    let e = c.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.5'").unwrap_err();
+    assert_eq!(sqlstate(&e), "55000", "{e:?}");
+    assert_eq!(extversion(&mut c), "1.6");
+    c.batch_execute("UPDATE sch_chameleon.t_replica_tables SET enm_copy_state = 'copied'; ALTER EXTENSION chameleon UPDATE TO '1.5'")
+        .unwrap();
+    assert_eq!(extversion(&mut c), "1.5");
 }
 
 /// 1.4's frozen script (sql/chameleon--1.4.sql) equals 1.3 + its upgrade.
@@ -109,43 +143,48 @@ fn round_trip_gives_back_the_same_catalogues() {
         .batch_execute("CREATE EXTENSION chameleon VERSION '1.4'")
         .unwrap();
     let mut fresh15 = fresh_db("cat_fresh15b");
-    fresh15.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    fresh15.batch_execute("CREATE EXTENSION chameleon VERSION '1.5'").unwrap();
+    let mut fresh16 = fresh_db("cat_fresh16b");
+    fresh16.batch_execute("CREATE EXTENSION chameleon").unwrap();
 
     let mut rt = fresh_db("cat_roundtrip");
     rt.batch_execute("CREATE EXTENSION chameleon").unwrap();
+    rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.5'")
+        .unwrap();
+    assert_same_catalogue("fresh 1.5 vs 1.6 downgraded", &snapshot(&mut fresh15), &snapshot(&mut rt));
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.4'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.4 vs 1.5 downgraded",
+        "fresh 1.4 vs 1.6 -> 1.5 -> 1.4",
         &snapshot(&mut fresh14),
         &snapshot(&mut rt),
     );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.3 vs 1.5 -> 1.4 -> 1.3",
+        "fresh 1.3 vs 1.6 -> 1.4 -> 1.3",
         &snapshot(&mut fresh13),
         &snapshot(&mut rt),
     );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.2'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.2 vs 1.5 -> 1.3 -> 1.2",
+        "fresh 1.2 vs 1.6 -> 1.3 -> 1.2",
         &snapshot(&mut fresh12),
         &snapshot(&mut rt),
     );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.3'")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.3 vs 1.5 -> 1.2 -> 1.3",
+        "fresh 1.3 vs 1.6 -> 1.2 -> 1.3",
         &snapshot(&mut fresh13),
         &snapshot(&mut rt),
     );
     rt.batch_execute("ALTER EXTENSION chameleon UPDATE")
         .unwrap();
     assert_same_catalogue(
-        "fresh 1.5 vs 1.5 -> 1.2 -> 1.5",
-        &snapshot(&mut fresh15),
+        "fresh 1.6 vs 1.6 -> 1.2 -> 1.6",
+        &snapshot(&mut fresh16),
         &snapshot(&mut rt),
     );
 }

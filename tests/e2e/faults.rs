@@ -12,32 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chameleon_e2e::live::{self, connect_retry, mysql_tables, worker_pid, workload};
+use chameleon_e2e::live::{self, connect_retry, mysql_tables, pg_ctl, worker_pid, workload};
 use chameleon_e2e::*;
-
-fn pg_ctl(args: &[&str]) {
-    let data =
-        std::env::var("CHAMELEON_PGDATA").expect("CHAMELEON_PGDATA: run through scripts/test");
-    let st = Command::new("runuser")
-        .args([
-            "-u",
-            "postgres",
-            "--",
-            &pg_bin("pg_ctl"),
-            "-D",
-            &data,
-            "-w",
-            "-t",
-            "60",
-            "-l",
-            &format!("{data}/startup.log"),
-        ])
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .status()
-        .expect("pg_ctl");
-    assert!(st.success(), "pg_ctl {args:?}");
-}
 
 /// One scenario at a time: each stops the whole cluster or purges binlogs.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -115,7 +115,7 @@ fn a_live_replica_moves_to_this_major_by_dump_and_restore() {
     restore(&file, to);
     std::fs::remove_file(&file).ok();
     new.batch_execute("ALTER EXTENSION chameleon UPDATE").unwrap();
-    assert_eq!(extversion(&mut new), "1.5");
+    assert_eq!(extversion(&mut new), "1.6");
     // the dumped source is `running`: the launcher starts its worker here
     worker_pid(to, 0);
     std::thread::sleep(Duration::from_millis(800));
@@ -123,7 +123,7 @@ fn a_live_replica_moves_to_this_major_by_dump_and_restore() {
     let rounds = writes.join().unwrap();
     live::assert_equal_after(MARIADB, &mut new, my, rounds);
     eprintln!(
-        "moved from PostgreSQL {old_version} (catalogue 1.4) to {} (1.5) while replicating: {rounds} rounds",
+        "moved from PostgreSQL {old_version} (catalogue 1.4) to {} (1.6) while replicating: {rounds} rounds",
         version(&mut new)
     );
     new.batch_execute("SELECT chameleon.stop_replica('m')").unwrap();

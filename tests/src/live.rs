@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::{one, pg_host, pg_port, Client, NoTls, Server};
+use crate::{one, pg_bin, pg_host, pg_port, Client, NoTls, Server};
 
 /// A connection to `db` on the cluster at `port`, retried for 90 s while PostgreSQL restarts.
 pub fn connect_retry_at(port: u16, db: &str) -> Client {
@@ -108,4 +108,29 @@ pub fn status_mb(pid: i32, field: &str) -> u64 {
         .and_then(|v| v.trim_start_matches(':').trim().trim_end_matches("kB").trim().parse::<u64>().ok())
         .unwrap_or(0)
         / 1024
+}
+
+/// pg_ctl on the private cluster (stop in immediate mode, start), as postgres.
+pub fn pg_ctl(args: &[&str]) {
+    let data =
+        std::env::var("CHAMELEON_PGDATA").expect("CHAMELEON_PGDATA: run through scripts/test");
+    let st = std::process::Command::new("runuser")
+        .args([
+            "-u",
+            "postgres",
+            "--",
+            &pg_bin("pg_ctl"),
+            "-D",
+            &data,
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            &format!("{data}/startup.log"),
+        ])
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .status()
+        .expect("pg_ctl");
+    assert!(st.success(), "pg_ctl {args:?}");
 }

@@ -12,6 +12,7 @@ use serde_json::Value as Json;
 use crate::binlog::{BinlogRow, Change, Position, RowKind, TableInfo};
 use crate::error::{Error, Result, SqlState};
 use crate::event::EventKind;
+use crate::handover::Handover;
 use crate::types::{from_binlog_changed, value_text, write_json, Kind, MysqlColumn, PgColumn};
 
 pub mod big;
@@ -173,6 +174,10 @@ pub type Decoders = Arc<Vec<(MysqlColumn, PgColumn)>>;
 pub trait Columns {
     fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Decoders>>;
     fn statement(&mut self, schema: &str, query: &str) -> StatementEvent;
+    /// The replicated table a statement changes, if it names one (without changing anything).
+    fn table_of(&self, _schema: &str, _query: &str) -> Option<String> {
+        None
+    }
 }
 
 pub struct BatchBuilder {
@@ -213,6 +218,10 @@ pub struct BatchBuilder {
     /// of the open transaction, a part's)
     file: Arc<str>,
     no_file: Arc<str>,
+    /// tables copied after the stream's start: what their copies hold is skipped
+    handover: Handover,
+    /// where the open transaction started (only while `handover` has points)
+    open_start: Option<Position>,
 }
 
 /// What an event costs on its way besides its images, roughly: the event, then the event
@@ -352,7 +361,16 @@ impl BatchBuilder {
             writer: ImageWriter::default(),
             file: "".into(),
             no_file: "".into(),
+            handover: Handover::default(),
+            open_start: None,
         }
+    }
+
+    /// Skips the changes a table's copy already holds (docs/large-copies.md): the rows of a
+    /// transaction that started before the table's copy point, and its schema changes.
+    pub fn with_handover(mut self, h: Handover) -> Self {
+        self.handover = h;
+        self
     }
 
     /// Hands a transaction whose row images pass `bytes` out in parts (the consumer takes them
@@ -454,7 +472,12 @@ impl BatchBuilder {
             self.open_rows = 0;
             self.open_changed.clear();
         }
-        let (table, query, data) = match cols.statement(&schema, &query) {
+        let copied = !self.handover.is_empty()
+            && cols
+                .table_of(&schema, &query)
+                .is_some_and(|t| self.handover.covers_table(&t, &next));
+        let event = if copied { StatementEvent::Ignored } else { cols.statement(&schema, &query) };
+        let (table, query, data) = match event {
             StatementEvent::Ignored if inside => return Ok(None),
             StatementEvent::Ignored => {
                 self.last_commit = Some(next);
@@ -488,10 +511,11 @@ impl BatchBuilder {
     /// Feeds one change; returns a batch when one ends here.
     pub fn push(&mut self, change: Change, cols: &mut dyn Columns) -> Result<Option<Batch>> {
         match change {
-            Change::Begin { gtid } => {
+            Change::Begin { gtid, at } => {
                 if self.in_parts {
                     return Err(unfinished_parts());
                 }
+                self.open_start = (!self.handover.is_empty()).then_some(at);
                 self.open.clear();
                 self.open_bytes = 0;
                 self.open_rows = 0;
@@ -506,6 +530,9 @@ impl BatchBuilder {
                 rows,
                 timestamp,
             } => {
+                if self.open_start.as_ref().is_some_and(|at| self.handover.covers(&table.schema, &table.name, at)) {
+                    return Ok(None); // in the table's copy
+                }
                 let Some(defs) = cols.columns(&table.schema, &table.name)? else {
                     return Ok(None);
                 };

@@ -23,6 +23,9 @@ impl Columns for Shop {
             StatementEvent::Ignored
         }
     }
+    fn table_of(&self, schema: &str, _query: &str) -> Option<String> {
+        (schema == "shop").then(|| "orders".into())
+    }
     fn columns(&mut self, schema: &str, table: &str) -> Result<Option<Decoders>> {
         let columns: &[(&str, &str, &str)] = match (schema, table) {
             ("shop", "orders") => &[
@@ -94,7 +97,7 @@ fn tx(
     rows: Vec<(RowKind, Option<Row>, Option<Row>)>,
     end: u64,
 ) -> Option<Batch> {
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     for (kind, before, after) in rows {
         b.push(
             Change::Rows {
@@ -127,7 +130,7 @@ fn a_schema_change_inside_a_transaction_stays_with_its_rows() {
         next: pos(at),
     };
     // MySQL's CREATE TABLE … SELECT: BEGIN, the definition, its rows, the commit
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     let held = b.push(query("CREATE TABLE `orders` (`id` int) START TRANSACTION", 120), &mut Shop);
     assert!(held.unwrap().is_none(), "held until the commit");
     b.push(
@@ -148,7 +151,7 @@ fn a_schema_change_inside_a_transaction_stays_with_its_rows() {
     assert_eq!(batch.events[0].kind, EventKind::Ddl);
     assert!(batch.events.iter().all(|e| e.binlog_pos == 300), "one resume point: the commit");
     // MariaDB begins every transaction with its GTID event: a statement is its own batch
-    b.push(Change::Begin { gtid: Some("0-1-5".into()) }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: Some("0-1-5".into()), at: Position::default() }, &mut Shop).unwrap();
     let ddl = b.push(query("ALTER TABLE orders ADD y INT", 400), &mut Shop).unwrap();
     assert_eq!(ddl.map(|d| (d.ddl, d.end.pos)), Some((1, 400)));
 }
@@ -236,7 +239,7 @@ impl Columns for Keyed {
 fn an_old_row_is_its_key_where_the_table_has_one() {
     let change = |cols: &mut dyn Columns, kind: RowKind| {
         let mut b = BatchBuilder::new(1000);
-        b.push(Change::Begin { gtid: None }, cols).unwrap();
+        b.push(Change::Begin { gtid: None, at: Position::default() }, cols).unwrap();
         let after = (kind == RowKind::Update).then(|| row(1, 2));
         let rows = vec![BinlogRow { before: Some(row(1, 1)), after }];
         b.push(Change::Rows { table: table("shop", "orders"), kind, rows, timestamp: 1 }, cols).unwrap();
@@ -259,7 +262,7 @@ fn an_old_row_is_its_key_where_the_table_has_one() {
 
 /// A transaction begun, with one insert into `schema`.orders, not committed.
 fn open_insert(b: &mut BatchBuilder, schema: &str) {
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     let rows = vec![BinlogRow {
         before: None,
         after: Some(row(1, 1)),
@@ -468,7 +471,7 @@ fn ids(b: &Batch) -> Vec<i64> {
 fn a_big_transaction_comes_in_parts_with_its_commit_last() {
     let mut b = BatchBuilder::new(1000).with_max_memory(2000);
     assert_eq!(tx(&mut b, vec![(RowKind::Insert, None, Some(row(1000, 1)))], 10), None);
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     let mut out = insert_rows(&mut b, 0..50);
     assert_eq!(b.push(Change::Idle, &mut Shop).unwrap(), None, "nothing ends a part but its commit");
     out.extend(insert_rows(&mut b, 50..100));
@@ -484,7 +487,7 @@ fn a_big_transaction_comes_in_parts_with_its_commit_last() {
     assert_eq!(out.iter().map(|p| p.rows).sum::<usize>(), 100);
 
     // a part handed out just before the commit: the commit still ends the transaction
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     let parts = insert_rows(&mut b, 0..200);
     let rows_out: usize = parts.iter().map(|p| p.rows).sum();
     let last = b.push(Change::Commit { next: pos(900), timestamp: 1 }, &mut Shop).unwrap().unwrap();
@@ -496,17 +499,17 @@ fn a_big_transaction_comes_in_parts_with_its_commit_last() {
 #[test]
 fn parts_only_with_a_limit_and_only_for_rows() {
     let mut b = BatchBuilder::new(1000);
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     assert!(insert_rows(&mut b, 0..100).is_empty());
     let whole = b.push(Change::Commit { next: pos(500), timestamp: 1 }, &mut Shop).unwrap();
     assert_eq!(whole, None, "committed, waiting for more (batch_size 1000)");
     assert_eq!(b.flush().unwrap().rows, 100);
 
     let mut b = BatchBuilder::new(1000).with_max_memory(2000);
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     assert!(!insert_rows(&mut b, 0..100).is_empty());
     assert!(!insert_rows(&mut b, 100..200).is_empty(), "the rest comes in parts too");
-    let e = b.push(Change::Begin { gtid: None }, &mut Shop).unwrap_err();
+    let e = b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap_err();
     assert!(e.message.contains("in parts"), "{}", e.message);
 }
 
@@ -528,7 +531,7 @@ fn big_values_travel_beside_their_images() {
     let note = "é".repeat(big / 2 + 1);
     let file = |id: i64, body: &[u8], note: &str| vec![Some(V::Int(id)), Some(V::Bytes(body.to_vec())), Some(V::Bytes(note.as_bytes().to_vec()))];
     let mut b = BatchBuilder::new(1000);
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     let rows = vec![
         BinlogRow { before: None, after: Some(file(1, &body, &note)) },
         BinlogRow { before: None, after: Some(file(2, b"small", "small")) },
@@ -559,7 +562,7 @@ fn big_values_travel_beside_their_images() {
     let mut b = BatchBuilder::new(1000).with_max_memory(2 * big);
     let mut batches = Vec::new();
     for id in 0..5 {
-        b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+        b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
         let rows = vec![BinlogRow { before: None, after: Some(file(id, &body, "n")) }];
         assert_eq!(b.push(Change::Rows { table: files(), kind: RowKind::Insert, rows, timestamp: 1 }, &mut Shop).unwrap(), None, "a row is no part");
         batches.extend(b.push(Change::Commit { next: pos(100 + id as u64), timestamp: 1 }, &mut Shop).unwrap());
@@ -582,7 +585,7 @@ fn row_images_escape_their_text_and_refuse_a_broken_document() {
 
     let mut broken = row(2, 1);
     broken[3] = Some(V::Bytes(b"{\"a\": ".to_vec()));
-    b.push(Change::Begin { gtid: None }, &mut Shop).unwrap();
+    b.push(Change::Begin { gtid: None, at: Position::default() }, &mut Shop).unwrap();
     let e = b
         .push(
             Change::Rows { table: table("shop", "orders"), kind: RowKind::Insert, rows: vec![BinlogRow { before: None, after: Some(broken) }], timestamp: 1 },
@@ -592,4 +595,39 @@ fn row_images_escape_their_text_and_refuse_a_broken_document() {
     assert!(e.message.contains("not a JSON document"), "{e:?}");
     let detail = e.detail.unwrap_or_default();
     assert!(detail.starts_with("shop.orders column doc: ") && detail.contains("EOF"), "{detail}");
+}
+
+/// A table copied after the stream's start: the rows and schema changes of transactions at or
+/// before its copy point are in the copy and skipped; the others' are kept, and other tables'
+/// always.
+#[test]
+fn changes_a_copy_holds_are_skipped() {
+    let point = crate::snapshot::Coordinates { binlog_file: "mysql-bin.000001".into(), binlog_position: 500, gtid: String::new() };
+    let h = Handover::new("shop", vec![("orders".into(), point)], &pos(100));
+    let mut b = BatchBuilder::new(1000).with_handover(h);
+    let rows = |b: &mut BatchBuilder, start: u64, end: u64, name: &str| {
+        b.push(Change::Begin { gtid: None, at: pos(start) }, &mut Shop).unwrap();
+        let (t, after) = if name == "files" {
+            let mut t = (*table("shop", name)).clone();
+            t.columns.truncate(3);
+            (Arc::new(t), vec![Some(V::Int(1)), Some(V::Bytes(b"b".to_vec())), Some(V::Bytes(b"n".to_vec()))])
+        } else {
+            (table("shop", name), row(start as i64, 1))
+        };
+        let r = vec![BinlogRow { before: None, after: Some(after) }];
+        b.push(Change::Rows { table: t, kind: RowKind::Insert, rows: r, timestamp: 1 }, &mut Shop).unwrap();
+        b.push(Change::Commit { next: pos(end), timestamp: 1 }, &mut Shop).unwrap();
+    };
+    rows(&mut b, 200, 300, "orders"); // before the point: in the copy
+    rows(&mut b, 310, 400, "files"); // another table: kept
+    let ddl = |at: u64| Change::Query { schema: "shop".into(), query: "ALTER TABLE orders ADD x int".into(), timestamp: 1, next: pos(at) };
+    assert!(b.push(ddl(450), &mut Shop).unwrap().is_none(), "a schema change the copy has: skipped");
+    rows(&mut b, 510, 600, "orders"); // after: kept
+    let batch = b.push(ddl(650), &mut Shop).unwrap().expect("a schema change after the point ends the batch");
+    let kept: Vec<(String, String)> = batch.events.iter().map(|e| (e.table.to_string(), format!("{:?}", e.kind))).collect();
+    assert_eq!(
+        kept,
+        [("files", "Insert"), ("orders", "Insert"), ("orders", "Ddl")].map(|(t, k)| (t.to_string(), k.to_string()))
+    );
+    assert_eq!((batch.rows, batch.ddl), (2, 1));
 }
