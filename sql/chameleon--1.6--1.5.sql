@@ -32,7 +32,52 @@ ALTER TABLE sch_chameleon.t_replica_tables
     DROP COLUMN i_copy_binlog_position,
     DROP COLUMN t_copy_gtid,
     DROP COLUMN i_rows_estimate,
+    DROP COLUMN ts_queued,
     DROP COLUMN jsb_copy_columns;
 DROP TYPE sch_chameleon.en_copy_state;
+
+-- grants on show_status() outlive its new definition
+CREATE TEMP TABLE chameleon_show_status_grants ON COMMIT DROP AS
+    SELECT a.grantee::regrole::text AS grantee
+      FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) a
+     WHERE p.oid = 'chameleon.show_status()'::regprocedure AND a.privilege_type = 'EXECUTE'
+       AND a.grantee <> 0 AND a.grantee <> p.proowner;
+DROP FUNCTION chameleon.show_status();
+CREATE FUNCTION chameleon."show_status"() RETURNS TABLE (
+	"source" TEXT,
+	"dest_schema" TEXT,
+	"status" TEXT,
+	"enabled" bool,
+	"replay_paused" bool,
+	"worker_pid" INT,
+	"read_lag" interval,
+	"replay_lag" interval,
+	"last_received_event" timestamp with time zone,
+	"last_replayed_event" timestamp with time zone,
+	"binlog_file" TEXT,
+	"binlog_position" bigint,
+	"gtid" TEXT,
+	"batches_pending" bigint,
+	"events_pending" bigint,
+	"tables" bigint,
+	"tables_without_pk" bigint,
+	"discarded_rows" bigint,
+	"last_error" TEXT,
+	"mysql_conn" TEXT
+)
+STRICT
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'show_status_wrapper';
+REVOKE ALL ON FUNCTION chameleon.show_status() FROM PUBLIC;
+DO $$
+DECLARE
+    g text;
+BEGIN
+    FOR g IN SELECT grantee FROM chameleon_show_status_grants LOOP
+        EXECUTE format('GRANT EXECUTE ON FUNCTION chameleon.show_status() TO %s', g);
+    END LOOP;
+END
+$$;
+DROP TABLE chameleon_show_status_grants;
 
 CREATE OR REPLACE VIEW sch_chameleon.v_version AS SELECT '1.5'::text AS t_version;

@@ -12,12 +12,7 @@ use crate::error::{catalogue, OrRaise};
 
 /// 1.6 and later record each table's copy state and copy point.
 pub fn keeps_copy_points() -> bool {
-    Spi::get_one::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'sch_chameleon.t_replica_tables'::regclass
-                          AND attname = 't_copy_gtid' AND NOT attisdropped)",
-    )
-    .or_raise()
-    .unwrap_or(false)
+    super::replica_tables_have("t_copy_gtid")
 }
 
 /// The tables a background copy will take, largest first (MySQL's row estimate), replacing
@@ -31,8 +26,8 @@ pub fn queue(id: i64, db: &str, tables: &[(String, Option<i64>)]) {
     }
     for (table, estimate) in tables {
         Spi::run_with_args(
-            "INSERT INTO sch_chameleon.t_replica_tables (i_id_source, v_table_name, v_schema_name, enm_copy_state, i_rows_estimate)
-             VALUES ($1, $2, $3, 'waiting', $4)",
+            "INSERT INTO sch_chameleon.t_replica_tables (i_id_source, v_table_name, v_schema_name, enm_copy_state, i_rows_estimate, ts_queued)
+             VALUES ($1, $2, $3, 'waiting', $4, now())",
             &[id.into(), table.as_str().into(), db.into(), (*estimate).into()],
         )
         .or_raise();
@@ -165,10 +160,10 @@ pub fn purpose(id: i64) -> Option<Purpose> {
 pub fn queue_sync(id: i64, db: &str, tables: &[(String, Option<i64>)]) {
     for (table, estimate) in tables {
         Spi::run_with_args(
-            "INSERT INTO sch_chameleon.t_replica_tables (i_id_source, v_table_name, v_schema_name, enm_copy_state, i_rows_estimate)
-             VALUES ($1, $2, $3, 'waiting', $4)
+            "INSERT INTO sch_chameleon.t_replica_tables (i_id_source, v_table_name, v_schema_name, enm_copy_state, i_rows_estimate, ts_queued)
+             VALUES ($1, $2, $3, 'waiting', $4, now())
              ON CONFLICT (i_id_source, v_schema_name, v_table_name)
-             DO UPDATE SET enm_copy_state = 'waiting', i_rows_estimate = EXCLUDED.i_rows_estimate",
+             DO UPDATE SET enm_copy_state = 'waiting', i_rows_estimate = EXCLUDED.i_rows_estimate, ts_queued = EXCLUDED.ts_queued",
             &[id.into(), table.as_str().into(), db.into(), (*estimate).into()],
         )
         .or_raise();
@@ -260,6 +255,40 @@ pub type CopyRow = (
     Option<TimestampWithTimeZone>,
     Option<String>,
 );
+
+/// A copy under way (tables waiting or staged): tables done of those queued with them (one
+/// call queues its tables at one `ts_queued`, its transaction's start), rows
+/// copied (COPY's progress for a table being copied) of MySQL's estimate, the rate since the
+/// first was queued, and the time left at that rate. None when no copy runs.
+pub fn progress(id: i64) -> Option<String> {
+    let sql = "
+        WITH round AS (
+            SELECT t.enm_copy_state, t.i_rows_estimate,
+                   CASE WHEN t.enm_copy_state = 'waiting' THEN coalesce(p.tuples_processed, 0) ELSE t.i_rows_copied END AS done
+              FROM sch_chameleon.t_replica_tables t
+              LEFT JOIN pg_stat_activity a
+                ON t.enm_copy_state = 'waiting' AND a.datname = current_database()
+               AND a.query = format('chameleon copy of source %s: %s', t.i_id_source, t.v_table_name)
+              LEFT JOIN pg_stat_progress_copy p ON p.pid = a.pid
+             WHERE t.i_id_source = $1
+               AND t.ts_queued >= (SELECT min(ts_queued) FROM sch_chameleon.t_replica_tables
+                                    WHERE i_id_source = $1 AND enm_copy_state <> 'copied')),
+        -- (a CTE: the volatile clock is read once, not per row)
+        elapsed AS (
+            SELECT greatest(extract(epoch FROM clock_timestamp() - min(ts_queued)), 0.001) AS secs
+              FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1 AND enm_copy_state <> 'copied')
+        SELECT format('%s/%s tables, %s of ~%s rows, %s rows/s, %s',
+                      count(*) FILTER (WHERE enm_copy_state <> 'waiting'), count(*), sum(done),
+                      sum(greatest(coalesce(i_rows_estimate, 0), coalesce(done, 0))), round(sum(done) / secs),
+                      CASE WHEN sum(done) > 0
+                           THEN 'about ' || round(greatest(sum(greatest(coalesce(i_rows_estimate, 0), coalesce(done, 0))) - sum(done), 0)
+                                             * secs / sum(done)) || ' s left'
+                           ELSE 'starting' END)
+          FROM round CROSS JOIN elapsed
+         GROUP BY secs
+        HAVING count(*) FILTER (WHERE enm_copy_state <> 'copied') > 0";
+    query_opt::<String>(sql, &[id.into()])
+}
 
 /// What a copy worker reports as its activity while it copies `table` (show_copy finds it
 /// by this text: the table it creates is not visible outside its transaction).

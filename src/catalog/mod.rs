@@ -51,9 +51,15 @@ pub fn layout() -> Layout {
 /// 1.4 and later keep each replicated table's MySQL model with the resume position
 /// (t_replica_tables.jsb_columns); 1.2 and 1.3 do not.
 pub fn keeps_table_models() -> bool {
-    Spi::get_one::<bool>(
+    replica_tables_have("jsb_columns")
+}
+
+/// Whether the installed catalogue's t_replica_tables has `column` (what its version keeps).
+pub fn replica_tables_have(column: &str) -> bool {
+    Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'sch_chameleon.t_replica_tables'::regclass
-                          AND attname = 'jsb_columns' AND NOT attisdropped)",
+                          AND attname = $1 AND NOT attisdropped)",
+        &[column.into()],
     )
     .or_raise()
     .unwrap_or(false)

@@ -112,8 +112,9 @@ CREATE TABLE sch_chameleon.t_replica_tables (
     t_copy_binlog_name     text,
     i_copy_binlog_position bigint,
     t_copy_gtid            text,
-    -- 1.6: MySQL's row estimate when the table was queued (largest first)
+    -- 1.6: MySQL's row estimate when the table was queued (largest first), and when
     i_rows_estimate        bigint,
+    ts_queued              timestamptz,
     -- 1.6: a staged copy's model (jsb_columns once swapped in)
     jsb_copy_columns       jsonb,
     PRIMARY KEY (i_id_source, v_schema_name, v_table_name)

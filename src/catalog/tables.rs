@@ -210,6 +210,11 @@ pub fn kept_models(id: i64, db: &str) -> Result<Vec<(String, Option<TableDef>)>>
     .map_err(catalogue("reading the kept table models"))
 }
 
+/// The models kept of the source's tables (those it has).
+pub fn models(id: i64, db: &str) -> Vec<TableDef> {
+    kept_models(id, db).or_raise().into_iter().filter_map(|(_, d)| d).collect()
+}
+
 /// Each registered table's primary key.
 pub fn keys(id: i64) -> Result<HashMap<String, Vec<String>>> {
     Spi::connect(|c| {

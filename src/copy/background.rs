@@ -21,15 +21,7 @@ pub fn init_replica_background(source: &str) -> i64 {
         // nothing to hand over: the copy is the snapshot's coordinates alone
         return super::init_replica(source, Verb::Init);
     }
-    chameleon_core::names::check_truncation("table", &format!("database \"{}\"", s.conn.database), selected.iter().map(String::as_str))
-        .or_raise();
-    let tables: Vec<(String, Option<i64>)> = selected
-        .into_iter()
-        .map(|name| {
-            let estimate = facts.tables.iter().position(|t| *t == name).and_then(|i| facts.row_estimates[i]);
-            (name, estimate)
-        })
-        .collect();
+    let tables = super::sync::estimated(&s, &facts, selected);
     super::prepare_destination(src.id, &src.dest_schema);
     catalog::copies::queue(src.id, &s.conn.database, &tables);
     catalog::batches::forget_batches(src.id).or_raise();

@@ -7,7 +7,7 @@
 //! table already holds — nothing is held back, nothing applied twice.
 
 use chameleon_core::binlog::Position;
-use chameleon_core::snapshot::{self, Coordinates, TableDef};
+use chameleon_core::snapshot::{self, Coordinates};
 use chameleon_core::state::Status;
 use chameleon_core::{handover, Error, SqlState};
 use pgrx::prelude::*;
@@ -89,16 +89,21 @@ fn quoted(tables: &[&String]) -> String {
     tables.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ")
 }
 
-fn queue(s: &SourceConfig, facts: &chameleon_core::source::ServerFacts, tables: Vec<String>) {
+/// `tables` with MySQL's row estimate of each; a name PostgreSQL would truncate is refused.
+pub fn estimated(s: &SourceConfig, facts: &chameleon_core::source::ServerFacts, tables: Vec<String>) -> Vec<(String, Option<i64>)> {
     chameleon_core::names::check_truncation("table", &format!("database \"{}\"", s.conn.database), tables.iter().map(String::as_str))
         .or_raise();
-    let estimated: Vec<(String, Option<i64>)> = tables
+    tables
         .into_iter()
         .map(|name| {
             let estimate = facts.tables.iter().position(|t| *t == name).and_then(|i| facts.row_estimates[i]);
             (name, estimate)
         })
-        .collect();
+        .collect()
+}
+
+fn queue(s: &SourceConfig, facts: &chameleon_core::source::ServerFacts, tables: Vec<String>) {
+    let estimated = estimated(s, facts, tables);
     catalog::copies::queue_sync(s.id, &s.conn.database, &estimated);
     Spi::run(&format!("CREATE SCHEMA IF NOT EXISTS {}", spi::quote_identifier(staging(s.id)))).or_raise();
     let workers = chameleon_core::options::copy_workers(&s.copy_options).min(estimated.len());
@@ -125,6 +130,9 @@ pub fn start_after_commit(id: i64, source: &str, workers: usize) {
 /// points and, when a copy point is behind `at`, the source's position back to it.
 /// Some(position) when something was swapped in: the stream must start again from there.
 pub fn swap_staged(src: &SourceConfig) -> Option<Position> {
+    if !catalog::copies::keeps_copy_points() {
+        return None; // (a catalogue before 1.6 has no copies to swap)
+    }
     let staged = catalog::copies::staged(src.id).or_raise();
     if staged.is_empty() || !catalog::batches::pending_batches(src.id).or_raise().is_empty() {
         return None;
@@ -161,11 +169,7 @@ pub fn swap_staged(src: &SourceConfig) -> Option<Position> {
 /// from and to them again (DROP … CASCADE took those of the others).
 fn record_definitions(src: &SourceConfig, names: &[String]) {
     let db = &src.conn.database;
-    let defs: Vec<TableDef> = catalog::tables::kept_models(src.id, db)
-        .or_raise()
-        .into_iter()
-        .filter_map(|(_, d)| d)
-        .collect();
+    let defs = catalog::tables::models(src.id, db);
     let all: Vec<String> = defs.iter().map(|d| d.name.clone()).collect();
     let mut made = Vec::new();
     for def in &defs {

@@ -10,7 +10,7 @@
 use std::time::Instant;
 
 use chameleon_core::mysql::Conn;
-use chameleon_core::snapshot::{self, Coordinates, TableDef};
+use chameleon_core::snapshot::{self, Coordinates};
 use chameleon_core::{handover, Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::prelude::*;
@@ -159,11 +159,7 @@ fn finish(src: &SourceConfig) {
         return;
     }
     let db = &src.conn.database;
-    let defs: Vec<TableDef> = catalog::tables::kept_models(src.id, db)
-        .or_raise()
-        .into_iter()
-        .filter_map(|(_, d)| d)
-        .collect();
+    let defs = catalog::tables::models(src.id, db);
     let made = super::foreign_keys(&src.dest_schema, &defs.iter().collect::<Vec<_>>());
     catalog::tables::record_all_made(src.id, db, &made);
     let points: Vec<Coordinates> = catalog::copies::points(src.id).or_raise().into_iter().map(|(_, p)| p).collect();

@@ -71,15 +71,18 @@ pub extern "C-unwind" fn chameleon_launcher_main(_arg: pg_sys::Datum) {
     }
 }
 
+/// Whether this database has the extension (a scan visits every database).
+fn installed() -> bool {
+    Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'chameleon')")
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
 /// Sources that should run but have no worker now.
 fn orphans() -> Vec<(i64, String)> {
     BackgroundWorker::transaction(|| {
-        let installed = Spi::get_one::<bool>(
-            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'chameleon')",
-        )
-        .ok()
-        .flatten()
-        .unwrap_or(false);
+        let installed = installed();
         if !installed {
             return Vec::new();
         }
@@ -99,12 +102,7 @@ fn orphans() -> Vec<(i64, String)> {
 /// to start).
 fn unfinished_copies() -> Vec<(i64, String, usize)> {
     BackgroundWorker::transaction(|| {
-        let installed = Spi::get_one::<bool>(
-            "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'chameleon')",
-        )
-        .ok()
-        .flatten()
-        .unwrap_or(false);
+        let installed = installed();
         if !installed || !crate::catalog::copies::keeps_copy_points() {
             return Vec::new();
         }

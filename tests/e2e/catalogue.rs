@@ -111,9 +111,19 @@ fn downgrade_waits_for_a_background_copy() {
     let e = c.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.5'").unwrap_err();
     assert_eq!(sqlstate(&e), "55000", "{e:?}");
     assert_eq!(extversion(&mut c), "1.6");
-    c.batch_execute("UPDATE sch_chameleon.t_replica_tables SET enm_copy_state = 'copied'; ALTER EXTENSION chameleon UPDATE TO '1.5'")
-        .unwrap();
+    c.batch_execute(
+        "DROP ROLE IF EXISTS cat_monitor; CREATE ROLE cat_monitor;
+         GRANT EXECUTE ON FUNCTION chameleon.show_status() TO cat_monitor;
+         UPDATE sch_chameleon.t_replica_tables SET enm_copy_state = 'copied'; ALTER EXTENSION chameleon UPDATE TO '1.5'",
+    )
+    .unwrap();
     assert_eq!(extversion(&mut c), "1.5");
+    let granted = "SELECT has_function_privilege('cat_monitor', 'chameleon.show_status()', 'EXECUTE')";
+    assert!(one::<bool>(&mut c, granted), "a grant on show_status() survives the downgrade (the function is made again)");
+    c.batch_execute("ALTER EXTENSION chameleon UPDATE TO '1.6'").unwrap();
+    assert!(one::<bool>(&mut c, granted), "and the upgrade");
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM pg_class WHERE relname = 'chameleon_show_status_grants'"), 0);
+    c.batch_execute("DROP EXTENSION chameleon CASCADE; DROP ROLE cat_monitor").unwrap();
 }
 
 /// 1.4's frozen script (sql/chameleon--1.4.sql) equals 1.3 + its upgrade.

@@ -111,12 +111,15 @@ fn a_background_copy_under_writes_hands_over_exactly(s: Server) {
     let (c, queued) = start_copy(s, my, &pg);
     let returned = t0.elapsed();
     assert_eq!(queued, 5, "items, journal, big1, big2, child");
-    let (mut most, mut states) = (0, std::collections::BTreeSet::new());
+    let (mut most, mut states, mut progress) = (0, std::collections::BTreeSet::new(), Vec::new());
     let mut watch = connect(&pg);
     loop {
         most = most.max(copy_workers(&mut watch).len());
         for r in watch.query("SELECT state FROM chameleon.show_copy('bg')", &[]).unwrap() {
             states.insert(r.get::<_, String>(0));
+        }
+        if let Some(p) = one::<Option<String>>(&mut watch, "SELECT copy_progress FROM chameleon.show_status()") {
+            progress.push(p);
         }
         if one::<String>(&mut watch, "SELECT status FROM chameleon.show_status()") != "initialising" {
             break;
@@ -126,6 +129,12 @@ fn a_background_copy_under_writes_hands_over_exactly(s: Server) {
     }
     let mut c2 = wait_initialised(&pg);
     assert!(states.contains("copying"), "show_copy showed a table being copied: {states:?}");
+    assert!(
+        progress.iter().any(|p| p.contains("/5 tables, ") && p.contains(" rows/s, ")),
+        "show_status showed the copy's progress: {progress:?}"
+    );
+    let last = one::<Option<String>>(&mut watch, "SELECT copy_progress FROM chameleon.show_status()");
+    assert_eq!(last, None, "no progress once the copy is done");
     assert!((1..=2).contains(&most), "copy workers at once: {most}");
     let copied: Vec<(String, String, i64, Option<String>)> = c2
         .query("SELECT table_name, state, rows_copied, copy_point FROM chameleon.show_copy('bg')", &[])
@@ -135,8 +144,8 @@ fn a_background_copy_under_writes_hands_over_exactly(s: Server) {
         .collect();
     assert!(copied.iter().all(|(_, st, _, p)| st == "copied" && p.is_some()), "{copied:?}");
     assert!(copied.iter().any(|(t, _, n, _)| t == "big1" && *n == 150_000), "{copied:?}");
-    eprintln!("{pg}: init_replica returned in {returned:.1?}; the copy took {:.1?} with at most {most} copy workers; points {:?}",
-        t0.elapsed(), copied.iter().map(|(t, _, _, p)| format!("{t} {}", p.as_deref().unwrap_or(""))).collect::<Vec<_>>());
+    eprintln!("{pg}: init_replica returned in {returned:.1?}; the copy took {:.1?} with at most {most} copy workers; progress seen {:?}; points {:?}",
+        t0.elapsed(), progress.iter().step_by((progress.len() / 4).max(1)).collect::<Vec<_>>(), copied.iter().map(|(t, _, _, p)| format!("{t} {}", p.as_deref().unwrap_or(""))).collect::<Vec<_>>());
     drop(c);
     replicate_and_compare(s, &mut c2, my, 2, stop, writes);
 }
