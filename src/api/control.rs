@@ -146,6 +146,7 @@ fn detach_replica(source: &str) {
         Spi::run(sql).or_raise();
     }
     catalog::sources::remove_source(&src);
+    crate::copy::drop_staging(src.id);
     notice(&format!(
         "source \"{source}\" detached: schema \"{}\" is a standalone copy ({} sequences set, {} foreign keys validated)",
         src.dest_schema,

@@ -24,6 +24,7 @@ both!(
     a_killed_copy_resumes_and_ends_equal,
     sync_tables_copies_again_while_the_others_replicate,
     a_table_added_to_include_tables_is_copied_while_running,
+    disable_pauses_a_copy_and_enable_resumes_it,
 );
 
 /// The workload's tables (`items`, `journal`), `bigN` tables of `rows` rows each, and `child`
@@ -312,4 +313,39 @@ fn replicate_on(s: Server, c: &mut Client, my: &'static str, stop: Arc<AtomicBoo
     stop.store(true, Ordering::Relaxed);
     let rounds = writes.join().unwrap();
     live::assert_equal_after(s, c, my, rounds);
+}
+
+/// disable_replica during a background copy: the copy workers leave after their table and
+/// nothing more is copied; enable_replica: the launcher resumes the copy, the tables done
+/// kept; replication then ends equal.
+fn disable_pauses_a_copy_and_enable_resumes_it(s: Server) {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let my = "it_bgpause";
+    tables(s, my, 4, 100_000);
+    let pg = s.db("copy_pause");
+    let stop = Arc::new(AtomicBool::new(false));
+    let writes = workload(s, my, stop.clone());
+    let (mut c, _) = start_copy(s, my, &pg);
+    let copied = "SELECT count(*) FROM chameleon.show_copy('bg') WHERE state = 'copied'";
+    let t0 = Instant::now();
+    while one::<i64>(&mut c, copied) == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no table was copied");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    c.batch_execute("SELECT chameleon.disable_replica('bg')").unwrap();
+    while !copy_workers(&mut c).is_empty() {
+        assert!(t0.elapsed() < Duration::from_secs(60), "the copy workers did not leave");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let paused = one::<i64>(&mut c, copied);
+    std::thread::sleep(Duration::from_secs(7)); // (more than a launcher round)
+    assert!(copy_workers(&mut c).is_empty(), "a disabled source's copy is not resumed");
+    assert_eq!(one::<i64>(&mut c, copied), paused, "nothing copied while disabled");
+    assert_eq!(one::<String>(&mut c, "SELECT status FROM chameleon.show_status()"), "initialising");
+    let left: i64 = one(&mut c, "SELECT count(*) FROM chameleon.show_copy('bg') WHERE state = 'waiting'");
+    eprintln!("{pg}: disabled with {paused} tables copied, {left} waiting");
+    assert!(left > 0, "tables were left to copy");
+    c.batch_execute("SELECT chameleon.enable_replica('bg')").unwrap();
+    let mut c = wait_initialised(&pg);
+    replicate_and_compare(s, &mut c, my, 4, stop, writes);
 }
