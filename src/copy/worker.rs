@@ -56,18 +56,7 @@ pub extern "C-unwind" fn chameleon_copy_main(_arg: pg_sys::Datum) {
     let Some((id, db)) = extra.split_once(':') else { return };
     let Ok(id) = id.parse::<i64>() else { return };
     BackgroundWorker::connect_worker_to_spi(Some(db), None);
-    let outcome = PgTryBuilder::new(|| run(id))
-        .catch_others(|e| {
-            backend::abort_transaction();
-            Err(crate::error::from_caught(&e))
-        })
-        .execute();
-    if let Err(e) = outcome {
-        log!("chameleon copy {id}: stopped in error ({}): {}", e.state.code(), e.reason());
-        PgTryBuilder::new(|| tx(|| catalog::copies::fail(id, &e.report())))
-            .catch_others(|_| ())
-            .execute();
-    }
+    backend::run_worker(&format!("chameleon copy {id}"), || run(id), |why| catalog::copies::fail(id, why));
 }
 
 fn run(id: i64) -> Result<(), Error> {

@@ -45,6 +45,28 @@ pub fn tx_or_abandon<R>(f: impl FnOnce() -> Result<Option<R>, Error>) -> Option<
     r
 }
 
+/// A worker's body, `run`, with what ends it in error recorded: an ERROR inside a transaction
+/// (its SQLSTATE kept) aborts it, then `record` says why in the catalogue (best effort: the
+/// catalogue itself may be what failed). `what` names the worker in the log.
+pub fn run_worker(
+    what: &str,
+    run: impl FnOnce() -> Result<(), Error>,
+    record: impl FnOnce(&str) -> Result<(), Error>,
+) {
+    let outcome = PgTryBuilder::new(AssertUnwindSafe(run))
+        .catch_others(|e| {
+            abort_transaction();
+            Err(crate::error::from_caught(&e))
+        })
+        .execute();
+    if let Err(e) = outcome {
+        log!("{what}: stopped in error ({}): {}", e.state.code(), e.reason());
+        PgTryBuilder::new(AssertUnwindSafe(|| tx(|| record(&e.report()))))
+            .catch_others(|_| ())
+            .execute();
+    }
+}
+
 /// Runs `f` with PostgreSQL's allocations in a memory context of its own, deleted when it
 /// returns: what one part of a long transaction leaves behind (statement parameters, arrays
 /// of log rows) does not pile up until the commit.

@@ -34,25 +34,9 @@ pub extern "C-unwind" fn chameleon_replica_main(_arg: pg_sys::Datum) {
     BackgroundWorker::connect_worker_to_spi(Some(db), None);
     // a batch commits with its position: nothing to wait for at each commit (bench/replica)
     backend::commit_without_flush();
-    let outcome = PgTryBuilder::new(|| run(id))
-        .catch_others(|e| {
-            // an ERROR inside a transaction (its SQLSTATE kept): abort it, then say why the
-            // source stopped
-            backend::abort_transaction();
-            Err(crate::error::from_caught(&e))
-        })
-        .execute();
-    if let Err(e) = outcome {
-        log!(
-            "chameleon replica {id}: stopped in error ({}): {}",
-            e.state.code(),
-            e.reason()
-        );
-        // best effort: the catalogue itself may be what failed
-        PgTryBuilder::new(|| tx(|| catalog::sources::stop_in_error(id, &e.report())))
-            .catch_others(|_| ())
-            .execute();
-    }
+    backend::run_worker(&format!("chameleon replica {id}"), || run(id), |why| {
+        catalog::sources::stop_in_error(id, why)
+    });
 }
 
 /// A session-level advisory lock on the source: a second worker for it leaves at once.
