@@ -287,6 +287,37 @@ fn sync_tables_copies_again_while_the_others_replicate(s: Server) {
     c.batch_execute("SELECT chameleon.stop_replica('bg')").unwrap();
 }
 
+/// sync_tables on a stopped source: the copy is staged while it is stopped, the old table still
+/// in place; start_replica swaps it in before streaming, and the end is equal.
+#[test]
+fn a_stopped_source_takes_its_synced_copy_when_it_starts() {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let s = MARIADB;
+    let my = "it_syncstop";
+    tables(s, my, 1, 20_000);
+    let pg = s.db("copy_syncstop");
+    let (mut c, stop, writes) = running(s, my, &pg, "{}");
+    c.batch_execute(&format!("SELECT chameleon.stop_replica('bg'); DELETE FROM {my}.big1 WHERE id % 3 = 0")).unwrap();
+    let t0 = Instant::now();
+    while one::<i64>(&mut c, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'chameleon replica'") > 0 {
+        assert!(t0.elapsed() < Duration::from_secs(30), "the worker did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    c.batch_execute("SELECT chameleon.sync_tables('bg', ARRAY['big1'])").unwrap();
+    while one::<String>(&mut c, "SELECT state FROM chameleon.show_copy('bg') WHERE table_name = 'big1'") != "staged" {
+        assert!(t0.elapsed() < Duration::from_secs(60), "no staged copy");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let kept: i64 = one(&mut c, &format!("SELECT count(*) FROM {my}.big1"));
+    assert!(kept < 20_000, "the old table stays in place while the source is stopped ({kept} rows)");
+    c.batch_execute("SELECT chameleon.start_replica('bg')").unwrap();
+    wait_all_copied(&mut c);
+    replicate_on(s, &mut c, my, stop, writes);
+    let (m, p) = s.checksums(&mut c, my, my, "big1", "id", &["id", "pad", "v"], &["id", "pad", "v"]);
+    assert_eq!(m, p, "big1");
+    c.batch_execute("SELECT chameleon.stop_replica('bg')").unwrap();
+}
+
 /// A table added to include_tables on a running source is copied while the others replicate,
 /// then replicated: rows written before, during and after its copy all arrive once.
 fn a_table_added_to_include_tables_is_copied_while_running(s: Server) {
