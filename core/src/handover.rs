@@ -29,10 +29,6 @@ impl CopyPoint {
         CopyPoint { coords, mysql, mariadb }
     }
 
-    pub fn coordinates(&self) -> &Coordinates {
-        &self.coords
-    }
-
     /// Whether the transaction at `at` is in the copy: `at` is its commit position (the
     /// executed GTID set up to and with it, or its MariaDB GTID), or its start
     /// (`Change::Begin`: its own GTID). A GTID that does not parse falls back to the
@@ -109,6 +105,20 @@ impl Handover {
     /// `covers` for a table of the source's database.
     pub fn covers_table(&self, table: &str, at: &Position) -> bool {
         self.points.get(table).is_some_and(|p| p.covers(at))
+    }
+
+    /// The tables whose copy holds the transaction at `at` (decided once per transaction).
+    pub fn covering(&self, at: &Position) -> Vec<String> {
+        self.points.iter().filter(|(_, p)| p.covers(at)).map(|(t, _)| t.clone()).collect()
+    }
+
+    pub fn in_source_db(&self, schema: &str) -> bool {
+        schema == self.db
+    }
+
+    /// Forgets the points a stream at `at` has passed (nothing after it is in their copies).
+    pub fn prune(&mut self, at: &Position) {
+        self.points.retain(|_, p| !p.passed_by(at));
     }
 }
 
@@ -206,6 +216,10 @@ mod tests {
         assert!(h.covers("db", "new", &commit("m.000003", 600, Some("0-1-44"))));
         assert!(!h.covers("db", "new", &commit("m.000003", 950, Some("0-1-46"))));
         assert!(!h.covers("other", "new", &commit("m.000003", 600, Some("0-1-44"))), "another database");
+        assert_eq!(h.covering(&commit("m.000003", 600, Some("0-1-44"))), ["new"]);
+        let mut pruned = h.clone();
+        pruned.prune(&commit("m.000003", 900, Some("0-1-45")));
+        assert!(pruned.is_empty(), "a stream past the point has nothing left to skip");
         let mysql = Handover::new("db", vec![("t".into(), point("a.1", 9, &format!("{A}:1-10")))], &commit("a.1", 5, Some(&format!("{A}:1-12"))));
         assert!(mysql.is_empty(), "the resume set holds the copy's");
     }

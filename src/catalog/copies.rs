@@ -24,14 +24,7 @@ pub fn queue(id: i64, db: &str, tables: &[(String, Option<i64>)]) {
     ] {
         Spi::run_with_args(sql, &[id.into()]).or_raise();
     }
-    for (table, estimate) in tables {
-        Spi::run_with_args(
-            "INSERT INTO sch_chameleon.t_replica_tables (i_id_source, v_table_name, v_schema_name, enm_copy_state, i_rows_estimate, ts_queued)
-             VALUES ($1, $2, $3, 'waiting', $4, now())",
-            &[id.into(), table.as_str().into(), db.into(), (*estimate).into()],
-        )
-        .or_raise();
-    }
+    queue_sync(id, db, tables);
 }
 
 /// A waiting table no other copy worker holds, locked for this transaction (the copy commits
@@ -261,15 +254,12 @@ pub type CopyRow = (
 /// copied (COPY's progress for a table being copied) of MySQL's estimate, the rate since the
 /// first was queued, and the time left at that rate. None when no copy runs.
 pub fn progress(id: i64) -> Option<String> {
-    let sql = "
+    let sql = format!("
         WITH round AS (
             SELECT t.enm_copy_state, t.i_rows_estimate,
                    CASE WHEN t.enm_copy_state = 'waiting' THEN coalesce(p.tuples_processed, 0) ELSE t.i_rows_copied END AS done
               FROM sch_chameleon.t_replica_tables t
-              LEFT JOIN pg_stat_activity a
-                ON t.enm_copy_state = 'waiting' AND a.datname = current_database()
-               AND a.query = format('chameleon copy of source %s: %s', t.i_id_source, t.v_table_name)
-              LEFT JOIN pg_stat_progress_copy p ON p.pid = a.pid
+              {LIVE_COPY}
              WHERE t.i_id_source = $1
                AND t.ts_queued >= (SELECT min(ts_queued) FROM sch_chameleon.t_replica_tables
                                     WHERE i_id_source = $1 AND enm_copy_state <> 'copied')),
@@ -286,9 +276,16 @@ pub fn progress(id: i64) -> Option<String> {
                            ELSE 'starting' END)
           FROM round CROSS JOIN elapsed
          GROUP BY secs
-        HAVING count(*) FILTER (WHERE enm_copy_state <> 'copied') > 0";
-    query_opt::<String>(sql, &[id.into()])
+        HAVING count(*) FILTER (WHERE enm_copy_state <> 'copied') > 0");
+    query_opt::<String>(&sql, &[id.into()])
 }
+
+/// A waiting table `t` joined to the COPY a copy worker runs for it now, if any (`a`, `p`):
+/// found by the activity the worker reports (`activity`).
+const LIVE_COPY: &str = "LEFT JOIN pg_stat_activity a
+            ON t.enm_copy_state = 'waiting' AND a.datname = current_database()
+           AND a.query = format('chameleon copy of source %s: %s', t.i_id_source, t.v_table_name)
+          LEFT JOIN pg_stat_progress_copy p ON p.pid = a.pid";
 
 /// What a copy worker reports as its activity while it copies `table` (show_copy finds it
 /// by this text: the table it creates is not visible outside its transaction).
@@ -299,7 +296,7 @@ pub fn activity(id: i64, table: &str) -> String {
 /// Each table's copy: state (a table being copied now shows as such, with the rows COPY has
 /// written so far), rows estimated and copied, when, and its copy point.
 pub fn rows(source: Option<&str>) -> Vec<CopyRow> {
-    let sql = "
+    let sql = format!("
         SELECT s.t_source, t.v_table_name::text,
                CASE WHEN t.enm_copy_state <> 'waiting' THEN t.enm_copy_state::text
                     WHEN a.pid IS NOT NULL THEN 'copying' ELSE 'waiting' END,
@@ -309,14 +306,11 @@ pub fn rows(source: Option<&str>) -> Vec<CopyRow> {
                  || coalesce(' GTID ' || t.t_copy_gtid, '')
           FROM sch_chameleon.t_replica_tables t
           JOIN sch_chameleon.t_sources s USING (i_id_source)
-          LEFT JOIN pg_stat_activity a
-            ON t.enm_copy_state = 'waiting' AND a.datname = current_database()
-           AND a.query = format('chameleon copy of source %s: %s', s.i_id_source, t.v_table_name)
-          LEFT JOIN pg_stat_progress_copy p ON p.pid = a.pid
+          {LIVE_COPY}
          WHERE $1::text IS NULL OR s.t_source = $1
-         ORDER BY 1, 2";
+         ORDER BY 1, 2");
     Spi::connect(|c| {
-        c.select(sql, None, &[source.into()])?
+        c.select(&sql, None, &[source.into()])?
             .map(|r| {
                 Ok::<_, pgrx::spi::SpiError>((
                     r.get::<String>(1)?.unwrap_or_default(),

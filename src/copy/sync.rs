@@ -80,13 +80,13 @@ pub fn queue_new_tables(id: i64) {
         .filter(|t| !registered.contains(t))
         .collect();
     if !new.is_empty() {
-        notice(&format!("source \"{}\": {} newly included, copied while it replicates", s.name, quoted(&new.iter().collect::<Vec<_>>())));
+        notice(&format!("source \"{}\": {} newly included, copied while it replicates", s.name, quoted(&new)));
         queue(&s, &facts, new);
     }
 }
 
-fn quoted(tables: &[&String]) -> String {
-    tables.iter().map(|t| format!("\"{t}\"")).collect::<Vec<_>>().join(", ")
+fn quoted<T: AsRef<str>>(tables: impl IntoIterator<Item = T>) -> String {
+    tables.into_iter().map(|t| format!("\"{}\"", t.as_ref())).collect::<Vec<_>>().join(", ")
 }
 
 /// `tables` with MySQL's row estimate of each; a name PostgreSQL would truncate is refused.
@@ -161,7 +161,7 @@ pub fn swap_staged(src: &SourceConfig) -> Option<Position> {
     let from = Position { file: from.binlog_file, pos: from.binlog_position, gtid: (!from.gtid.is_empty()).then_some(from.gtid) };
     catalog::sources::write_position(src.id, &from, 0).or_raise();
     // (the staging schema is left empty; it is made again for the next sync)
-    log!("chameleon replica \"{}\": {} swapped in; reading again from {}:{}", src.name, quoted(&names.iter().collect::<Vec<_>>()), from.file, from.pos);
+    log!("chameleon replica \"{}\": {} swapped in; reading again from {}:{}", src.name, quoted(&names), from.file, from.pos);
     Some(from)
 }
 

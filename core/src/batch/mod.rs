@@ -220,8 +220,8 @@ pub struct BatchBuilder {
     no_file: Arc<str>,
     /// tables copied after the stream's start: what their copies hold is skipped
     handover: Handover,
-    /// where the open transaction started (only while `handover` has points)
-    open_start: Option<Position>,
+    /// the tables whose copy holds the open transaction (decided at its start)
+    open_covered: Vec<String>,
 }
 
 /// What an event costs on its way besides its images, roughly: the event, then the event
@@ -362,7 +362,7 @@ impl BatchBuilder {
             file: "".into(),
             no_file: "".into(),
             handover: Handover::default(),
-            open_start: None,
+            open_covered: Vec::new(),
         }
     }
 
@@ -418,6 +418,9 @@ impl BatchBuilder {
         self.first_at = None;
         self.ready_bytes = 0;
         self.last_end = Some((b.end.file.clone(), b.end.pos));
+        if !self.handover.is_empty() {
+            self.handover.prune(&b.end);
+        }
         b
     }
 
@@ -515,7 +518,7 @@ impl BatchBuilder {
                 if self.in_parts {
                     return Err(unfinished_parts());
                 }
-                self.open_start = (!self.handover.is_empty()).then_some(at);
+                self.open_covered = if self.handover.is_empty() { Vec::new() } else { self.handover.covering(&at) };
                 self.open.clear();
                 self.open_bytes = 0;
                 self.open_rows = 0;
@@ -530,7 +533,8 @@ impl BatchBuilder {
                 rows,
                 timestamp,
             } => {
-                if self.open_start.as_ref().is_some_and(|at| self.handover.covers(&table.schema, &table.name, at)) {
+                let copied = |t: &String| **t == *table.name;
+                if self.open_covered.iter().any(copied) && self.handover.in_source_db(&table.schema) {
                     return Ok(None); // in the table's copy
                 }
                 let Some(defs) = cols.columns(&table.schema, &table.name)? else {
