@@ -22,6 +22,7 @@ pub mod snapshot;
 pub mod source;
 pub mod state;
 pub mod types;
+pub mod watch;
 
 pub use error::{Error, Result, SqlState};
 

@@ -10,16 +10,23 @@ pub const COPY_OPTION_KEYS: &[(&str, &str)] = &[
         "rows_per_chunk",
         "rows read from MySQL per fetch during the copy (integer > 0)",
     ),
-    ("parallel_tables", "tables a background init_replica copies at once, one copy worker each (integer 1..64, default 2)"),
+    ("parallel_tables", "tables init_replica copies at once, one copy worker each (integer 0..64, default 2; 0: no copy workers, init_replica copies in the caller's transaction, all or nothing)"),
     (
         "lock_timeout_ms",
         "how long init_replica waits for the global read lock (integer > 0)",
     ),
 ];
 
-/// How many copy workers a background init_replica starts (copy option `parallel_tables`).
+/// How many copy workers a background copy starts (copy option `parallel_tables`; at least
+/// one: sync_tables and a copy under way need one even when init_replica copies without).
 pub fn copy_workers(copy_options: &Value) -> usize {
     copy_options.get("parallel_tables").and_then(Value::as_u64).map_or(2, |n| n.clamp(1, 64) as usize)
+}
+
+/// Whether init_replica copies in its caller's transaction, all or nothing, without copy
+/// workers (`parallel_tables` 0: 1.5's copy).
+pub fn copies_in_caller(copy_options: &Value) -> bool {
+    copy_options.get("parallel_tables").and_then(Value::as_u64) == Some(0)
 }
 
 /// Where an unreplayable row or untranslatable statement leads.
@@ -112,15 +119,15 @@ pub fn validate_copy_options(v: &Value) -> Result<()> {
         let n = val
             .as_i64()
             .ok_or_else(|| Error::invalid(format!("copy option \"{k}\" must be an integer")))?;
-        let max = if k == "parallel_tables" {
-            64
+        let (min, max) = if k == "parallel_tables" {
+            (0, 64)
         } else {
-            i64::from(i32::MAX)
+            (1, i64::from(i32::MAX))
         };
-        if n < 1 || n > max {
+        if n < min || n > max {
             return Err(
                 Error::invalid(format!("copy option \"{k}\" is out of range: {n}"))
-                    .hint(format!("{k} goes from 1 to {max}.")),
+                    .hint(format!("{k} goes from {min} to {max}.")),
             );
         }
     }
@@ -221,6 +228,13 @@ mod tests {
         let e = validate_copy_options(&json!({"rows_per_chunks": 1})).unwrap_err();
         assert!(e.hint.unwrap().contains("rows_per_chunk"));
         assert!(validate_copy_options(&json!({"parallel_tables": 65})).is_err());
+        assert!(validate_copy_options(&json!({"parallel_tables": -1})).is_err());
+        assert!(validate_copy_options(&json!({"rows_per_chunk": 0})).is_err());
+        // 0: init_replica copies in its caller's transaction; background copies still get one
+        let none = json!({"parallel_tables": 0});
+        assert!(validate_copy_options(&none).is_ok());
+        assert!(copies_in_caller(&none) && !copies_in_caller(&json!({})));
+        assert_eq!((copy_workers(&none), copy_workers(&json!({}))), (1, 2));
         assert!(validate_copy_options(&json!({"parallel_tables": "2"})).is_err());
         assert!(validate_copy_options(&json!([1])).is_err());
     }

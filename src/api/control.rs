@@ -23,14 +23,14 @@ fn init_replica(source: &str) -> i64 {
 }
 
 /// Copies the source's schema and data into its destination schema and records the binlog
-/// coordinates replication starts from. With `wait` (the default) in this transaction, from
-/// one snapshot; returns the rows copied. Without, copy workers copy the tables in the
-/// background, table by table and resumably (chameleon.show_copy follows them); returns the
-/// number of tables queued.
+/// coordinates replication starts from. Copy workers copy the tables in the background, table
+/// by table and resumably (chameleon.show_copy follows them). With `wait` (the default) the
+/// call waits for them and returns the rows copied (in a transaction that has written, it
+/// copies in that transaction); without, it returns the number of tables queued.
 #[pg_extern(schema = "chameleon", name = "init_replica")]
 fn init_replica_v16(source: &str, wait: default!(bool, true)) -> i64 {
     if wait {
-        crate::copy::init_replica(source, Verb::Init)
+        crate::copy::init_replica_waiting(source)
     } else {
         crate::copy::init_replica_background(source)
     }

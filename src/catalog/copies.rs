@@ -2,6 +2,7 @@
 //! workers' claims, each table's copy point, and what show_copy reads.
 
 use chameleon_core::snapshot::{Coordinates, TableDef};
+use chameleon_core::watch::Watch;
 use chameleon_core::Result;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -377,4 +378,60 @@ pub fn forget(id: i64, db: &str, table: &str) {
         &[id.into(), db.into(), table.into()],
     )
     .or_raise();
+}
+
+/// The source's copy queued at or after `since`, read with a new snapshot (a caller waits in
+/// one transaction and must see the workers' commits); None when the source is gone.
+pub fn watch(id: i64, since: TimestampWithTimeZone) -> Option<Watch> {
+    Spi::connect_mut(|c| {
+        let t = c.update(
+            "SELECT s.enm_status::text, s.b_enabled,
+                    CASE WHEN s.ts_last_error >= $2 THEN s.t_last_error END,
+                    coalesce(s.t_binlog_name || ':' || s.i_binlog_position, '')
+                      || coalesce(' (GTID ' || s.t_gtid || ')', ''),
+                    count(t.v_table_name), count(*) FILTER (WHERE t.enm_copy_state = 'waiting'),
+                    coalesce(sum(t.i_rows_copied) FILTER (WHERE t.enm_copy_state = 'copied'), 0)::bigint,
+                    coalesce(jsonb_agg(jsonb_build_array(t.v_table_name, t.i_rows_copied) ORDER BY t.ts_copied)
+                               FILTER (WHERE t.enm_copy_state = 'copied'), '[]')
+               FROM sch_chameleon.t_sources s
+               LEFT JOIN sch_chameleon.t_replica_tables t ON t.i_id_source = s.i_id_source AND t.ts_queued >= $2
+              WHERE s.i_id_source = $1
+              GROUP BY s.i_id_source",
+            None,
+            &[id.into(), since.into()],
+        )?;
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let r = t.first();
+        let copied: Vec<(String, i64)> =
+            serde_json::from_value(r.get::<JsonB>(8)?.map(|j| j.0).unwrap_or_default()).unwrap_or_default();
+        Ok::<_, pgrx::spi::SpiError>(Some(Watch {
+            status: r.get::<String>(1)?.unwrap_or_default(),
+            enabled: r.get::<bool>(2)?.unwrap_or(true),
+            error: r.get::<String>(3)?,
+            position: r.get::<String>(4)?.unwrap_or_default(),
+            queued: r.get::<i64>(5)?.unwrap_or(0),
+            waiting: r.get::<i64>(6)?.unwrap_or(0),
+            rows: r.get::<i64>(7)?.unwrap_or(0),
+            copied,
+        }))
+    })
+    .map_err(catalogue("watching the copy"))
+    .or_raise()
+}
+
+/// When the source's tables were queued (a copy already under way).
+pub fn queued_at(id: i64) -> TimestampWithTimeZone {
+    update_opt::<TimestampWithTimeZone>(
+        "SELECT coalesce(min(ts_queued), now()) FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1",
+        &[id.into()],
+    )
+    .unwrap_or_else(clock)
+}
+
+/// The time now (not the transaction's start).
+pub fn clock() -> TimestampWithTimeZone {
+    query_opt::<TimestampWithTimeZone>("SELECT clock_timestamp()", &[])
+        .unwrap_or_else(|| crate::error::raise(chameleon_core::Error::new(chameleon_core::SqlState::Internal, "no clock")))
 }

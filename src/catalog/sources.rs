@@ -110,11 +110,24 @@ pub struct LockedSource {
 
 /// Finds `name` and locks its row until the end of the transaction.
 pub fn lock_source(name: &str) -> LockedSource {
-    // FOR UPDATE needs a read-write SPI call (pgrx runs read-only until something mutated)
+    find_source(name, " FOR UPDATE")
+}
+
+/// Finds `name` as the latest committed state shows it, without locking it (a caller that
+/// waits for background workers must not hold their source's row).
+pub fn peek_source(name: &str) -> LockedSource {
+    find_source(name, "")
+}
+
+fn find_source(name: &str, lock: &str) -> LockedSource {
+    // FOR UPDATE needs a read-write SPI call (pgrx runs read-only until something mutated);
+    // a read-write call also reads with a new snapshot
     let row = Spi::connect_mut(|client| {
         let t = client.update(
-            "SELECT i_id_source, t_dest_schema, enm_status::text, b_enabled, t_binlog_name IS NOT NULL
-               FROM sch_chameleon.t_sources WHERE t_source = $1 FOR UPDATE",
+            &format!(
+                "SELECT i_id_source, t_dest_schema, enm_status::text, b_enabled, t_binlog_name IS NOT NULL
+                   FROM sch_chameleon.t_sources WHERE t_source = $1{lock}"
+            ),
             None,
             &[name.into()],
         )?;
@@ -420,6 +433,15 @@ pub fn still_running(id: i64) -> Result<Option<bool>> {
         t.first().get::<bool>(1)
     })
     .map_err(catalogue("reading the source's status"))
+}
+
+/// Why something the source's caller waited for failed, its status unchanged.
+pub fn record_error(id: i64, why: &str) -> Result<()> {
+    Spi::run_with_args(
+        "UPDATE sch_chameleon.t_sources SET t_last_error = $2, ts_last_error = clock_timestamp() WHERE i_id_source = $1",
+        &[id.into(), why.into()],
+    )
+    .map_err(catalogue("recording why the copy could not start"))
 }
 
 /// A running source stops in `error`, with why.

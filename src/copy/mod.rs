@@ -10,9 +10,11 @@
 mod background;
 mod feed;
 mod sync;
+mod wait;
 pub mod worker;
 
-pub use background::init_replica_background;
+pub use background::{init_replica_background, queue_copy};
+pub use wait::init_replica_waiting;
 pub use sync::{drop_staging, queue_new_tables, swap_staged, sync_tables};
 
 use std::time::Instant;
@@ -30,6 +32,19 @@ use crate::error::{notice, raise, OrRaise};
 /// The destination schema is replaced only if it holds this source's previous copy (or
 /// nothing): a schema chameleon did not fill is never dropped.
 fn prepare_destination(id: i64, dest: &str) {
+    if check_destination(id, dest) {
+        Spi::run(&format!(
+            "DROP SCHEMA {} CASCADE",
+            spi::quote_identifier(dest)
+        ))
+        .or_raise();
+    }
+    Spi::run(&format!("CREATE SCHEMA {}", spi::quote_identifier(dest))).or_raise();
+}
+
+/// Whether the destination schema exists; refused when it holds objects chameleon did not
+/// create.
+fn check_destination(id: i64, dest: &str) -> bool {
     let objects = query_opt::<i64>(
         "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1",
         &[dest.into()],
@@ -39,21 +54,22 @@ fn prepare_destination(id: i64, dest: &str) {
         &[dest.into()],
     )
     .unwrap_or(false);
-    if exists {
-        if !catalog::tables::has_copy(id) && objects.unwrap_or(0) > 0 {
-            raise(
-                Error::new(SqlState::DuplicateObject, format!("destination schema \"{dest}\" exists and holds objects chameleon did not create"))
-                    .detail(format!("{} relations are in it.", objects.unwrap_or(0)))
-                    .hint("Drop or rename that schema, or register the source again with another dest_schema."),
-            );
-        }
-        Spi::run(&format!(
-            "DROP SCHEMA {} CASCADE",
-            spi::quote_identifier(dest)
-        ))
-        .or_raise();
+    if exists && !catalog::tables::has_copy(id) && objects.unwrap_or(0) > 0 {
+        raise(
+            Error::new(SqlState::DuplicateObject, format!("destination schema \"{dest}\" exists and holds objects chameleon did not create"))
+                .detail(format!("{} relations are in it.", objects.unwrap_or(0)))
+                .hint("Drop or rename that schema, or register the source again with another dest_schema."),
+        );
     }
-    Spi::run(&format!("CREATE SCHEMA {}", spi::quote_identifier(dest))).or_raise();
+    exists
+}
+
+/// Before tables are queued for copy workers: every selected table can be mapped, and no two
+/// names become one in PostgreSQL (a worker maps one table at a time and could not tell).
+fn check_mapping(s: &catalog::SourceConfig, selected: &[String]) {
+    let mut conn = chameleon_core::source::connect(&s.conn).or_raise();
+    let defs = snapshot::read_tables(&mut conn, &s.conn.database, selected).or_raise();
+    map_tables(s, defs);
 }
 
 fn regclass(schema: &str, table: &str) -> pg_sys::Oid {
@@ -71,6 +87,7 @@ fn regclass(schema: &str, table: &str) -> pg_sys::Oid {
 
 /// init_replica and 1.2's sync_replica.
 pub fn init_replica(source: &str, verb: Verb) -> i64 {
+    background::one_init_at_a_time(source);
     let src = catalog::lock_source(source);
     plan(source, verb, src.state).or_raise();
     let Some(s) = catalog::load_source(src.id) else {

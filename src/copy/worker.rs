@@ -12,7 +12,7 @@ use std::time::Instant;
 use chameleon_core::mysql::Conn;
 use chameleon_core::snapshot::{self, Coordinates};
 use chameleon_core::{handover, Error, SqlState};
-use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, DynamicBackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
 use crate::catalog::copies::Purpose;
@@ -43,6 +43,24 @@ pub fn launch(id: i64, source: &str, db: &str, n: usize) {
     }
 }
 
+/// Starts the copy worker that queues the source's tables itself, in its own transaction, and
+/// then copies like the others (init_replica with `wait => true`: the caller only waits, and
+/// `notify_pid` hears when it starts and stops). None when no worker slot is free.
+pub fn launch_queueing(id: i64, source: &str, db: &str, notify_pid: i32) -> Option<DynamicBackgroundWorker> {
+    BackgroundWorkerBuilder::new(&format!("{} 0", app_name(source)))
+        .set_type(COPY_WORKER_TYPE)
+        .set_library("chameleon")
+        .set_function("chameleon_copy_main")
+        .enable_spi_access()
+        .set_extra(&format!("{QUEUE}{id}:{db}"))
+        .set_notify_pid(notify_pid)
+        .load_dynamic()
+        .ok()
+}
+
+/// The mark of a copy worker that queues the tables first (in its extra, before the id).
+const QUEUE: char = 'q';
+
 /// The copy workers alive in this database, per source id.
 pub fn live() -> Vec<(i64, i32)> {
     catalog::sources::workers_in_activity(COPY_WORKER_TYPE, &app_name(""))
@@ -54,14 +72,34 @@ pub extern "C-unwind" fn chameleon_copy_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGTERM);
     let extra = BackgroundWorker::get_extra().to_owned();
     let Some((id, db)) = extra.split_once(':') else { return };
+    let (queue, id) = match id.strip_prefix(QUEUE) {
+        Some(id) => (true, id),
+        None => (false, id),
+    };
     let Ok(id) = id.parse::<i64>() else { return };
     BackgroundWorker::connect_worker_to_spi(Some(db), None);
-    backend::run_worker(&format!("chameleon copy {id}"), || run(id), |why| catalog::copies::fail(id, why));
+    // a failure before the tables are queued is the waiting caller's to report; nothing changed
+    let queued = std::cell::Cell::new(!queue);
+    backend::run_worker(
+        &format!("chameleon copy {id}"),
+        || run(id, queue, &queued),
+        |why| match queued.get() {
+            true => catalog::copies::fail(id, why),
+            false => catalog::sources::record_error(id, why),
+        },
+    );
 }
 
-fn run(id: i64) -> Result<(), Error> {
+fn run(id: i64, queue: bool, queued: &std::cell::Cell<bool>) -> Result<(), Error> {
     let Some(src) = tx(|| Ok(catalog::load_source(id))) else { return Ok(()) };
     backend::set_appname(&app_name(&src.name));
+    if queue {
+        // (nothing selected any more: the waiting caller sees nothing queued and says so)
+        if tx(|| Ok(super::queue_copy(&src.name, 1))).is_none() {
+            return Ok(());
+        }
+        queued.set(true);
+    }
     // this worker's snapshot, opened at its first table and kept for the next ones
     let mut reader: Option<(Conn, Coordinates)> = None;
     loop {

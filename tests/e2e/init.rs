@@ -45,7 +45,7 @@ INSERT INTO it_types.nokey VALUES (1, 'dup'), (1, 'dup');
 both!(
     every_type_arrives_as_documented,
     the_snapshot_splits_concurrent_writes_exactly,
-    failures_leave_nothing_behind,
+    failures_leave_nothing_and_a_cancel_leaves_the_copy_running,
     detach_leaves_a_standalone_schema,
     the_demo_database_is_equal_on_both_sides,
 );
@@ -289,12 +289,12 @@ fn the_snapshot_splits_concurrent_writes_exactly(s: Server) {
     });
     std::thread::sleep(std::time::Duration::from_millis(300));
     let (mut c2, notices) = connect_with_notices(&s.db("init_snap"));
-    let pid: i32 = one(&mut c2, "SELECT pg_backend_pid()");
     let init = std::thread::spawn(move || c2.batch_execute("SELECT chameleon.init_replica('src')"));
-    // another session watches the copy's progress
+    // another session watches the copy workers' progress
     let mut seen_progress = 0i64;
     while !init.is_finished() {
-        let r = c.query(&format!("SELECT tuples_processed FROM pg_stat_progress_copy WHERE pid = {pid} AND command = 'COPY FROM'"), &[]).unwrap();
+        let r = c.query("SELECT tuples_processed FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid)
+                          WHERE p.datname = current_database() AND p.command = 'COPY FROM' AND a.backend_type = 'chameleon copy'", &[]).unwrap();
         if let Some(row) = r.first() {
             seen_progress = seen_progress.max(row.get(0));
         }
@@ -306,7 +306,8 @@ fn the_snapshot_splits_concurrent_writes_exactly(s: Server) {
     assert!(seen_progress > 0, "pg_stat_progress_copy showed the load");
     let n = notices.lock().unwrap().join("\n");
     assert!(n.contains("big: 300000 rows"), "{n}");
-    let gtid: String = one(&mut c, "SELECT gtid FROM chameleon.show_status()");
+    // copy workers copy each table from their own snapshot: w's is its copy point
+    let gtid: String = one(&mut c, "SELECT t_copy_gtid FROM sch_chameleon.t_replica_tables WHERE v_table_name = 'w'");
     // every row committed up to the snapshot's GTID is in the copy, none after it
     let all = s.run("SELECT id, gtid_seq FROM it_snap.w ORDER BY id");
     let mut before = Vec::new();
@@ -338,7 +339,7 @@ fn the_snapshot_splits_concurrent_writes_exactly(s: Server) {
     );
 }
 
-fn failures_leave_nothing_behind(s: Server) {
+fn failures_leave_nothing_and_a_cancel_leaves_the_copy_running(s: Server) {
     s.run(&format!("DROP DATABASE IF EXISTS it_err; CREATE DATABASE it_err;
              CREATE TABLE it_err.a (id INT PRIMARY KEY); CREATE TABLE it_err.audit (id INT PRIMARY KEY);
              INSERT INTO it_err.a SELECT seq FROM mysql.seq_1_to_1000; INSERT INTO it_err.audit VALUES (1);
@@ -387,26 +388,33 @@ fn failures_leave_nothing_behind(s: Server) {
         );
     }
     // binlog_format is global: its test lives in source_check.rs, which runs alone
-    // cancelled midway: nothing is left, and it can run again
-    s.run("INSERT INTO it_err.a SELECT 1000 + seq FROM mysql.seq_1_to_400000");
-    c.batch_execute("SET statement_timeout = '400ms'").unwrap();
-    let e = c
-        .batch_execute("SELECT chameleon.init_replica('ok')")
-        .unwrap_err();
-    assert_eq!(sqlstate(&e), "57014", "{e:?}");
-    c.batch_execute("RESET statement_timeout").unwrap();
+    // in a transaction that has written, the copy is that transaction's: rolled back, nothing
+    c.batch_execute("BEGIN; CREATE TEMP TABLE wrote (x int); SELECT chameleon.init_replica('ok'); ROLLBACK")
+        .unwrap();
     assert!(one::<Option<String>>(&mut c, "SELECT to_regnamespace('it_err')::text").is_none());
-    assert_eq!(
-        one::<String>(
-            &mut c,
-            "SELECT status FROM chameleon.show_status() WHERE source = 'ok'"
-        ),
-        "ready"
-    );
+    assert_eq!(one::<String>(&mut c, "SELECT status FROM chameleon.show_status() WHERE source = 'ok'"), "ready");
+    // cancelled while copy workers copy: the copy goes on, and a call again waits for it
+    s.run("INSERT INTO it_err.a SELECT 1000 + seq FROM mysql.seq_1_to_400000");
+    let mut c2 = connect(&s.db("init_err"));
+    let pid: i32 = one(&mut c2, "SELECT pg_backend_pid()");
+    let init = std::thread::spawn(move || c2.batch_execute("SELECT chameleon.init_replica('ok')"));
+    let t0 = std::time::Instant::now();
+    while one::<i64>(&mut c, "SELECT count(*) FROM pg_stat_progress_copy WHERE datname = current_database()") == 0 {
+        assert!(t0.elapsed().as_secs() < 60 && !init.is_finished(), "a copy worker's COPY was seen");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    c.execute("SELECT pg_cancel_backend($1)", &[&pid]).unwrap();
+    let e = init.join().unwrap().unwrap_err();
+    let d = e.as_db_error().unwrap();
+    assert_eq!(d.code().code(), "57014", "{e:?}");
+    assert!(d.message().contains("the copy goes on"), "{d:?}");
+    assert!(d.hint().unwrap_or("").contains("show_copy('ok')"), "{d:?}");
+    assert_eq!(one::<String>(&mut c, "SELECT status FROM chameleon.show_status() WHERE source = 'ok'"), "initialising");
     assert_eq!(
         one::<i64>(&mut c, "SELECT chameleon.init_replica('ok')"),
         401_000
     );
+    assert_eq!(one::<i64>(&mut c, "SELECT count(*) FROM it_err.a"), 401_000);
     // the excluded table is not copied
     assert!(one::<Option<String>>(&mut c, "SELECT to_regclass('it_err.audit')::text").is_none());
     // a schema chameleon did not fill is never replaced
@@ -476,11 +484,16 @@ fn detach_leaves_a_standalone_schema(s: Server) {
 
 fn the_demo_database_is_equal_on_both_sides(s: Server) {
     s.run(include_str!("../../demo/shop.sql"));
-    let mut c = init(s, "shop", "init_demo", "");
+    // without copy workers (parallel_tables 0): the copy in this call's transaction, from one
+    // snapshot (every other test here copies through the workers)
+    let mut c = init(s, "shop", "init_demo", r#", copy_options => '{"parallel_tables": 0}'"#);
     assert_eq!(
         one::<i64>(&mut c, "SELECT chameleon.init_replica('src')"),
         122_000
     );
+    assert_eq!(one::<i64>(&mut c, "SELECT count(DISTINCT t_copy_binlog_name || i_copy_binlog_position) FROM sch_chameleon.t_replica_tables"), 1, "one snapshot");
+    let e = c.batch_execute("SELECT chameleon.init_replica('src', wait => false)").unwrap_err();
+    assert_eq!(sqlstate(&e), "55000", "wait => false needs copy workers: {e:?}");
     let ts = |c: &'static str| -> (String, String) {
         (
             format!("DATE_FORMAT({c}, '%Y-%m-%d %H:%i:%s.%f')"),
