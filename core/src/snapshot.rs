@@ -1,5 +1,6 @@
-//! What init_replica reads from MySQL: a consistent snapshot (one short global read lock to
-//! pin the binlog coordinates), and the definitions of the tables to copy.
+//! What init_replica reads from MySQL: a consistent snapshot with the binlog coordinates it
+//! corresponds to (MariaDB says them; MySQL needs a short global read lock), and the
+//! definitions of the tables to copy.
 
 use mysql::prelude::Queryable;
 
@@ -26,16 +27,71 @@ fn mysql_err(what: &str, e: mysql::Error) -> Error {
 }
 
 /// Opens a connection whose transaction sees the database exactly at the returned
-/// coordinates. The global read lock is held only while the coordinates are read and the
-/// snapshot is opened.
+/// coordinates: on MariaDB without any lock (`without_lock`), elsewhere under a short global
+/// read lock, held only while the coordinates are read and the snapshot is opened.
 pub fn consistent_snapshot(c: &MysqlConn, lock_timeout_s: u64) -> Result<(mysql::Conn, Coordinates)> {
+    if let Some(found) = without_lock(c)? {
+        return Ok(found);
+    }
     let (mut readers, coords) = consistent_snapshots(c, lock_timeout_s, 1)?;
     let reader = readers.pop().ok_or_else(|| Error::new(SqlState::Internal, "no snapshot was opened"))?;
     Ok((reader, coords))
 }
 
+/// MariaDB's consistent snapshot comes with the binlog coordinates it corresponds to
+/// (binlog_snapshot_file and _position, exact under group commit) and BINLOG_GTID_POS turns
+/// them into a GTID position: no global read lock, which would wait for every running
+/// statement — another copy's long SELECT included — while it blocks every write. None on
+/// MySQL, which has no such thing.
+pub fn without_lock(c: &MysqlConn) -> Result<Option<(mysql::Conn, Coordinates)>> {
+    let mut reader = reader(c)?;
+    let version: String = reader
+        .query_first("SELECT VERSION()")
+        .map_err(|e| mysql_err("reading the server version", e))?
+        .unwrap_or_default();
+    if !version.contains("MariaDB") {
+        return Ok(None);
+    }
+    reader
+        .query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
+        .map_err(|e| mysql_err("opening the snapshot", e))?;
+    let status: Vec<(String, String)> = reader
+        .query("SHOW SESSION STATUS LIKE 'binlog_snapshot_%'")
+        .map_err(|e| mysql_err("reading the snapshot's binlog position", e))?;
+    let value = |name: &str| status.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    let binlog_file = value("binlog_snapshot_file").unwrap_or_default();
+    let binlog_position: u64 = value("binlog_snapshot_position").and_then(|p| p.parse().ok()).unwrap_or(0);
+    if binlog_file.is_empty() {
+        return Err(binlog_off());
+    }
+    let gtid: String = reader
+        .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (binlog_file.as_str(), binlog_position))
+        .map_err(|e| mysql_err("reading the snapshot's GTID position", e))?
+        .flatten()
+        .unwrap_or_default();
+    Ok(Some((reader, Coordinates { binlog_file, binlog_position, gtid })))
+}
+
+fn binlog_off() -> Error {
+    Error::new(SqlState::ObjectNotInPrerequisiteState, "binary logging is off on the MySQL server")
+        .hint("Start the server with log_bin and binlog_format = ROW.")
+}
+
+/// A connection to read a snapshot with: TIMESTAMP values in UTC whatever the server's zone,
+/// repeatable read.
+fn reader(c: &MysqlConn) -> Result<mysql::Conn> {
+    let mut reader = connect(c)?;
+    reader
+        .query_drop("SET time_zone = '+00:00'")
+        .map_err(|e| mysql_err("setting the time zone", e))?;
+    reader
+        .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .map_err(|e| mysql_err("setting the isolation level", e))?;
+    Ok(reader)
+}
+
 /// `readers` connections whose transactions all see the database exactly at the returned
-/// coordinates (copies in parallel from one point: docs/large-copies.md). They connect before
+/// coordinates (a table read in key ranges at once: docs/large-copies.md). They connect before
 /// the global read lock is taken; it is held only while the coordinates are read and the
 /// snapshots are opened.
 pub fn consistent_snapshots(
@@ -44,18 +100,7 @@ pub fn consistent_snapshots(
     readers: usize,
 ) -> Result<(Vec<mysql::Conn>, Coordinates)> {
     let mut locker = connect(c)?;
-    let mut conns = Vec::with_capacity(readers.max(1));
-    for _ in 0..readers.max(1) {
-        let mut reader = connect(c)?;
-        // TIMESTAMP values in UTC, whatever the server's zone
-        reader
-            .query_drop("SET time_zone = '+00:00'")
-            .map_err(|e| mysql_err("setting the time zone", e))?;
-        reader
-            .query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            .map_err(|e| mysql_err("setting the isolation level", e))?;
-        conns.push(reader);
-    }
+    let mut conns = (0..readers.max(1)).map(|_| reader(c)).collect::<Result<Vec<_>>>()?;
     locker
         .query_drop(format!(
             "SET SESSION lock_wait_timeout = {}",
@@ -74,13 +119,7 @@ pub fn consistent_snapshots(
             .query_first("SHOW BINARY LOG STATUS")
             .or_else(|_| locker.query_first("SHOW MASTER STATUS"))
             .map_err(|e| mysql_err("SHOW MASTER STATUS", e))?;
-        let row = row.ok_or_else(|| {
-            Error::new(
-                SqlState::ObjectNotInPrerequisiteState,
-                "binary logging is off on the MySQL server",
-            )
-            .hint("Start the server with log_bin and binlog_format = ROW.")
-        })?;
+        let row = row.ok_or_else(binlog_off)?;
         let binlog_file: String = row.get(0).unwrap_or_default();
         let binlog_position: u64 = row.get(1).unwrap_or_default();
         // MariaDB's binlog position as a GTID, or MySQL's executed GTID set

@@ -40,6 +40,16 @@ pub fn claim(id: i64) -> Option<String> {
     )
 }
 
+/// MySQL's row estimate for a queued table (0: none).
+pub fn estimate(id: i64, db: &str, table: &str) -> u64 {
+    query_opt::<i64>(
+        "SELECT i_rows_estimate FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
+        &[id.into(), db.into(), table.into()],
+    )
+    .unwrap_or(0)
+    .max(0) as u64
+}
+
 /// How many tables still wait (claimed ones included).
 pub fn waiting(id: i64) -> i64 {
     query_opt::<i64>(

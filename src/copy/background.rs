@@ -15,7 +15,15 @@ use crate::error::{notice, raise, OrRaise};
 /// when the caller commits; returns how many.
 pub fn init_replica_background(source: &str) -> i64 {
     one_init_at_a_time(source);
-    let Some((tables, workers)) = queue_copy(source, 0) else {
+    let src = catalog::lock_source(source);
+    if options::copies_in_caller(&config(src.id, source).copy_options) {
+        raise(
+            Error::new(SqlState::ObjectNotInPrerequisiteState, format!("init_replica \"{source}\" with wait => false needs copy workers"))
+                .detail("Its copy option parallel_tables is 0: init_replica copies in the caller's transaction.")
+                .hint(format!("SELECT chameleon.alter_source('{source}', copy_options => '{{\"parallel_tables\": 2}}') gives it copy workers.")),
+        );
+    }
+    let Some((tables, workers)) = queue_copy(source) else {
         // nothing to hand over: the copy is the snapshot's coordinates alone
         return super::init_replica(source, Verb::Init);
     };
@@ -26,19 +34,11 @@ pub fn init_replica_background(source: &str) -> i64 {
 }
 
 /// Queues the source's tables in the current transaction and starts copy workers after its
-/// commit, `here` of them already running (the caller is one). (tables, workers); None when
-/// nothing is selected.
-pub fn queue_copy(source: &str, here: usize) -> Option<(usize, usize)> {
+/// commit. (tables, workers); None when nothing is selected.
+pub fn queue_copy(source: &str) -> Option<(usize, usize)> {
     let src = catalog::lock_source(source);
     let t = plan(source, Verb::Init, src.state).or_raise();
     let s = config(src.id, source);
-    if options::copies_in_caller(&s.copy_options) && here == 0 {
-        raise(
-            Error::new(SqlState::ObjectNotInPrerequisiteState, format!("init_replica \"{source}\" with wait => false needs copy workers"))
-                .detail("Its copy option parallel_tables is 0: init_replica copies in the caller's transaction.")
-                .hint(format!("SELECT chameleon.alter_source('{source}', copy_options => '{{\"parallel_tables\": 2}}') gives it copy workers.")),
-        );
-    }
     let facts = chameleon_core::source::check(&s.conn, &s.include).or_raise();
     let selected = snapshot::select_tables(&facts.tables, &s.include, &s.exclude);
     if selected.is_empty() {
@@ -52,9 +52,7 @@ pub fn queue_copy(source: &str, here: usize) -> Option<(usize, usize)> {
     catalog::apply(&src, &t);
     catalog::copies::begin(src.id);
     let workers = options::copy_workers(&s.copy_options).min(tables.len());
-    if workers > here {
-        super::sync::start_after_commit(src.id, source, workers - here);
-    }
+    super::sync::start_after_commit(src.id, source, workers);
     Some((tables.len(), workers))
 }
 

@@ -1,17 +1,22 @@
 //! init_replica: copies a MySQL database into the destination schema through PostgreSQL's
 //! COPY machinery, builds keys and indexes and records where replication starts.
 //!
-//! With `wait` (the default) everything happens in the caller's transaction from one
-//! consistent snapshot: a failed or cancelled init leaves nothing half-copied behind. Without
-//! it (`background`) the tables are queued and copy workers (`worker`) copy them table by
-//! table, each in a transaction of its own and from a snapshot of its worker, recording each
-//! table's copy point (docs/large-copies.md).
+//! The tables are queued (`background`) and copy workers (`worker`) copy them table by table,
+//! each in a transaction of its own and from a snapshot of its worker (`gate`), recording each
+//! table's copy point; the caller waits for them (`wait`) or not (docs/large-copies.md).
+//! Without copy workers (`init_replica` here) everything happens in the caller's transaction
+//! from one consistent snapshot: a failed or cancelled copy leaves nothing half-copied behind.
 
 mod background;
 mod feed;
+mod gate;
+mod rows;
 mod sync;
 mod wait;
 pub mod worker;
+
+use gate::{open_snapshot, reading_from_mysql};
+use rows::{copy_rows, copy_split};
 
 pub use background::{init_replica_background, queue_copy};
 pub use wait::init_replica_waiting;
@@ -132,7 +137,9 @@ fn snapshot_and_map(
 ) -> (chameleon_core::mysql::Conn, snapshot::Coordinates, Vec<(TableDef, Vec<PgColumn>)>) {
     let facts = chameleon_core::source::check(&s.conn, &s.include).or_raise();
     let tables = snapshot::select_tables(&facts.tables, &s.include, &s.exclude);
-    let (mut reader, coords) = snapshot::consistent_snapshot(&s.conn, lock_timeout_s(s)).or_raise();
+    let (mut readers, coords) = open_snapshot(s, 1);
+    let mut reader = readers.remove(0);
+    reading_from_mysql();
     notice(&format!(
         "init_replica \"{source}\": snapshot of \"{}\" at {}:{}{} ({} tables)",
         s.conn.database,
@@ -187,61 +194,6 @@ fn map_tables(s: &catalog::SourceConfig, defs: Vec<TableDef>) -> Vec<(TableDef, 
         .or_raise();
     }
     mapped
-}
-
-/// The rows: a reader thread streams them from the snapshot, this backend COPYs. Per table:
-/// (rows, values changed on their way); and the reader's connection, its snapshot open.
-fn copy_rows(
-    source: &str,
-    db: &str,
-    reader: chameleon_core::mysql::Conn,
-    dest: &str,
-    mapped: &[(TableDef, Vec<PgColumn>)],
-) -> (chameleon_core::mysql::Conn, Vec<(u64, u64)>) {
-    let (tx, rx) = std::sync::mpsc::sync_channel(8);
-    let work: Vec<(String, Vec<String>, Vec<PgColumn>)> = mapped
-        .iter()
-        .map(|(t, c)| {
-            (
-                t.name.clone(),
-                t.columns.iter().map(|m| m.name.clone()).collect(),
-                c.clone(),
-            )
-        })
-        .collect();
-    let db = db.to_string();
-    let reader_thread = std::thread::Builder::new()
-        .name("chameleon-copy".into())
-        .spawn(move || chameleon_core::copy::run_reader(reader, &db, work, tx))
-        .unwrap_or_else(|e| {
-            raise(Error::new(
-                SqlState::Internal,
-                format!("could not start the copy thread: {e}"),
-            ))
-        });
-    let guard = feed::FeedGuard::install(rx);
-    let mut copied = Vec::new();
-    for (t, _) in mapped {
-        let t0 = Instant::now();
-        let (rows, zero_dates) = feed::copy_table(&guard, regclass(dest, &t.name));
-        let secs = t0.elapsed().as_secs_f64();
-        notice(&format!(
-            "init_replica \"{source}\": {}: {rows} rows in {secs:.2} s ({:.0} rows/s){}",
-            t.name,
-            rows as f64 / secs.max(1e-6),
-            if zero_dates > 0 {
-                format!(", {zero_dates} zero dates replaced")
-            } else {
-                String::new()
-            }
-        ));
-        copied.push((rows, zero_dates));
-    }
-    drop(guard);
-    let conn = reader_thread.join().unwrap_or_else(|_| {
-        raise(Error::new(SqlState::Internal, "the copy thread panicked"))
-    });
-    (conn, copied)
 }
 
 /// Keys and indexes after the load, then foreign keys (NOT VALID) once every table exists.

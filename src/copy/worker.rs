@@ -11,7 +11,9 @@ use std::time::Instant;
 
 use chameleon_core::mysql::Conn;
 use chameleon_core::snapshot::{self, Coordinates};
-use chameleon_core::{handover, Error, SqlState};
+use chameleon_core::snapshot::TableDef;
+use chameleon_core::types::PgColumn;
+use chameleon_core::{copy, handover, options, Error, SqlState};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, DynamicBackgroundWorker, SignalWakeFlags};
 use pgrx::prelude::*;
 
@@ -43,9 +45,9 @@ pub fn launch(id: i64, source: &str, db: &str, n: usize) {
     }
 }
 
-/// Starts the copy worker that queues the source's tables itself, in its own transaction, and
-/// then copies like the others (init_replica with `wait => true`: the caller only waits, and
-/// `notify_pid` hears when it starts and stops). None when no worker slot is free.
+/// Starts the copy worker that queues the source's tables in its own transaction and starts
+/// the copy workers after its commit (init_replica with `wait => true`: the caller only waits,
+/// and `notify_pid` hears when it starts and stops). None when no worker slot is free.
 pub fn launch_queueing(id: i64, source: &str, db: &str, notify_pid: i32) -> Option<DynamicBackgroundWorker> {
     BackgroundWorkerBuilder::new(&format!("{} 0", app_name(source)))
         .set_type(COPY_WORKER_TYPE)
@@ -94,11 +96,12 @@ fn run(id: i64, queue: bool, queued: &std::cell::Cell<bool>) -> Result<(), Error
     let Some(src) = tx(|| Ok(catalog::load_source(id))) else { return Ok(()) };
     backend::set_appname(&app_name(&src.name));
     if queue {
-        // (nothing selected any more: the waiting caller sees nothing queued and says so)
-        if tx(|| Ok(super::queue_copy(&src.name, 1))).is_none() {
-            return Ok(());
-        }
+        // the copy workers it starts after its commit open their snapshots together, before
+        // any of them reads a table (a later global read lock would wait for a running copy);
+        // nothing selected any more: the waiting caller sees nothing queued and says so
+        tx(|| Ok(super::queue_copy(&src.name)));
         queued.set(true);
+        return Ok(());
     }
     // this worker's snapshot, opened at its first table and kept for the next ones
     let mut reader: Option<(Conn, Coordinates)> = None;
@@ -112,7 +115,10 @@ fn run(id: i64, queue: bool, queued: &std::cell::Cell<bool>) -> Result<(), Error
             let Some(table) = catalog::copies::claim(id) else { return Ok(Some(false)) };
             let (conn, point) = match reader.take() {
                 Some(r) => r,
-                None => snapshot::consistent_snapshot(&src.conn, super::lock_timeout_s(&src))?,
+                None => {
+                    let (mut conns, point) = super::open_snapshot(&src, 1);
+                    (conns.remove(0), point)
+                }
             };
             let conn = copy_table(&src, &table, conn, &point, purpose);
             reader = Some((conn, point));
@@ -135,7 +141,8 @@ fn run(id: i64, queue: bool, queued: &std::cell::Cell<bool>) -> Result<(), Error
 /// One table, in the current transaction: created, filled from the snapshot, indexed, and
 /// recorded with the snapshot's coordinates as its copy point. A first copy goes into the
 /// destination schema; a copy again (sync_tables) into the source's staging schema, for the
-/// replica worker to swap in (`super::sync`).
+/// replica worker to swap in (`super::sync`). A large table may be read in key ranges at once
+/// from a snapshot of its own (`in_ranges`).
 fn copy_table(src: &SourceConfig, table: &str, mut conn: Conn, point: &Coordinates, purpose: Purpose) -> Conn {
     let db = &src.conn.database;
     backend::report_activity(&catalog::copies::activity(src.id, table));
@@ -146,37 +153,94 @@ fn copy_table(src: &SourceConfig, table: &str, mut conn: Conn, point: &Coordinat
         catalog::copies::forget(src.id, db, table);
         return conn;
     }
-    let mapped = super::map_tables(src, defs);
     let into = match purpose {
         Purpose::Init => src.dest_schema.clone(),
         Purpose::Sync => super::sync::staging(src.id),
     };
-    for (t, cols) in &mapped {
-        if purpose == Purpose::Sync {
-            super::sync::prepare_staging(&into, &t.name);
-        }
-        Spi::run(&chameleon_core::ddl::create_table(&into, &t.name, cols)).or_raise();
+    let parts = options::key_ranges(
+        &src.copy_options,
+        catalog::copies::estimate(src.id, db, table),
+        options::copy_workers(&src.copy_options),
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    );
+    if parts > 1 && copy::split_key(&defs[0]).is_some() {
+        in_ranges(src, table, &into, parts, purpose, started);
+        return conn;
     }
+    let mapped = super::map_tables(src, defs);
+    create(&into, &mapped, purpose);
+    super::reading_from_mysql();
     let (conn, copied) = super::copy_rows(&src.name, db, conn, &into, &mapped);
-    for ((t, cols), (rows, changed)) in mapped.iter().zip(copied) {
-        let made = super::keys(&src.name, &into, t, cols);
-        if purpose == Purpose::Sync {
-            catalog::copies::mark_staged(src.id, db, t, rows, changed, point);
-        } else {
-            catalog::copies::mark_copied(src.id, db, &t.name, t.primary_key(), rows, changed, point);
-            catalog::tables::record_table(src.id, db, t, &made);
-        }
-        log!(
-            "chameleon copy \"{}\": {}: {rows} rows in {:.1} s, copy point {}:{}",
-            src.name,
-            t.name,
-            started.elapsed().as_secs_f64(),
-            point.binlog_file,
-            point.binlog_position
-        );
+    for (table, (rows, changed)) in mapped.iter().zip(copied) {
+        done(src, &into, table, (rows, changed), point, purpose, started);
     }
-    backend::report_activity("");
     conn
+}
+
+/// A large table read in `parts` key ranges at once, each on a connection of one new snapshot
+/// (its copy point), all fed into this worker's one COPY.
+fn in_ranges(src: &SourceConfig, table: &str, into: &str, parts: usize, purpose: Purpose, started: Instant) {
+    let db = &src.conn.database;
+    let (mut readers, point) = super::open_snapshot(src, parts);
+    super::reading_from_mysql();
+    // the table as this snapshot has it
+    let defs = snapshot::read_tables(&mut readers[0], db, &[table.to_string()]).or_raise();
+    if defs.is_empty() {
+        catalog::copies::forget(src.id, db, table);
+        return;
+    }
+    let mapped = super::map_tables(src, defs);
+    let split = match copy::split_key(&mapped[0].0) {
+        Some(key) => copy::key_bounds(&mut readers[0], db, table, &key)
+            .or_raise()
+            .and_then(|(min, max)| copy::Split::even(&key, min, max, parts))
+            .unwrap_or(copy::Split { key, bounds: Vec::new() }),
+        None => copy::Split { key: String::new(), bounds: Vec::new() },
+    };
+    readers.truncate(split.bounds.len() + 1);
+    create(into, &mapped, purpose);
+    let copied = super::copy_split(&src.name, db, readers, into, &mapped[0], split);
+    log!("chameleon copy \"{}\": {table}: read in {parts} key ranges at once", src.name);
+    done(src, into, &mapped[0], copied, &point, purpose, started);
+}
+
+/// The tables, made empty where their copy goes.
+fn create(into: &str, mapped: &[(TableDef, Vec<PgColumn>)], purpose: Purpose) {
+    for (t, cols) in mapped {
+        if purpose == Purpose::Sync {
+            super::sync::prepare_staging(into, &t.name);
+        }
+        Spi::run(&chameleon_core::ddl::create_table(into, &t.name, cols)).or_raise();
+    }
+}
+
+/// A table's rows are in: its keys and indexes, and its copy recorded with its copy point.
+fn done(
+    src: &SourceConfig,
+    into: &str,
+    (t, cols): &(TableDef, Vec<PgColumn>),
+    (rows, changed): (u64, u64),
+    point: &Coordinates,
+    purpose: Purpose,
+    started: Instant,
+) {
+    let db = &src.conn.database;
+    let made = super::keys(&src.name, into, t, cols);
+    if purpose == Purpose::Sync {
+        catalog::copies::mark_staged(src.id, db, t, rows, changed, point);
+    } else {
+        catalog::copies::mark_copied(src.id, db, &t.name, t.primary_key(), rows, changed, point);
+        catalog::tables::record_table(src.id, db, t, &made);
+    }
+    log!(
+        "chameleon copy \"{}\": {}: {rows} rows in {:.1} s, copy point {}:{}",
+        src.name,
+        t.name,
+        started.elapsed().as_secs_f64(),
+        point.binlog_file,
+        point.binlog_position
+    );
+    backend::report_activity("");
 }
 
 /// The last worker out: foreign keys between the copied tables, then the source is

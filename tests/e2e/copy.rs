@@ -25,6 +25,7 @@ both!(
     sync_tables_copies_again_while_the_others_replicate,
     a_table_added_to_include_tables_is_copied_while_running,
     disable_pauses_a_copy_and_enable_resumes_it,
+    a_large_table_read_in_key_ranges_under_writes_hands_over_exactly,
 );
 
 /// The workload's tables (`items`, `journal`), `bigN` tables of `rows` rows each, and `child`
@@ -380,4 +381,69 @@ fn disable_pauses_a_copy_and_enable_resumes_it(s: Server) {
     c.batch_execute("SELECT chameleon.enable_replica('bg')").unwrap();
     let mut c = wait_initialised(&pg);
     replicate_and_compare(s, &mut c, my, 4, stop, writes);
+}
+
+/// A large table read in key ranges at once (copy option key_ranges 3, one copy worker) while
+/// a writer updates, inserts and deletes rows across all its ranges; the waiting call returns
+/// once it is in, and replication from its copy point ends equal.
+fn a_large_table_read_in_key_ranges_under_writes_hands_over_exactly(s: Server) {
+    let _serial = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let my = "it_ranges";
+    s.run(&format!(
+        "DROP DATABASE IF EXISTS {my}; CREATE DATABASE {my};
+         CREATE TABLE {my}.big (id INT AUTO_INCREMENT PRIMARY KEY, pad VARCHAR(100), v INT);
+         INSERT INTO {my}.big (pad, v) SELECT REPEAT('r', 100), a.seq FROM mysql.seq_1_to_300000 a;
+         ANALYZE TABLE {my}.big;"
+    ));
+    let pg = s.db("copy_ranges");
+    let mut c = db_with_extension(&pg);
+    c.execute(
+        "SELECT chameleon.add_source('kr', $2, $1, copy_options => '{\"parallel_tables\": 1, \"key_ranges\": 3}')",
+        &[&s.url(my), &my],
+    )
+    .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    // every round touches keys in all three ranges
+    let writer = std::thread::spawn(move || {
+        let mut i = 0;
+        while !stop2.load(Ordering::Relaxed) {
+            s.run(&format!(
+                "UPDATE {my}.big SET v = v + 1 WHERE id % 1000 = {m};
+                 INSERT INTO {my}.big (pad, v) VALUES ('new', {i});
+                 DELETE FROM {my}.big WHERE id % 997 = {m};",
+                m = i % 997
+            ));
+            i += 1;
+        }
+        i
+    });
+    // MySQL shows the range readers at work
+    let readers = std::thread::spawn(move || {
+        let mut most = 0;
+        for _ in 0..400 {
+            let n: usize = s
+                .run("SELECT COUNT(*) FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND info LIKE 'SELECT%FROM `it_ranges`.`big` WHERE%'")
+                .trim()
+                .parse()
+                .unwrap_or(0);
+            most = most.max(n);
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        most
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    let copied: i64 = one(&mut c, "SELECT chameleon.init_replica('kr')");
+    assert!(copied > 290_000, "{copied}");
+    c.batch_execute("SELECT chameleon.start_replica('kr')").unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::Relaxed);
+    let rounds = writer.join().unwrap();
+    assert!(rounds > 3, "the writer ran during the copy ({rounds} rounds)");
+    s.caught_up(&mut c);
+    let (m, p) = s.checksums(&mut c, my, my, "big", "id", &["id", "pad", "v"], &["id", "pad", "v"]);
+    assert_eq!(m, p, "big, {rounds} rounds written");
+    let most = readers.join().unwrap();
+    assert!(most >= 2, "ranges were read at once ({most} readers seen)");
+    c.batch_execute("SELECT chameleon.stop_replica('kr')").unwrap();
 }
