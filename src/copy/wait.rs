@@ -35,8 +35,11 @@ pub fn init_replica_waiting(source: &str) -> i64 {
     }
     let src = catalog::sources::peek_source(source);
     let started = Instant::now();
-    if src.state.status == Status::Initialising && src.state.enabled {
-        notice(&format!("init_replica \"{source}\": a copy is under way; waiting for it"));
+    if src.state.status == Status::Initialising {
+        // (a paused one is refused by the first look, with how to resume it)
+        if src.state.enabled {
+            notice(&format!("init_replica \"{source}\": a copy is under way; waiting for it"));
+        }
         let since = catalog::copies::queued_at(src.id);
         return wait(source, src.id, since, None, started);
     }

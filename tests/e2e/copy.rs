@@ -378,7 +378,13 @@ fn disable_pauses_a_copy_and_enable_resumes_it(s: Server) {
     let left: i64 = one(&mut c, "SELECT count(*) FROM chameleon.show_copy('bg') WHERE state = 'waiting'");
     eprintln!("{pg}: disabled with {paused} tables copied, {left} waiting");
     assert!(left > 0, "tables were left to copy");
+    // a waiting init_replica says the copy is paused, and how to resume it
+    let (msg, _, hint) = fails(&mut c, "SELECT chameleon.init_replica('bg')", "55000");
+    assert!(msg.contains("paused") && hint.contains("enable_replica('bg')"), "{msg} / {hint}");
     c.batch_execute("SELECT chameleon.enable_replica('bg')").unwrap();
+    // ... and once resumed, waits for the copy under way and returns every row it copied
+    let rows: i64 = one(&mut c, "SELECT chameleon.init_replica('bg')");
+    assert!(rows >= 4 * 100_000, "{rows}");
     let mut c = wait_initialised(&pg);
     replicate_and_compare(s, &mut c, my, 4, stop, writes);
 }
