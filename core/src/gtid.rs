@@ -108,6 +108,17 @@ impl GtidSet {
         })
     }
 
+    /// Every transaction of either set.
+    pub fn union(&self, other: &GtidSet) -> GtidSet {
+        let mut u = self.clone();
+        for (key, ranges) in &other.sets {
+            for (a, b) in ranges {
+                u.insert_range(key, *a, *b);
+            }
+        }
+        u
+    }
+
     pub fn contains(&self, source: &str, gno: u64) -> bool {
         self.sets
             .get(&source.to_ascii_lowercase())

@@ -128,6 +128,21 @@ pub fn earliest(points: &[Coordinates]) -> Option<&Coordinates> {
     points.iter().min_by_key(|p| (file_number(&p.binlog_file), p.binlog_position))
 }
 
+/// The point of a table that holds what both points hold: its copy point `held`, and `applied`
+/// replayed into it since. MySQL: the union of the GTID sets (and the later coordinates); else
+/// the later coordinates. A table's point never moves back: a stream set back to an earlier
+/// copy point re-reads transactions the table already has, and its point must skip them.
+pub fn later(held: &Coordinates, applied: &Coordinates) -> Coordinates {
+    let by_position = |p: &Coordinates| (file_number(&p.binlog_file), p.binlog_position);
+    let mut later = if by_position(applied) >= by_position(held) { applied.clone() } else { held.clone() };
+    if is_mysql_set(&held.gtid) && is_mysql_set(&applied.gtid) {
+        if let (Ok(a), Ok(b)) = (GtidSet::parse(&held.gtid), GtidSet::parse(&applied.gtid)) {
+            later.gtid = a.union(&b).to_string();
+        }
+    }
+    later
+}
+
 /// MariaDB's `domain-server-seq`: (domain, seq).
 fn mariadb(gtid: &str) -> Option<(u32, u64)> {
     let mut parts = gtid.split('-');
@@ -153,6 +168,22 @@ mod tests {
     }
     fn commit(file: &str, pos: u64, gtid: Option<&str>) -> Position {
         Position { file: file.into(), pos, gtid: gtid.map(Into::into) }
+    }
+
+    #[test]
+    fn a_tables_point_never_moves_back() {
+        // a second swap: the stream was set back to another copy's earlier point (…:1-827);
+        // the table already holds …:1-840
+        let held = point("binlog.000003", 900, &format!("{A}:1-840"));
+        let applied = point("binlog.000003", 500, &format!("{A}:1-827"));
+        let p = later(&held, &applied);
+        assert_eq!((p.binlog_position, p.gtid.as_str()), (900, format!("{A}:1-840").as_str()));
+        // sets that do not include each other: their union
+        let p = later(&point("b.1", 5, &format!("{A}:1-5")), &point("b.1", 9, &format!("{A}:1-3,{B}:1-2")));
+        assert_eq!(p.gtid, format!("{A}:1-5,{B}:1-2"));
+        // without GTIDs, the later coordinates
+        assert_eq!(later(&point("m.000002", 4, ""), &point("m.000001", 900, "")).binlog_file, "m.000002");
+        assert_eq!(later(&point("m.000001", 4, ""), &point("m.000001", 900, "")).binlog_position, 900);
     }
 
     #[test]

@@ -230,15 +230,27 @@ pub fn swapped(id: i64, db: &str, def: &TableDef) {
     .or_raise();
 }
 
-/// The other tables hold everything up to `point` (what the worker applied): their copy point.
-pub fn hold_up_to(id: i64, except: &[String], point: &Coordinates) {
-    Spi::run_with_args(
-        "UPDATE sch_chameleon.t_replica_tables
-            SET t_copy_binlog_name = $3, i_copy_binlog_position = $4, t_copy_gtid = nullif($5, '')
+/// The other copied tables hold everything up to `applied` (what the worker has applied) and
+/// what their own copy point holds: their point becomes the later of the two
+/// (`handover::later`; a point never moves back, or a stream set back by an earlier swap would
+/// replay into them what they have).
+pub fn hold_up_to(id: i64, except: &[String], applied: &Coordinates) {
+    let held: std::collections::HashMap<String, Coordinates> = points(id).or_raise().into_iter().collect();
+    let copied = super::query_column::<String>(
+        "SELECT v_table_name::text FROM sch_chameleon.t_replica_tables
           WHERE i_id_source = $1 AND enm_copy_state = 'copied' AND v_table_name <> ALL ($2)",
-        &[id.into(), except.to_vec().into(), point.binlog_file.as_str().into(), (point.binlog_position as i64).into(), point.gtid.as_str().into()],
-    )
-    .or_raise();
+        &[id.into(), except.to_vec().into()],
+    );
+    for table in copied {
+        let point = held.get(&table).map_or_else(|| applied.clone(), |p| chameleon_core::handover::later(p, applied));
+        Spi::run_with_args(
+            "UPDATE sch_chameleon.t_replica_tables
+                SET t_copy_binlog_name = $3, i_copy_binlog_position = $4, t_copy_gtid = nullif($5, '')
+              WHERE i_id_source = $1 AND v_table_name = $2",
+            &[id.into(), table.as_str().into(), point.binlog_file.as_str().into(), (point.binlog_position as i64).into(), point.gtid.as_str().into()],
+        )
+        .or_raise();
+    }
 }
 
 /// The tables registered for the source.

@@ -95,7 +95,11 @@ pub fn assert_equal_after(server: Server, c: &mut Client, my: &str, rounds: usiz
     assert_eq!(dups, 0, "no journal row twice");
     assert_eq!(m, p, "journal: no insert lost or applied twice");
     assert_eq!(m.0, rounds as i64 * 100);
-    assert_eq!(one::<i64>(c, "SELECT count(*) FROM chameleon.show_errors()"), 0);
+    let errors: i64 = one(c, "SELECT count(*) FROM chameleon.show_errors()");
+    if errors > 0 {
+        let some: String = one(c, "SELECT string_agg(format('%s.%s %s %s:%s %s %s %s', schema_name, table_name, event, binlog_file, binlog_position, sqlstate, reason, left(event_data::text, 120)), E'\n') FROM (SELECT * FROM chameleon.show_errors() ORDER BY id LIMIT 5) e");
+        panic!("{errors} rows set aside, the first:\n{some}");
+    }
 }
 
 /// A line of a process's /proc status in MB (VmHWM: its peak resident size, shared buffers it
