@@ -125,7 +125,12 @@ impl Handover {
 /// The earliest of several copy points (taken from one server, in time order: binlog file
 /// and position order them) — where a stream that must meet them all starts.
 pub fn earliest(points: &[Coordinates]) -> Option<&Coordinates> {
-    points.iter().min_by_key(|p| (file_number(&p.binlog_file), p.binlog_position))
+    points.iter().min_by_key(|p| in_binlog_order(p))
+}
+
+/// Points of one server in binlog order: files by their numeric suffix, then the position.
+fn in_binlog_order(p: &Coordinates) -> (u64, u64) {
+    (file_number(&p.binlog_file), p.binlog_position)
 }
 
 /// The point of a table that holds what both points hold: its copy point `held`, and `applied`
@@ -133,8 +138,7 @@ pub fn earliest(points: &[Coordinates]) -> Option<&Coordinates> {
 /// the later coordinates. A table's point never moves back: a stream set back to an earlier
 /// copy point re-reads transactions the table already has, and its point must skip them.
 pub fn later(held: &Coordinates, applied: &Coordinates) -> Coordinates {
-    let by_position = |p: &Coordinates| (file_number(&p.binlog_file), p.binlog_position);
-    let mut later = if by_position(applied) >= by_position(held) { applied.clone() } else { held.clone() };
+    let mut later = if in_binlog_order(applied) >= in_binlog_order(held) { applied.clone() } else { held.clone() };
     if is_mysql_set(&held.gtid) && is_mysql_set(&applied.gtid) {
         if let (Ok(a), Ok(b)) = (GtidSet::parse(&held.gtid), GtidSet::parse(&applied.gtid)) {
             later.gtid = a.union(&b).to_string();

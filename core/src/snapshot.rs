@@ -26,18 +26,6 @@ fn mysql_err(what: &str, e: mysql::Error) -> Error {
     .detail(e.to_string())
 }
 
-/// Opens a connection whose transaction sees the database exactly at the returned
-/// coordinates: on MariaDB without any lock (`without_lock`), elsewhere under a short global
-/// read lock, held only while the coordinates are read and the snapshot is opened.
-pub fn consistent_snapshot(c: &MysqlConn, lock_timeout_s: u64) -> Result<(mysql::Conn, Coordinates)> {
-    if let Some(found) = without_lock(c)? {
-        return Ok(found);
-    }
-    let (mut readers, coords) = consistent_snapshots(c, lock_timeout_s, 1)?;
-    let reader = readers.pop().ok_or_else(|| Error::new(SqlState::Internal, "no snapshot was opened"))?;
-    Ok((reader, coords))
-}
-
 /// MariaDB's consistent snapshot comes with the binlog coordinates it corresponds to
 /// (binlog_snapshot_file and _position, exact under group commit) and BINLOG_GTID_POS turns
 /// them into a GTID position: no global read lock, which would wait for every running
@@ -49,7 +37,7 @@ pub fn without_lock(c: &MysqlConn) -> Result<Option<(mysql::Conn, Coordinates)>>
         .query_first("SELECT VERSION()")
         .map_err(|e| mysql_err("reading the server version", e))?
         .unwrap_or_default();
-    if !version.contains("MariaDB") {
+    if !crate::source::is_mariadb_version(&version) {
         return Ok(None);
     }
     reader

@@ -1,13 +1,14 @@
 //! What a caller waiting for copy workers (init_replica with `wait`) makes of the copy as the
 //! catalogue shows it: still running, done, or an error to raise.
 
+use crate::state::Status;
 use crate::{Error, SqlState};
 
 /// A source's copy as the waiting caller reads it.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Watch {
     /// the source's status, and whether it is enabled
-    pub status: String,
+    pub status: Status,
     pub enabled: bool,
     /// why it failed, when that was recorded after it was queued
     pub error: Option<String>,
@@ -30,7 +31,7 @@ pub fn outcome(source: &str, w: &Watch, first_gone: bool) -> Result<bool, Error>
             .detail(so_far())
             .hint("SELECT * FROM chameleon.show_status() shows it too; init_replica copies again once it is fixed."));
     }
-    let initialising = w.status == "initialising";
+    let initialising = w.status == Status::Initialising;
     if w.queued > 0 && w.waiting == 0 && !initialising {
         return Ok(true);
     }
@@ -42,7 +43,7 @@ pub fn outcome(source: &str, w: &Watch, first_gone: bool) -> Result<bool, Error>
     if w.queued > 0 && !initialising {
         return Err(Error::new(
             SqlState::ObjectNotInPrerequisiteState,
-            format!("init_replica \"{source}\": the copy was given up (the source is now {})", w.status),
+            format!("init_replica \"{source}\": the copy was given up (the source is now {})", w.status.as_str()),
         )
         .detail(so_far()));
     }
@@ -58,7 +59,8 @@ mod tests {
     use super::*;
 
     fn watch(status: &str, queued: i64, waiting: i64) -> Watch {
-        Watch { status: status.into(), enabled: true, queued, waiting, ..Watch::default() }
+        let status = Status::parse(status).unwrap();
+        Watch { status, enabled: true, error: None, position: String::new(), queued, waiting, rows: 0, copied: Vec::new() }
     }
 
     #[test]

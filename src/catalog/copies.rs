@@ -2,6 +2,7 @@
 //! workers' claims, each table's copy point, and what show_copy reads.
 
 use chameleon_core::snapshot::{Coordinates, TableDef};
+use chameleon_core::state::Status;
 use chameleon_core::watch::Watch;
 use chameleon_core::Result;
 use pgrx::datum::TimestampWithTimeZone;
@@ -29,25 +30,25 @@ pub fn queue(id: i64, db: &str, tables: &[(String, Option<i64>)]) {
 }
 
 /// A waiting table no other copy worker holds, locked for this transaction (the copy commits
-/// with it; a crash leaves it waiting).
-pub fn claim(id: i64) -> Option<String> {
-    update_opt::<String>(
-        "SELECT v_table_name::text FROM sch_chameleon.t_replica_tables
-          WHERE i_id_source = $1 AND enm_copy_state = 'waiting'
-          ORDER BY i_rows_estimate DESC NULLS LAST, v_table_name
-          LIMIT 1 FOR UPDATE SKIP LOCKED",
-        &[id.into()],
-    )
-}
-
-/// MySQL's row estimate for a queued table (0: none).
-pub fn estimate(id: i64, db: &str, table: &str) -> u64 {
-    query_opt::<i64>(
-        "SELECT i_rows_estimate FROM sch_chameleon.t_replica_tables WHERE i_id_source = $1 AND v_schema_name = $2 AND v_table_name = $3",
-        &[id.into(), db.into(), table.into()],
-    )
-    .unwrap_or(0)
-    .max(0) as u64
+/// with it; a crash leaves it waiting), with MySQL's row estimate for it (0: none).
+pub fn claim(id: i64) -> Option<(String, u64)> {
+    Spi::connect_mut(|c| {
+        let t = c.update(
+            "SELECT v_table_name::text, coalesce(i_rows_estimate, 0) FROM sch_chameleon.t_replica_tables
+              WHERE i_id_source = $1 AND enm_copy_state = 'waiting'
+              ORDER BY i_rows_estimate DESC NULLS LAST, v_table_name
+              LIMIT 1 FOR UPDATE SKIP LOCKED",
+            Some(1),
+            &[id.into()],
+        )?;
+        if t.is_empty() {
+            return Ok(None);
+        }
+        let r = t.first();
+        Ok::<_, pgrx::spi::SpiError>(r.get::<String>(1)?.map(|table| (table, r.get::<i64>(2).ok().flatten().unwrap_or(0).max(0) as u64)))
+    })
+    .map_err(catalogue("claiming a table to copy"))
+    .or_raise()
 }
 
 /// How many tables still wait (claimed ones included).
@@ -429,7 +430,7 @@ pub fn watch(id: i64, since: TimestampWithTimeZone) -> Option<Watch> {
         let copied: Vec<(String, i64)> =
             serde_json::from_value(r.get::<JsonB>(8)?.map(|j| j.0).unwrap_or_default()).unwrap_or_default();
         Ok::<_, pgrx::spi::SpiError>(Some(Watch {
-            status: r.get::<String>(1)?.unwrap_or_default(),
+            status: r.get::<String>(1)?.as_deref().and_then(Status::parse).unwrap_or(Status::Error),
             enabled: r.get::<bool>(2)?.unwrap_or(true),
             error: r.get::<String>(3)?,
             position: r.get::<String>(4)?.unwrap_or_default(),

@@ -16,7 +16,7 @@ use crate::error::{notice, raise, OrRaise};
 pub fn init_replica_background(source: &str) -> i64 {
     one_init_at_a_time(source);
     let src = catalog::lock_source(source);
-    if options::copies_in_caller(&config(src.id, source).copy_options) {
+    if options::copies_in_caller(&super::source_config(src.id, source).copy_options) {
         raise(
             Error::new(SqlState::ObjectNotInPrerequisiteState, format!("init_replica \"{source}\" with wait => false needs copy workers"))
                 .detail("Its copy option parallel_tables is 0: init_replica copies in the caller's transaction.")
@@ -38,7 +38,7 @@ pub fn init_replica_background(source: &str) -> i64 {
 pub fn queue_copy(source: &str) -> Option<(usize, usize)> {
     let src = catalog::lock_source(source);
     let t = plan(source, Verb::Init, src.state).or_raise();
-    let s = config(src.id, source);
+    let s = super::source_config(src.id, source);
     let facts = chameleon_core::source::check(&s.conn, &s.include).or_raise();
     let selected = snapshot::select_tables(&facts.tables, &s.include, &s.exclude);
     if selected.is_empty() {
@@ -54,13 +54,6 @@ pub fn queue_copy(source: &str) -> Option<(usize, usize)> {
     let workers = options::copy_workers(&s.copy_options).min(tables.len());
     super::sync::start_after_commit(src.id, source, workers);
     Some((tables.len(), workers))
-}
-
-/// The source's configuration (it was found a moment ago in this transaction).
-pub(super) fn config(id: i64, source: &str) -> catalog::SourceConfig {
-    catalog::load_source(id).unwrap_or_else(|| {
-        raise(Error::new(SqlState::UndefinedObject, format!("source \"{source}\" disappeared")))
-    })
 }
 
 /// init_replica calls on one source run one after another, whichever way they copy: a

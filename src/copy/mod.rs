@@ -77,6 +77,13 @@ fn check_mapping(s: &catalog::SourceConfig, selected: &[String]) {
     map_tables(s, defs);
 }
 
+/// The configuration of a source this transaction has just found.
+fn source_config(id: i64, source: &str) -> catalog::SourceConfig {
+    catalog::load_source(id).unwrap_or_else(|| {
+        raise(Error::new(SqlState::UndefinedObject, format!("source \"{source}\" disappeared")))
+    })
+}
+
 fn regclass(schema: &str, table: &str) -> pg_sys::Oid {
     query_opt::<pg_sys::Oid>(
         "SELECT format('%I.%I', $1::text, $2::text)::regclass::oid",
@@ -95,9 +102,7 @@ pub fn init_replica(source: &str, verb: Verb) -> i64 {
     background::one_init_at_a_time(source);
     let src = catalog::lock_source(source);
     plan(source, verb, src.state).or_raise();
-    let Some(s) = catalog::load_source(src.id) else {
-        raise(Error::new(SqlState::UndefinedObject, format!("source \"{source}\" disappeared")))
-    };
+    let s = source_config(src.id, source);
     let dest = src.dest_schema.clone();
     let started = Instant::now();
 

@@ -49,9 +49,7 @@ pub fn sync_tables(source: &str, tables: &[String]) -> i64 {
             .hint("sync_tables copies tables of a source that has a copy: init_replica it first, or wait for its copy."),
         );
     }
-    let Some(s) = catalog::load_source(src.id) else {
-        raise(Error::new(SqlState::UndefinedObject, format!("source \"{source}\" disappeared")))
-    };
+    let s = super::source_config(src.id, source);
     let facts = chameleon_core::source::check(&s.conn, &s.include).or_raise();
     let selected = snapshot::select_tables(&facts.tables, &s.include, &s.exclude);
     let unknown: Vec<&String> = tables.iter().filter(|t| !selected.contains(t)).collect();

@@ -44,7 +44,7 @@ pub fn init_replica_waiting(source: &str) -> i64 {
         return wait(source, src.id, since, None, started);
     }
     plan(source, Verb::Init, src.state).or_raise();
-    let s = super::background::config(src.id, source);
+    let s = super::source_config(src.id, source);
     if options::copies_in_caller(&s.copy_options) {
         return super::init_replica(source, Verb::Init);
     }

@@ -112,7 +112,7 @@ fn run(id: i64, queue: bool, queued: &std::cell::Cell<bool>) -> Result<(), Error
         let copied = tx(|| {
             // (none: disabled, failed elsewhere, or dropped)
             let Some(purpose) = catalog::copies::purpose(id) else { return Ok(None) };
-            let Some(table) = catalog::copies::claim(id) else { return Ok(Some(false)) };
+            let Some((table, estimate)) = catalog::copies::claim(id) else { return Ok(Some(false)) };
             let (conn, point) = match reader.take() {
                 Some(r) => r,
                 None => {
@@ -120,7 +120,7 @@ fn run(id: i64, queue: bool, queued: &std::cell::Cell<bool>) -> Result<(), Error
                     (conns.remove(0), point)
                 }
             };
-            let conn = copy_table(&src, &table, conn, &point, purpose);
+            let conn = copy_table(&src, (&table, estimate), conn, &point, purpose);
             reader = Some((conn, point));
             Ok(Some(true))
         });
@@ -143,7 +143,7 @@ fn run(id: i64, queue: bool, queued: &std::cell::Cell<bool>) -> Result<(), Error
 /// destination schema; a copy again (sync_tables) into the source's staging schema, for the
 /// replica worker to swap in (`super::sync`). A large table may be read in key ranges at once
 /// from a snapshot of its own (`in_ranges`).
-fn copy_table(src: &SourceConfig, table: &str, mut conn: Conn, point: &Coordinates, purpose: Purpose) -> Conn {
+fn copy_table(src: &SourceConfig, (table, estimate): (&str, u64), mut conn: Conn, point: &Coordinates, purpose: Purpose) -> Conn {
     let db = &src.conn.database;
     backend::report_activity(&catalog::copies::activity(src.id, table));
     let started = Instant::now();
@@ -159,7 +159,7 @@ fn copy_table(src: &SourceConfig, table: &str, mut conn: Conn, point: &Coordinat
     };
     let parts = options::key_ranges(
         &src.copy_options,
-        catalog::copies::estimate(src.id, db, table),
+        estimate,
         options::copy_workers(&src.copy_options),
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     );
